@@ -1,0 +1,124 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * devices: device models as plain state machines.
+ *
+ * A device knows nothing about sockets, KVM or sandboxes.  It implements struct
+ * dev_ops and reaches the world only through the struct dev_env it is created with.
+ * Its PCI configuration space is a struct pcicfg, managed by the shared helper in
+ * pcicfg.c (written once: header, BAR sizing, writable-bit masks, capability list),
+ * so the same device runs in a remote process (served over vfio-user) and in the VMM
+ * (the in-VMM baseline) unchanged.
+ *
+ * Threads: a device is used by one thread at a time; callers serialize.
+ * Ownership: dev_create() returns a device the caller frees with dev_destroy().
+ */
+#ifndef MPVMM_DEVICES_H
+#define MPVMM_DEVICES_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <json-c/json.h>
+
+#include "memory/memory.h"
+
+#define PCI_NUM_BARS 6
+#define PCI_CFG_SIZE 256 /* conventional config space; PCIe extended space reads 0 */
+
+/* BAR flags as in the low bits of the BAR register (PCI Local Bus 3.0, 6.2.5.1). */
+#define PCI_BAR_IO 0x1
+#define PCI_BAR_MEM64 0x4
+#define PCI_BAR_PREFETCH 0x8
+
+struct pcicfg_bar {
+	uint64_t size;  /* power of two, 0 = not implemented; >= 16 for memory, >= 4 for I/O */
+	uint32_t flags; /* PCI_BAR_IO, or PCI_BAR_MEM64 and/or PCI_BAR_PREFETCH */
+};
+
+struct pcicfg {
+	uint8_t data[PCI_CFG_SIZE];  /* current register values, little endian */
+	uint8_t wmask[PCI_CFG_SIZE]; /* bits the guest may change */
+	struct pcicfg_bar bar[PCI_NUM_BARS];
+};
+
+/* Header fields a device fills in before pcicfg_init(). */
+struct pcicfg_ident {
+	uint16_t vendor, device, subsys_vendor, subsys;
+	uint8_t revision;
+	uint32_t class_code; /* 24-bit class/subclass/prog-if */
+	uint8_t int_pin;     /* 0 none, 1..4 = INTA..INTD */
+};
+
+/*
+ * Initialise a type-0 header and BARs.  BAR registers implement sizing (writing all
+ * ones reads back the size mask) so a peer that forwards BAR writes, such as QEMU's
+ * mpqemu proxy, works too.  A 64-bit BAR uses bars[i] and consumes slot i+1.
+ * Returns 0 or -EINVAL (size not a power of two, 64-bit BAR in slot 5, I/O BAR > 256).
+ */
+int pcicfg_init(struct pcicfg *cfg, const struct pcicfg_ident *id,
+		const struct pcicfg_bar bars[PCI_NUM_BARS]);
+
+/*
+ * Config accesses.  size is 1, 2 or 4 and off+size <= 4096; an access wholly beyond
+ * PCI_CFG_SIZE reads 0 and ignores writes.  Misaligned or bad-size accesses return
+ * -EINVAL and leave *val all-ones.  A 1-byte read at 0xff is legal.
+ */
+int pcicfg_read(const struct pcicfg *cfg, uint32_t off, unsigned size, uint32_t *val);
+int pcicfg_write(struct pcicfg *cfg, uint32_t off, unsigned size, uint32_t val);
+
+/* Guest address the BAR is programmed to (for devices that decode absolute addresses). */
+uint64_t pcicfg_bar_addr(const struct pcicfg *cfg, unsigned bar);
+
+/* All a device may touch. */
+struct dev_env {
+	struct gmem *mem; /* guest RAM, checked access only; may be NULL before DMA exists */
+};
+
+struct dev;
+
+struct dev_ops {
+	const char *type;  /* "pci-testdev" */
+	const char *desc;  /* one line for -device help */
+	const char *props; /* "prop=type: help" lines for -device TYPE,help, '\n' separated */
+	/* cfg holds the device's properties (strings), minus id/socket; unknown -> -EINVAL */
+	int (*create)(const struct dev_env *env, const char *id, json_object *cfg,
+		      struct dev **out);
+	void (*destroy)(struct dev *dev);
+	/* off < bar size, size in {1,2,4,8}, checked by the caller */
+	int (*bar_read)(struct dev *dev, unsigned bar, uint64_t off, unsigned size,
+			uint64_t *val);
+	int (*bar_write)(struct dev *dev, unsigned bar, uint64_t off, unsigned size,
+			 uint64_t val);
+	void (*reset)(struct dev *dev); /* optional */
+};
+
+struct dev {
+	const struct dev_ops *ops;
+	char *id;          /* owned */
+	struct pcicfg cfg; /* the device's config space */
+	struct dev_env env;
+};
+
+/* Device models this library provides. */
+extern const struct dev_ops pci_testdev_ops;
+
+/*
+ * The registry: an explicit NULL-terminated table defined by each executable, so a
+ * class binary links only its own class's devices (remote/misc.c lists the misc class).
+ */
+extern const struct dev_ops *const dev_table[];
+const struct dev_ops *dev_find(const char *type);
+
+/*
+ * Create a device of `type`.  Errors (-ENOENT unknown type, -EINVAL bad property) are
+ * also described in *err for a human (g_free it).
+ */
+int dev_create(const char *type, const char *id, const struct dev_env *env, json_object *props,
+	       struct dev **out, char **err);
+void dev_destroy(struct dev *dev);
+void dev_reset(struct dev *dev);
+
+/* Checked entry points: validate bar/off/size against the BAR before calling the op. */
+int dev_bar_read(struct dev *dev, unsigned bar, uint64_t off, unsigned size, uint64_t *val);
+int dev_bar_write(struct dev *dev, unsigned bar, uint64_t off, unsigned size, uint64_t val);
+
+#endif

@@ -1,0 +1,86 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * proxy: the VMM-side PCI function of a device emulated elsewhere.
+ *
+ * struct pcifn is what the VMM's PCI host bridge sees: a config space whose BAR
+ * registers (0x10-0x27) and expansion-ROM register (0x30) are virtualized here
+ * (sizing, programming, 32/64-bit, prefetchable, I/O), and whose other registers are
+ * forwarded to a backend.  The command register is forwarded and also shadowed, so
+ * BAR decoding follows its memory/io enable bits.  Guest accesses inside a BAR go to
+ * the backend too.
+ *
+ * Backends: proxy_connect() makes one that speaks vfio-user over a socket (the
+ * pci-proxy-dev device); the VMM's in-process baseline supplies its own ops.
+ *
+ * A backend that fails (remote died, protocol error) is marked dead: one g_warning,
+ * after which config and BAR reads return all-ones and writes are dropped.  The VMM
+ * keeps running.
+ *
+ * Threads: any vCPU thread may call pcifn_* concurrently; a pcifn serializes its
+ * backend with a mutex.  Ownership: pcifn_destroy() destroys the backend.
+ */
+#ifndef MPVMM_PROXY_H
+#define MPVMM_PROXY_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <glib.h>
+
+#define PCIFN_NUM_BARS 6
+#define PCIFN_BAR_IO 0x1
+#define PCIFN_BAR_MEM64 0x4
+#define PCIFN_BAR_PREFETCH 0x8
+
+struct pcifn_bar {
+	uint64_t size;  /* power of two; 0 = absent (or upper half of a 64-bit BAR) */
+	uint32_t flags; /* PCIFN_BAR_* */
+};
+
+struct pcifn_backend_ops {
+	/* Each returns 0 or -errno; -ECONNRESET/-EPIPE/-EPROTO mark the function dead. */
+	int (*cfg_read)(void *be, uint32_t off, unsigned size, uint32_t *val);
+	int (*cfg_write)(void *be, uint32_t off, unsigned size, uint32_t val);
+	int (*bar_read)(void *be, unsigned bar, uint64_t off, unsigned size, uint64_t *val);
+	int (*bar_write)(void *be, unsigned bar, uint64_t off, unsigned size, uint64_t val);
+	int (*reset)(void *be);     /* optional */
+	void (*destroy)(void *be);
+};
+
+struct pcifn;
+
+/*
+ * Build a function from its BAR layout.  Takes ownership of be (destroyed through
+ * ops->destroy also on failure).  -EINVAL for an inconsistent BAR layout.
+ */
+int pcifn_create(const char *id, const struct pcifn_backend_ops *ops, void *be,
+		 const struct pcifn_bar bars[PCIFN_NUM_BARS], struct pcifn **out);
+void pcifn_destroy(struct pcifn *fn);
+const char *pcifn_id(const struct pcifn *fn);
+bool pcifn_dead(const struct pcifn *fn);
+
+/* Config access, off < 4096, size 1/2/4 naturally aligned, else -EINVAL + all-ones. */
+int pcifn_cfg_read(struct pcifn *fn, uint32_t off, unsigned size, uint32_t *val);
+int pcifn_cfg_write(struct pcifn *fn, uint32_t off, unsigned size, uint32_t val);
+
+/*
+ * Decode a guest access: true when [addr, addr+len) lies wholly inside one enabled BAR
+ * of the given space (io = port I/O); *bar and *off tell which and where.
+ */
+bool pcifn_decode(struct pcifn *fn, bool io, uint64_t addr, unsigned len, unsigned *bar,
+		  uint64_t *off);
+int pcifn_bar_read(struct pcifn *fn, unsigned bar, uint64_t off, unsigned size, uint64_t *val);
+int pcifn_bar_write(struct pcifn *fn, unsigned bar, uint64_t off, unsigned size, uint64_t val);
+void pcifn_reset(struct pcifn *fn);
+
+/*
+ * vfio-user client backend.  Handshakes on the connected socket `sock` (VERSION with
+ * the device-id extension; the remote must host a device named `id`), reads device,
+ * region and IRQ info, validates it, and builds the function.  Takes ownership of sock.
+ * Errors name the device and say what to fix.
+ */
+int proxy_connect(const char *id, int sock, struct pcifn **out, GError **err);
+
+/* Connect to a listening remote's socket path (then as proxy_connect). */
+int proxy_connect_path(const char *id, const char *path, struct pcifn **out, GError **err);
+
+#endif
