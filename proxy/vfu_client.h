@@ -1,0 +1,26 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Internal to proxy/: the vfio-user client backend shared by vfu_client.c (the
+ * access path) and vfu_handshake.c (connection setup).  Not a public header.
+ */
+#ifndef MPVMM_PROXY_VFU_CLIENT_H
+#define MPVMM_PROXY_VFU_CLIENT_H
+
+#include "protocol/protocol.h"
+#include "proxy/proxy.h"
+
+struct vfu_client {
+	int sock;
+	uint16_t next_id;
+	char *id;
+	uint32_t cfg_size; /* size of the remote's config region */
+	struct vfu_device_info info;
+};
+
+extern const struct pcifn_backend_ops vfu_client_ops;
+void vfu_client_destroy(void *be);
+/* One REGION_READ/WRITE of count <= 8 bytes; data is little-endian. */
+int vfu_client_access(struct vfu_client *c, uint32_t region, uint64_t off, uint32_t count,
+		      bool write, void *data);
+
+#endif
