@@ -1,0 +1,203 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * Integration tests of issue 2's whole path: the pci-testdev guest on real KVM,
+ * driving a device served by a separate mpvmm-misc process over vfio-user (fd and
+ * path sockets), the same device in-VMM, the same ELF under Debian's QEMU 7.2, a
+ * device-id mismatch, and a remote killed while the guest runs.
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "tests/lib/tu.h"
+
+/* Guest passed: it wrote 0 to isa-debug-exit, so the VMM exited with status 1. */
+static void assert_guest_passed(int status, const char *tap)
+{
+	g_assert_true(WIFEXITED(status));
+	if (WEXITSTATUS(status) != 1)
+		g_error("VMM exit status %d, expected 1; guest said:\n%s", WEXITSTATUS(status),
+			tap);
+	g_assert_null(strstr(tap, "not ok"));
+	g_assert_cmpuint(tu_count(tap, "ok "), >=, 6); /* 3 entries x (MMIO + PIO) */
+}
+
+static void spawn_misc(const char *dev, int fd, struct tu_proc *p)
+{
+	g_autofree char *opt = g_strdup_printf("pci-testdev,id=%s,socket=3", dev);
+	char *argv[] = { (char *)tu_bin("MPVMM_MISC"), "-device", opt, NULL };
+
+	tu_spawn(argv, &fd, 1, true, p);
+}
+
+static int run_vmm(const char *guest, const char *devopt, const char *append, int fd,
+		   char **out, char **err)
+{
+	g_autofree char *elf = tu_guest(guest);
+	char *argv[] = { (char *)tu_bin("MPVMM"), "-m", "64M", "-kernel", elf,
+			 "-serial", "none", "-debugcon", "stdio", "-device", (char *)devopt,
+			 "-append", (char *)(append ? append : ""), NULL };
+	struct tu_proc p;
+	int status;
+
+	tu_spawn(argv, &fd, fd >= 0 ? 1 : 0, true, &p);
+	*out = tu_slurp(p.out_fd);
+	*err = tu_slurp(p.err_fd);
+	status = tu_wait(&p, 60);
+	close(p.out_fd);
+	close(p.err_fd);
+	return status;
+}
+
+static void test_remote_fd(void)
+{
+	g_autofree char *out = NULL, *err = NULL, *rerr = NULL, *comm = NULL, *path = NULL;
+	struct tu_proc misc;
+	int sv[2], status;
+
+	if (tu_skip_without_kvm())
+		return;
+	tu_socketpair(sv);
+	spawn_misc("t0", sv[1], &misc);
+	close(sv[1]);
+	/* The device really lives in another process, running the remote binary. */
+	path = g_strdup_printf("/proc/%d/comm", misc.pid);
+	g_assert_true(g_file_get_contents(path, &comm, NULL, NULL));
+	g_assert_cmpstr(g_strstrip(comm), ==, "mpvmm-misc");
+	status = run_vmm("pci-testdev", "pci-proxy-dev,id=t0,socket=3", NULL, sv[0], &out, &err);
+	close(sv[0]);
+	assert_guest_passed(status, out);
+	/* With its only channel closed, the remote exits cleanly on its own. */
+	status = tu_wait(&misc, 10);
+	rerr = tu_slurp(misc.err_fd);
+	g_assert_true(WIFEXITED(status));
+	g_assert_cmpint(WEXITSTATUS(status), ==, 0);
+}
+
+static void test_remote_path(void)
+{
+	g_autofree char *dir = g_dir_make_tmp("mpvmm-XXXXXX", NULL);
+	g_autofree char *sock = g_build_filename(dir, "t0.sock", NULL);
+	g_autofree char *opt = g_strdup_printf("pci-testdev,id=t0,socket=%s", sock);
+	g_autofree char *popt = g_strdup_printf("pci-proxy-dev,id=t0,socket=%s", sock);
+	g_autofree char *out = NULL, *err = NULL;
+	char *argv[] = { (char *)tu_bin("MPVMM_MISC"), "-device", opt, NULL };
+	struct tu_proc misc;
+	struct stat st;
+	int status;
+
+	if (tu_skip_without_kvm())
+		return;
+	tu_spawn(argv, NULL, 0, false, &misc);
+	for (int i = 0; i < 500 && stat(sock, &st) != 0; i++)
+		g_usleep(10000);
+	g_assert_true(S_ISSOCK(st.st_mode));
+	status = run_vmm("pci-testdev", popt, NULL, -1, &out, &err);
+	assert_guest_passed(status, out);
+	kill(misc.pid, SIGTERM);
+	status = tu_wait(&misc, 10);
+	g_assert_true(WIFEXITED(status));
+	g_assert_cmpint(WEXITSTATUS(status), ==, 0);
+	unlink(sock);
+	rmdir(dir);
+}
+
+static void test_in_vmm(void)
+{
+	g_autofree char *out = NULL, *err = NULL;
+	int status;
+
+	if (tu_skip_without_kvm())
+		return;
+	status = run_vmm("pci-testdev", "pci-testdev,id=t0", NULL, -1, &out, &err);
+	assert_guest_passed(status, out);
+}
+
+/* The same ELF under Debian's QEMU 7.2 with QEMU's own pci-testdev. */
+static void test_qemu(void)
+{
+	g_autofree char *elf = tu_guest("pci-testdev");
+	g_autofree char *out = NULL, *err = NULL;
+	char *argv[] = { "qemu-system-x86_64", "-accel", "kvm", "-M", "pc", "-m", "128",
+			 "-kernel", elf, "-device", "pci-testdev", "-device",
+			 "isa-debug-exit,iobase=0xf4,iosize=4", "-display", "none",
+			 "-serial", "none", "-debugcon", "stdio", "-no-reboot", NULL };
+	g_autofree char *qemu = g_find_program_in_path("qemu-system-x86_64");
+	struct tu_proc p;
+	int status;
+
+	if (tu_skip_without_kvm())
+		return;
+	if (!qemu)
+		g_error("qemu-system-x86_64 is not installed (tools/deps.sh installs it)");
+	tu_spawn(argv, NULL, 0, true, &p);
+	out = tu_slurp(p.out_fd);
+	err = tu_slurp(p.err_fd);
+	status = tu_wait(&p, 120);
+	assert_guest_passed(status, out);
+}
+
+static void test_wrong_id(void)
+{
+	g_autofree char *out = NULL, *err = NULL;
+	struct tu_proc misc;
+	int sv[2], status;
+
+	if (tu_skip_without_kvm())
+		return;
+	tu_socketpair(sv);
+	spawn_misc("t1", sv[1], &misc);
+	close(sv[1]);
+	status = run_vmm("pci-testdev", "pci-proxy-dev,id=t0,socket=3", NULL, sv[0], &out, &err);
+	close(sv[0]);
+	g_assert_true(WIFEXITED(status));
+	g_assert_cmpint(WEXITSTATUS(status), !=, 1); /* the guest never ran */
+	g_assert_nonnull(strstr(err, "'t0'"));
+	g_assert_nonnull(strstr(err, "t1"));
+	kill(misc.pid, SIGTERM);
+	tu_wait(&misc, 10);
+}
+
+/* The remote dies mid-run: the VMM survives, warns once, the device reads all-ones. */
+static void test_remote_killed(void)
+{
+	g_autofree char *elf = tu_guest("pci-testdev");
+	g_autofree char *out = NULL, *err = NULL;
+	char *argv[] = { (char *)tu_bin("MPVMM"), "-m", "64M", "-kernel", elf, "-serial",
+			 "none", "-debugcon", "stdio", "-device",
+			 "pci-proxy-dev,id=t0,socket=3", "-append", "wait-gone=1", NULL };
+	struct tu_proc misc, vmm;
+	int sv[2], status;
+
+	if (tu_skip_without_kvm())
+		return;
+	tu_socketpair(sv);
+	spawn_misc("t0", sv[1], &misc);
+	close(sv[1]);
+	tu_spawn(argv, &sv[0], 1, true, &vmm);
+	close(sv[0]);
+	tu_wait_line(vmm.out_fd, "waiting for the device to go away", 30);
+	kill(misc.pid, SIGKILL);
+	tu_wait(&misc, 10);
+	out = tu_slurp(vmm.out_fd);
+	err = tu_slurp(vmm.err_fd);
+	status = tu_wait(&vmm, 60);
+	assert_guest_passed(status, out);
+	g_assert_cmpuint(tu_count(err, "t0: device backend failed"), ==, 1);
+}
+
+int main(int argc, char **argv)
+{
+	signal(SIGPIPE, SIG_IGN);
+	g_test_init(&argc, &argv, NULL);
+	g_test_add_func("/integration/pci-testdev/remote-fd", test_remote_fd);
+	g_test_add_func("/integration/pci-testdev/remote-path", test_remote_path);
+	g_test_add_func("/integration/pci-testdev/in-vmm", test_in_vmm);
+	g_test_add_func("/integration/pci-testdev/qemu", test_qemu);
+	g_test_add_func("/integration/pci-testdev/wrong-id", test_wrong_id);
+	g_test_add_func("/integration/pci-testdev/remote-killed", test_remote_killed);
+	return g_test_run();
+}
