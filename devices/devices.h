@@ -65,6 +65,9 @@ int pcicfg_init(struct pcicfg *cfg, const struct pcicfg_ident *id,
 int pcicfg_read(const struct pcicfg *cfg, uint32_t off, unsigned size, uint32_t *val);
 int pcicfg_write(struct pcicfg *cfg, uint32_t off, unsigned size, uint32_t val);
 
+/* Power-on state: every writable bit (command, BAR addresses, line, latency) back to 0. */
+void pcicfg_reset(struct pcicfg *cfg);
+
 /* Guest address the BAR is programmed to (for devices that decode absolute addresses). */
 uint64_t pcicfg_bar_addr(const struct pcicfg *cfg, unsigned bar);
 
@@ -79,7 +82,12 @@ struct dev_ops {
 	const char *type;  /* "pci-testdev" */
 	const char *desc;  /* one line for -device help */
 	const char *props; /* "prop=type: help" lines for -device TYPE,help, '\n' separated */
-	/* cfg holds the device's properties (strings), minus id/socket; unknown -> -EINVAL */
+	/*
+	 * cfg holds the device's properties (strings), minus id/socket; unknown -> -EINVAL.
+	 * create allocates the device (embedding struct dev) and fills dev->cfg;
+	 * dev_create() then sets dev->ops, dev->id and dev->env.  destroy frees what
+	 * create allocated; dev_destroy() frees dev->id.
+	 */
 	int (*create)(const struct dev_env *env, const char *id, json_object *cfg,
 		      struct dev **out);
 	void (*destroy)(struct dev *dev);
@@ -88,7 +96,7 @@ struct dev_ops {
 			uint64_t *val);
 	int (*bar_write)(struct dev *dev, unsigned bar, uint64_t off, unsigned size,
 			 uint64_t val);
-	void (*reset)(struct dev *dev); /* optional */
+	void (*reset)(struct dev *dev); /* optional; config space is reset by dev_reset() */
 };
 
 struct dev {

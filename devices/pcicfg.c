@@ -1,0 +1,200 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * pcicfg: the PCI configuration space of a device model, written once for every
+ * device.  It builds a type-0 header (PCI Local Bus Spec 3.0, 6.1), implements the
+ * BAR registers with their sizing protocol (6.2.5.1), and applies a per-byte mask of
+ * the bits a guest may change, so IDs, class, status and header type are read-only.
+ * It does not decode BAR accesses or know where the config space is reached from.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "devices/devices.h"
+
+/* Type-0 header offsets (PCI 3.0, figure 6-1). */
+#define PCI_VENDOR_ID 0x00
+#define PCI_DEVICE_ID 0x02
+#define PCI_COMMAND 0x04
+#define PCI_REVISION_ID 0x08
+#define PCI_CLASS_PROG 0x09
+#define PCI_CACHE_LINE_SIZE 0x0c
+#define PCI_LATENCY_TIMER 0x0d
+#define PCI_HEADER_TYPE 0x0e
+#define PCI_BAR0 0x10
+#define PCI_SUBSYSTEM_VENDOR_ID 0x2c
+#define PCI_SUBSYSTEM_ID 0x2e
+#define PCI_CAPABILITY_LIST 0x34
+#define PCI_INTERRUPT_LINE 0x3c
+#define PCI_INTERRUPT_PIN 0x3d
+
+/*
+ * Command bits a guest may set (6.2.2): I/O space, memory space, bus master, parity
+ * error response, SERR# enable, interrupt disable.  The rest are hardwired to 0.
+ */
+#define PCI_COMMAND_WMASK 0x0547
+
+#define PCIE_CFG_SIZE 4096u
+
+static void put8(uint8_t *p, unsigned off, uint8_t v)
+{
+	p[off] = v;
+}
+
+static void put16(uint8_t *p, unsigned off, uint16_t v)
+{
+	p[off] = v & 0xff;
+	p[off + 1] = v >> 8;
+}
+
+static void put32(uint8_t *p, unsigned off, uint32_t v)
+{
+	put16(p, off, v & 0xffff);
+	put16(p, off + 2, v >> 16);
+}
+
+static uint32_t get32(const uint8_t *p, unsigned off)
+{
+	return p[off] | p[off + 1] << 8 | p[off + 2] << 16 | (uint32_t)p[off + 3] << 24;
+}
+
+static bool pow2(uint64_t v)
+{
+	return v && !(v & (v - 1));
+}
+
+/* Check one BAR description against what PCI 6.2.5.1 allows. */
+static int pcicfg_bar_check(const struct pcicfg_bar bars[PCI_NUM_BARS], unsigned i)
+{
+	const struct pcicfg_bar *b = &bars[i];
+
+	if (b->size == 0)
+		return b->flags ? -EINVAL : 0;
+	if (!pow2(b->size) || b->flags & ~(uint32_t)(PCI_BAR_IO | PCI_BAR_MEM64 | PCI_BAR_PREFETCH))
+		return -EINVAL;
+	if (b->flags & PCI_BAR_IO)
+		return b->flags == PCI_BAR_IO && b->size >= 4 && b->size <= 256 ? 0 : -EINVAL;
+	if (b->size < 16)
+		return -EINVAL;
+	if (!(b->flags & PCI_BAR_MEM64))
+		return b->size <= (1ULL << 31) ? 0 : -EINVAL;
+	/* A 64-bit BAR takes this register and the next, which must be unused. */
+	if (i + 1 >= PCI_NUM_BARS || bars[i + 1].size || bars[i + 1].flags)
+		return -EINVAL;
+	return 0;
+}
+
+/* Register value and writable mask of BAR i; flag bits are read-only (6.2.5.1). */
+static void pcicfg_bar_init(struct pcicfg *cfg, unsigned i)
+{
+	const struct pcicfg_bar *b = &cfg->bar[i];
+	unsigned off = PCI_BAR0 + 4 * i;
+	uint64_t mask = ~(b->size - 1);
+
+	if (b->size == 0)
+		return;
+	if (b->flags & PCI_BAR_IO) {
+		put32(cfg->data, off, PCI_BAR_IO);
+		put32(cfg->wmask, off, (uint32_t)mask & ~0x3u);
+		return;
+	}
+	/* Memory type: bits 2:1 are 00 (32-bit) or 10 (64-bit); bit 3 is prefetchable. */
+	put32(cfg->data, off, b->flags & (PCI_BAR_MEM64 | PCI_BAR_PREFETCH));
+	put32(cfg->wmask, off, (uint32_t)mask & ~0xfu);
+	if (b->flags & PCI_BAR_MEM64)
+		put32(cfg->wmask, off + 4, (uint32_t)(mask >> 32));
+}
+
+int pcicfg_init(struct pcicfg *cfg, const struct pcicfg_ident *id,
+		const struct pcicfg_bar bars[PCI_NUM_BARS])
+{
+	if (id->int_pin > 4 || id->class_code > 0xffffff)
+		return -EINVAL;
+	for (unsigned i = 0; i < PCI_NUM_BARS; i++) {
+		if (pcicfg_bar_check(bars, i) < 0)
+			return -EINVAL;
+		if (bars[i].flags & PCI_BAR_MEM64)
+			i++;
+	}
+	memset(cfg, 0, sizeof(*cfg));
+	memcpy(cfg->bar, bars, sizeof(cfg->bar));
+	put16(cfg->data, PCI_VENDOR_ID, id->vendor);
+	put16(cfg->data, PCI_DEVICE_ID, id->device);
+	put8(cfg->data, PCI_REVISION_ID, id->revision);
+	put8(cfg->data, PCI_CLASS_PROG, id->class_code & 0xff);
+	put16(cfg->data, PCI_CLASS_PROG + 1, id->class_code >> 8);
+	put8(cfg->data, PCI_HEADER_TYPE, 0x00); /* type 0, single function */
+	put16(cfg->data, PCI_SUBSYSTEM_VENDOR_ID, id->subsys_vendor);
+	put16(cfg->data, PCI_SUBSYSTEM_ID, id->subsys);
+	put8(cfg->data, PCI_CAPABILITY_LIST, 0); /* no capabilities yet; status bit 4 clear */
+	put8(cfg->data, PCI_INTERRUPT_PIN, id->int_pin);
+
+	put16(cfg->wmask, PCI_COMMAND, PCI_COMMAND_WMASK);
+	put8(cfg->wmask, PCI_CACHE_LINE_SIZE, 0xff);
+	put8(cfg->wmask, PCI_LATENCY_TIMER, 0xff);
+	put8(cfg->wmask, PCI_INTERRUPT_LINE, 0xff);
+	for (unsigned i = 0; i < PCI_NUM_BARS; i++)
+		pcicfg_bar_init(cfg, i);
+	return 0;
+}
+
+void pcicfg_reset(struct pcicfg *cfg)
+{
+	/* Every writable bit powers up as 0: command, BAR addresses, line, latency. */
+	for (unsigned i = 0; i < PCI_CFG_SIZE; i++)
+		cfg->data[i] &= ~cfg->wmask[i];
+}
+
+/* size 1, 2 or 4, naturally aligned, inside the 4 KiB PCIe config space. */
+static bool pcicfg_access_ok(uint32_t off, unsigned size)
+{
+	if (size != 1 && size != 2 && size != 4)
+		return false;
+	return off % size == 0 && off < PCIE_CFG_SIZE; /* aligned, so off+size <= 4096 */
+}
+
+int pcicfg_read(const struct pcicfg *cfg, uint32_t off, unsigned size, uint32_t *val)
+{
+	uint32_t v = 0;
+
+	if (!pcicfg_access_ok(off, size)) {
+		*val = UINT32_MAX;
+		return -EINVAL;
+	}
+	/* Aligned accesses never straddle PCI_CFG_SIZE; extended space reads 0. */
+	if (off < PCI_CFG_SIZE) {
+		for (unsigned i = 0; i < size; i++)
+			v |= (uint32_t)cfg->data[off + i] << (8 * i);
+	}
+	*val = v;
+	return 0;
+}
+
+int pcicfg_write(struct pcicfg *cfg, uint32_t off, unsigned size, uint32_t val)
+{
+	if (!pcicfg_access_ok(off, size))
+		return -EINVAL;
+	if (off >= PCI_CFG_SIZE)
+		return 0;
+	for (unsigned i = 0; i < size; i++) {
+		uint8_t b = val >> (8 * i), m = cfg->wmask[off + i];
+
+		cfg->data[off + i] = (cfg->data[off + i] & ~m) | (b & m);
+	}
+	return 0;
+}
+
+uint64_t pcicfg_bar_addr(const struct pcicfg *cfg, unsigned bar)
+{
+	unsigned off = PCI_BAR0 + 4 * bar;
+	uint64_t addr;
+
+	if (bar >= PCI_NUM_BARS || cfg->bar[bar].size == 0)
+		return 0;
+	addr = get32(cfg->data, off);
+	if (cfg->bar[bar].flags & PCI_BAR_IO)
+		return addr & ~0x3ull;
+	addr &= ~0xfull;
+	if (cfg->bar[bar].flags & PCI_BAR_MEM64)
+		addr |= (uint64_t)get32(cfg->data, off + 4) << 32;
+	return addr;
+}
