@@ -6,18 +6,23 @@
  * encodes requests and replies, and validates every field of every message it
  * decodes, whichever side received it.  It holds no device or VMM state: the client
  * (proxy/) and server (remote/) decide what a valid message means for them.
+ * docs/protocol.md lists the spec sections implemented, our limits and extensions.
  *
  * Errors: functions return >= 0 on success or -errno:
- *   -EPROTO      malformed message (bad size, type, flags, field out of range);
- *   -ECONNRESET  peer closed the socket (EOF) or reset it;
+ *   -EPROTO      malformed message (bad size, type, flags, field out of range), or a
+ *                message cut short by EOF;
+ *   -ECONNRESET  peer closed the socket (EOF at a message boundary) or reset it;
  *   -EMSGSIZE    message larger than the receiver's limit;
  *   -EBADMSG     unexpected fds, or fds truncated (MSG_CTRUNC);
  *   -EINVAL      caller passed bad arguments;
- *   other        the syscall's errno.
- * A reply with the error flag set is returned as -hdr.error by vfu_call().
+ *   other        the syscall's errno (-EPIPE when sending to a closed peer).
+ * Every failure of vfu_recv() except -EAGAIN leaves the stream unusable: close it.
+ * Rejections are logged with g_debug() in domain "proto" (G_MESSAGES_DEBUG=proto);
+ * this module never logs above debug level, the caller logs once.
  *
  * Ownership: a received struct vfu_msg owns its payload and fds until vfu_msg_clear();
- * a consumer that keeps an fd sets its slot to -1 first.
+ * a consumer that keeps an fd sets its slot to -1 first.  A struct vfu_msg must not be
+ * copied by value: its payload may point into its own inline buffer.
  * Threads: none of this is thread-safe per socket; callers serialize.
  */
 #ifndef MPVMM_PROTOCOL_H
@@ -33,7 +38,7 @@ struct vfu_hdr {
 	uint16_t cmd;
 	uint32_t size; /* whole message, header included */
 	uint32_t flags;
-	uint32_t error; /* errno, valid in a reply with VFU_F_ERROR */
+	uint32_t error; /* errno, valid in a reply with VFU_F_ERROR; 0 in a command */
 } __attribute__((packed));
 
 #define VFU_HDR_SIZE 16u
@@ -43,7 +48,7 @@ struct vfu_hdr {
 #define VFU_F_NO_REPLY (1u << 4)
 #define VFU_F_ERROR (1u << 5)
 
-/* Spec "Commands" */
+/* Spec "Commands".  14 is unassigned. */
 enum vfu_cmd {
 	VFU_CMD_VERSION = 1,
 	VFU_CMD_DMA_MAP = 2,
@@ -58,7 +63,11 @@ enum vfu_cmd {
 	VFU_CMD_DMA_READ = 11,
 	VFU_CMD_DMA_WRITE = 12,
 	VFU_CMD_DEVICE_RESET = 13,
-	VFU_CMD_MAX,
+	VFU_CMD_REGION_WRITE_MULTI = 15,
+	VFU_CMD_DEVICE_FEATURE = 16,
+	VFU_CMD_MIG_DATA_READ = 17,
+	VFU_CMD_MIG_DATA_WRITE = 18,
+	VFU_CMD_MAX, /* one past the highest command number the spec defines */
 };
 
 /* Limits we advertise and enforce (spec "Version": max_msg_fds, max_data_xfer_size). */
@@ -67,6 +76,11 @@ enum vfu_cmd {
 #define VFU_MAX_MSG (VFU_HDR_SIZE + 64u + VFU_MAX_DATA_XFER)
 #define VFU_VERSION_MAJOR 0
 #define VFU_VERSION_MINOR 1
+/* What a peer that omits a capability is assumed to support (spec "Version"). */
+#define VFU_DEFAULT_MAX_MSG_FDS 1u
+#define VFU_DEFAULT_MAX_DATA_XFER 1048576u
+/* Device ids (our extension): 1..VFU_DEVICE_ID_MAX printable ASCII chars, no space. */
+#define VFU_DEVICE_ID_MAX 128u
 
 /* PCI region and IRQ indices (linux/vfio.h, which the spec reuses) */
 #define VFU_PCI_BAR0_REGION 0u
@@ -90,45 +104,83 @@ enum vfu_cmd {
 #define VFU_IRQ_AUTOMASKED (1u << 2)
 #define VFU_IRQ_NORESIZE (1u << 3)
 
+/* Payloads up to this size are received without a heap allocation. */
+#define VFU_MSG_INLINE 64u
+
 /* A received message. */
 struct vfu_msg {
 	struct vfu_hdr hdr;
-	uint8_t *payload; /* hdr.size - VFU_HDR_SIZE bytes, owned */
+	uint8_t *payload; /* hdr.size - VFU_HDR_SIZE bytes, owned (may point at inline_buf) */
 	size_t len;
 	int fds[VFU_MAX_FDS];
 	unsigned nr_fds;
+	uint8_t inline_buf[VFU_MSG_INLINE] __attribute__((aligned(8))); /* private */
 };
 
 /*
  * Send one message: header (size and flags filled in from len and the arguments),
- * payload and up to VFU_MAX_FDS fds in one sendmsg (MSG_NOSIGNAL).
+ * payload and up to VFU_MAX_FDS fds in one sendmsg (MSG_NOSIGNAL); a short send (signal,
+ * full non-blocking socket) is completed before returning.  flags is the type plus
+ * VFU_F_NO_REPLY (command) or VFU_F_ERROR (reply; then len must be 0).  -EINVAL for
+ * bad flags or too many fds, -EMSGSIZE if the message exceeds VFU_MAX_MSG.  The fds
+ * stay the caller's.
  */
 int vfu_send(int sock, uint16_t msg_id, uint16_t cmd, uint32_t flags, uint32_t error,
 	     const void *payload, size_t len, const int *fds, unsigned nr_fds);
 
 /*
- * Receive one whole message (blocking).  Rejects a truncated header (EOF inside it),
- * size < VFU_HDR_SIZE, size > max_size, unknown type bits, MSG_CTRUNC; fds arrive with
- * MSG_CMSG_CLOEXEC.  On error nothing is left allocated or open.
+ * Receive one whole message: at most two recvmsg calls when the peer sent it with one
+ * sendmsg (header, then payload).  Rejects EOF inside a message, size < VFU_HDR_SIZE,
+ * size > max_size (-EMSGSIZE), unknown type or flag bits, a command with VFU_F_ERROR or
+ * a non-zero error field, a reply with VFU_F_NO_REPLY, an error reply with a payload,
+ * MSG_CTRUNC and more than VFU_MAX_FDS fds (-EBADMSG).  fds arrive with
+ * MSG_CMSG_CLOEXEC.  The command number is not checked: a server answers unknown
+ * commands with an error reply (ENOSYS).
+ * On a non-blocking socket, -EAGAIN if no byte of a message is there yet; once a
+ * message has started it waits for the rest.
+ * On error nothing is left allocated or open; msg->hdr holds the received header if
+ * all of it arrived (so a server can send an error reply before closing), else zeros.
  */
 int vfu_recv(int sock, struct vfu_msg *msg, size_t max_size);
+/* Free the payload and close the fds; idempotent, safe on a zeroed msg. */
 void vfu_msg_clear(struct vfu_msg *msg);
-/* Close every fd of msg; -EBADMSG if there were any (for commands that take none). */
+/*
+ * The message must carry exactly nr fds: 0 if so (the fds stay in msg), else every fd
+ * of msg is closed and -EBADMSG returned.  Use nr = 0 for a message that takes none.
+ */
 int vfu_msg_expect_fds(struct vfu_msg *msg, unsigned nr);
 
-/* --- VERSION (spec "Version") ------------------------------------------------- */
+/* --- VERSION (spec "VFIO_USER_VERSION") ------------------------------------------ */
 struct vfu_caps {
 	uint16_t major, minor;
 	uint32_t max_msg_fds;
 	uint64_t max_data_xfer_size;
 	/* Extension "mpvmm.device-id" (docs/protocol.md): the id the client expects / the
-	 * server's device has.  NULL when absent.  Owned by the struct. */
+	 * server's device has.  NULL when absent.  Owned by the struct after decode (it is
+	 * only read by encode). */
 	char *device_id;
 };
-/* payload = u16 major, u16 minor, NUL-terminated JSON {"capabilities": {...}} */
+/*
+ * payload = u16 major, u16 minor, NUL-terminated JSON
+ * {"capabilities": {"max_msg_fds", "max_data_xfer_size", "mpvmm": {"device-id"}}}.
+ * *payload is g_malloc'ed, the caller g_free()s it.  -EINVAL for a malformed
+ * device_id, -EMSGSIZE if the result would not fit in VFU_MAX_MSG.
+ */
 int vfu_version_encode(const struct vfu_caps *caps, uint8_t **payload, size_t *len);
-/* Strict: JSON must parse, be an object, types right; unknown capabilities ignored. */
+/*
+ * Strict: the JSON, if present, must fill the rest of the payload and end with its
+ * only NUL, parse (json-c strict mode), be an object, and every capability the spec
+ * defines must have the right type and range; unknown capabilities are ignored.
+ * Absent capabilities get the spec's defaults.  The version numbers are not judged
+ * here (see vfu_version_check()).  Overwrites *caps; on error *caps holds nothing.
+ */
 int vfu_version_decode(const uint8_t *payload, size_t len, struct vfu_caps *caps);
+/*
+ * Client side, spec "VFIO_USER_VERSION" rules for the reply to our proposal:
+ * -EPROTONOSUPPORT if the major differs, -EPROTO if the minor is higher than proposed,
+ * -ENODEV if we proposed a device id and the reply names none or another one.
+ */
+int vfu_version_check(const struct vfu_caps *proposed, const struct vfu_caps *reply);
 void vfu_caps_clear(struct vfu_caps *caps);
 
 /* --- DEVICE_GET_INFO / GET_REGION_INFO / GET_IRQ_INFO -------------------------- */
@@ -154,29 +206,52 @@ struct vfu_region_access {
 } __attribute__((packed));
 
 /*
- * Decoders: check a payload's length and fields and copy it out.  `reply` selects the
- * direction (request as the server sees it, or reply as the client sees it).
+ * Decoders: check a message's header (command number, command or reply type, no error
+ * flag), payload length, fds and fields, and copy it out.  `reply` selects the
+ * direction (request as the server sees it, or reply as the client sees it).  All
+ * return 0 or -EPROTO (-EBADMSG for a wrong number of fds).  Rules (docs/protocol.md):
+ *  - request: payload is exactly the struct, argsz >= its size, every field other
+ *    than argsz and index is 0, no fds;
+ *  - reply: payload is exactly the struct (we always request argsz = its size),
+ *    argsz >= its size, no unknown flag bits; region info: argsz > size only with
+ *    VFU_REGION_CAPS and a cap_offset inside argsz, one fd iff VFU_REGION_MMAP;
+ *    device info: VFU_DEV_FLAG_PCI needs num_regions >= VFU_PCI_NUM_REGIONS.
  * Range checks that need device knowledge (region index < num_regions, offset+count
  * within region size) are done by the caller with vfu_range_ok().
  */
 int vfu_device_info_decode(const struct vfu_msg *m, bool reply, struct vfu_device_info *out);
 int vfu_region_info_decode(const struct vfu_msg *m, bool reply, struct vfu_region_info *out);
 int vfu_irq_info_decode(const struct vfu_msg *m, bool reply, struct vfu_irq_info *out);
-/* data points into m->payload (count bytes) for a write request / read reply. */
+/*
+ * count must be 1..VFU_MAX_DATA_XFER, offset + count must not wrap, and the payload
+ * must be exactly 16 bytes plus count bytes of data for a write request / read reply
+ * (data then points into m->payload), 16 bytes otherwise (*data = NULL).
+ */
 int vfu_region_access_decode(const struct vfu_msg *m, bool reply, bool write,
 			     struct vfu_region_access *out, const uint8_t **data);
+/* DEVICE_RESET (spec "VFIO_USER_DEVICE_RESET"): no payload, no fds either way. */
+int vfu_reset_decode(const struct vfu_msg *m, bool reply);
 /* offset + count <= size without overflow, count > 0. */
 bool vfu_range_ok(uint64_t offset, uint64_t count, uint64_t size);
 
 /* --- Client side: one request, one reply ----------------------------------------- */
 /*
- * Send a command and wait for its reply: checks reply type, msg_id and cmd match, and
- * returns -hdr.error for an error reply (-EPROTO if error is 0 or absurd).
- * *next_id is incremented.  reply is filled only on success.
+ * Send a command and wait for its reply (waiting also on a non-blocking socket).
+ * Checks that the reply is a reply with our msg_id and cmd; fds on the reply of a
+ * command whose reply takes none (all but GET_REGION_INFO and GET_REGION_IO_FDS) are
+ * closed.  Returns:
+ *   0            reply filled (caller decodes it and calls vfu_msg_clear());
+ *   -hdr.error   for an error reply (-EIO if the peer sent error 0, -EPROTO if the
+ *                error is not an errno value, i.e. >= 4096);
+ *   -EPROTO      malformed, oversized or mismatched reply, or unexpected fds: the
+ *                connection is unusable, as with -ECONNRESET and -EPIPE;
+ *   other        from vfu_send()/vfu_recv().
+ * *next_id is incremented.  reply is filled only on success (zeroed otherwise).
  */
 int vfu_call(int sock, uint16_t *next_id, uint16_t cmd, const void *req, size_t len,
 	     const int *fds, unsigned nr_fds, struct vfu_msg *reply);
 
+/* Spec name without the VFIO_USER_ prefix ("REGION_READ"), or "UNKNOWN". Static. */
 const char *vfu_cmd_name(uint16_t cmd);
 
 #endif
