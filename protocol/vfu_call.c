@@ -1,0 +1,89 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * vfu_call: the client's synchronous round trip, one command and its reply on the
+ * main socket.  It checks that the reply belongs to the command (spec "Header":
+ * message ID echoed, command set in the reply) and turns error replies into -errno.
+ * It does not pipeline and does not accept server-to-client commands (DMA_READ/WRITE
+ * come with a later issue); the payload is for the per-message decoders.
+ */
+#include <errno.h>
+#include <glib.h>
+#include <poll.h>
+#include <string.h>
+
+#include "protocol/protocol.h"
+
+#define VFU_ERRNO_MAX 4095u /* as the kernel's MAX_ERRNO */
+
+/* Spec: only region info (mmap fd) and region I/O fds replies carry fds. */
+static bool vfu_reply_takes_fds(uint16_t cmd)
+{
+	return cmd == VFU_CMD_DEVICE_GET_REGION_INFO || cmd == VFU_CMD_DEVICE_GET_REGION_IO_FDS;
+}
+
+static int vfu_recv_wait(int sock, struct vfu_msg *reply)
+{
+	struct pollfd p = { .fd = sock, .events = POLLIN };
+	int ret;
+
+	while ((ret = vfu_recv(sock, reply, VFU_MAX_MSG)) == -EAGAIN) {
+		if (poll(&p, 1, -1) < 0 && errno != EINTR)
+			return -errno;
+	}
+	/* Any framing failure leaves the stream out of step: the connection is gone. */
+	if (ret == -EMSGSIZE || ret == -EBADMSG)
+		ret = -EPROTO;
+	return ret;
+}
+
+/* Spec "Header": the reply echoes our message ID and command. */
+static int vfu_reply_check(const struct vfu_msg *r, uint16_t id, uint16_t cmd)
+{
+	if ((r->hdr.flags & VFU_F_TYPE_MASK) != VFU_F_TYPE_REPLY) {
+		g_debug("msg %u %s: command from the server where a reply was due",
+			r->hdr.msg_id, vfu_cmd_name(r->hdr.cmd));
+		return -EPROTO;
+	}
+	if (r->hdr.msg_id != id || r->hdr.cmd != cmd) {
+		g_debug("reply %u %s does not match request %u %s", r->hdr.msg_id,
+			vfu_cmd_name(r->hdr.cmd), id, vfu_cmd_name(cmd));
+		return -EPROTO;
+	}
+	if (r->nr_fds && !vfu_reply_takes_fds(cmd)) {
+		g_debug("reply %u %s: %u unexpected fds", id, vfu_cmd_name(cmd), r->nr_fds);
+		return -EPROTO;
+	}
+	if (!(r->hdr.flags & VFU_F_ERROR))
+		return 0;
+	/* "It may be zero even if the Error bit is set." */
+	if (r->hdr.error == 0)
+		return -EIO;
+	if (r->hdr.error > VFU_ERRNO_MAX) {
+		g_debug("reply %u %s: error %u is not an errno", id, vfu_cmd_name(cmd),
+			r->hdr.error);
+		return -EPROTO;
+	}
+	return -(int)r->hdr.error;
+}
+
+int vfu_call(int sock, uint16_t *next_id, uint16_t cmd, const void *req, size_t len,
+	     const int *fds, unsigned nr_fds, struct vfu_msg *reply)
+{
+	uint16_t id = (*next_id)++;
+	int ret;
+
+	memset(reply, 0, offsetof(struct vfu_msg, inline_buf));
+	for (unsigned i = 0; i < VFU_MAX_FDS; i++)
+		reply->fds[i] = -1;
+	ret = vfu_send(sock, id, cmd, VFU_F_TYPE_COMMAND, 0, req, len, fds, nr_fds);
+	if (ret < 0)
+		return ret;
+	ret = vfu_recv_wait(sock, reply);
+	if (ret == 0)
+		ret = vfu_reply_check(reply, id, cmd);
+	if (ret < 0) {
+		vfu_msg_clear(reply);
+		memset(&reply->hdr, 0, sizeof(reply->hdr));
+	}
+	return ret;
+}
