@@ -62,7 +62,7 @@ static char *dev_prop_names(const struct dev_ops *ops)
 		p = *eol ? eol + 1 : eol;
 	}
 	if (s->len == 0)
-		g_string_append(s, "none besides id");
+		g_string_append(s, "none");
 	return g_string_free(s, FALSE);
 }
 
