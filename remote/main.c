@@ -1,0 +1,256 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * main: the command line of a device-class process (mpvmm-misc).  Parses and checks
+ * every option strictly, prints help, and hands the device list to remote.c.  The
+ * class's device table is in its own file (misc.c); this file serves any class.
+ * It does not open sockets or create devices itself.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "remote/remote.h"
+
+#define REMOTE_ID_MAX 64
+
+static const char usage[] =
+	"Usage: %1$s -device TYPE,id=ID,socket=FD|PATH [-device ...]\n"
+	"       %1$s -device help | -device TYPE,help | --help | -version\n"
+	"\n"
+	"Emulates each device in this process and serves it over vfio-user on its own\n"
+	"socket, for an mpvmm -device pci-proxy-dev,id=ID,socket=... to connect to.\n"
+	"  socket=FD    an inherited, connected AF_UNIX stream socket (a socketpair end)\n"
+	"  socket=PATH  listen at PATH; serve one client at a time, then accept again\n"
+	"               (a path made only of digits must be written ./123)\n"
+	"Exits on SIGTERM or SIGINT, or when every inherited socket has closed.\n"
+	"Debug output: G_MESSAGES_DEBUG=remote,devices,proto\n";
+
+static void print_types(void)
+{
+	printf("Device types:\n");
+	for (unsigned i = 0; dev_table[i]; i++)
+		printf("  %-20s %s\n", dev_table[i]->type, dev_table[i]->desc);
+}
+
+static void print_type_help(const struct dev_ops *ops)
+{
+	printf("%s options:\n", ops->type);
+	printf("  id=<string>          device id; the pci-proxy-dev must use the same id\n");
+	printf("  socket=<fd|path>     inherited connected socket, or a path to listen on\n");
+	for (const char *p = ops->props; p && *p;) {
+		const char *eol = strchrnul(p, '\n');
+
+		printf("  %.*s\n", (int)(eol - p), p);
+		p = *eol ? eol + 1 : eol;
+	}
+}
+
+static bool id_valid(const char *id)
+{
+	size_t len = strlen(id);
+
+	return len > 0 && len <= REMOTE_ID_MAX &&
+	       strspn(id, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") ==
+		       len;
+}
+
+/* socket=N with N all digits is an fd (1), anything else a path (0); -EINVAL if N > INT_MAX. */
+static int parse_fd(const char *s, int *fd)
+{
+	guint64 v;
+
+	if (!*s || strspn(s, "0123456789") != strlen(s))
+		return 0;
+	if (!g_ascii_string_to_unsigned(s, 10, 0, INT_MAX, &v, NULL))
+		return -EINVAL;
+	*fd = (int)v;
+	return 1;
+}
+
+/* One "key=value" of a -device option. */
+static int parse_prop(struct remote_devopt *o, const char *kv, GError **err)
+{
+	const char *eq = strchr(kv, '=');
+	g_autofree char *key = eq ? g_strndup(kv, eq - kv) : NULL;
+	const char *val = eq ? eq + 1 : NULL;
+
+	if (!eq || eq == kv) {
+		g_set_error(err, REMOTE_ERROR, 0, "-device %s: '%s' is not of the form "
+			    "name=value", o->type, kv);
+		return -EINVAL;
+	}
+	if ((!strcmp(key, "id") && o->id) || (!strcmp(key, "socket") && o->socket) ||
+	    json_object_object_get_ex(o->props, key, NULL)) {
+		g_set_error(err, REMOTE_ERROR, 0, "-device %s: '%s' given twice", o->type, key);
+		return -EINVAL;
+	}
+	if (!strcmp(key, "id"))
+		o->id = g_strdup(val);
+	else if (!strcmp(key, "socket"))
+		o->socket = g_strdup(val);
+	else
+		json_object_object_add(o->props, key, json_object_new_string(val));
+	return 0;
+}
+
+/* Check what a device option needs before any device or socket exists. */
+static int check_devopt(struct remote_devopt *o, GError **err)
+{
+	if (!o->id || !id_valid(o->id)) {
+		g_set_error(err, REMOTE_ERROR, 0, "-device %s: %s%s%s; add id=NAME (1 to %d of "
+			    "A-Z a-z 0-9 _ . -)", o->type, o->id ? "invalid id '" : "missing id",
+			    o->id ? o->id : "", o->id ? "'" : "", REMOTE_ID_MAX);
+		return -EINVAL;
+	}
+	if (!o->socket || !*o->socket) {
+		g_set_error(err, REMOTE_ERROR, 0, "%s '%s': missing socket; add socket=FD (an "
+			    "inherited connected socket) or socket=PATH (a path to listen on)",
+			    o->type, o->id);
+		return -EINVAL;
+	}
+	if (parse_fd(o->socket, &o->fd) < 0) {
+		g_set_error(err, REMOTE_ERROR, 0, "%s '%s': socket=%s is not a valid fd number",
+			    o->type, o->id, o->socket);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/*
+ * Parse "TYPE,key=value,...".  *help_ops is set for "help" (NULL: list types) and
+ * "TYPE,help"; then the rest of the option is not checked.
+ */
+static int parse_device(const char *arg, struct remote_devopt *o, bool *help,
+			const struct dev_ops **help_ops, GError **err)
+{
+	g_auto(GStrv) parts = g_strsplit(arg, ",", -1);
+	const struct dev_ops *ops;
+	int ret;
+
+	o->fd = -1;
+	o->type = g_strdup(parts[0] ? parts[0] : "");
+	*help = !strcmp(o->type, "help");
+	if (*help) {
+		*help_ops = NULL;
+		return 0;
+	}
+	ops = dev_find(o->type);
+	if (!ops) {
+		g_autoptr(GString) types = g_string_new(NULL);
+
+		for (unsigned i = 0; dev_table[i]; i++)
+			g_string_append_printf(types, "%s%s", i ? ", " : "", dev_table[i]->type);
+		g_set_error(err, REMOTE_ERROR, 0, "-device: unknown device type '%s'; valid "
+			    "types: %s (see -device help)", o->type, types->str);
+		return -ENOENT;
+	}
+	for (unsigned i = 1; parts[i]; i++) {
+		if (!strcmp(parts[i], "help")) {
+			*help = true;
+			*help_ops = ops;
+			return 0;
+		}
+	}
+	o->props = json_object_new_object();
+	for (unsigned i = 1; parts[i]; i++) {
+		ret = parse_prop(o, parts[i], err);
+		if (ret < 0)
+			return ret;
+	}
+	return check_devopt(o, err);
+}
+
+/* No two devices may share an id or a socket. */
+static int check_unique(const struct remote_devopt *opts, unsigned nr, GError **err)
+{
+	for (unsigned i = 0; i < nr; i++) {
+		for (unsigned j = 0; j < i; j++) {
+			if (!strcmp(opts[i].id, opts[j].id)) {
+				g_set_error(err, REMOTE_ERROR, 0, "-device: id '%s' is used twice; "
+					    "give each device its own id", opts[i].id);
+				return -EINVAL;
+			}
+			if (!strcmp(opts[i].socket, opts[j].socket)) {
+				g_set_error(err, REMOTE_ERROR, 0, "-device: '%s' and '%s' both use "
+					    "socket=%s; give each device its own socket",
+					    opts[j].id, opts[i].id, opts[i].socket);
+				return -EINVAL;
+			}
+		}
+	}
+	return 0;
+}
+
+static int fail(const char *prog, GError *err)
+{
+	fprintf(stderr, "%s: %s\n", prog, err->message);
+	g_error_free(err);
+	return 1;
+}
+
+static int run(const char *prog, struct remote_devopt *opts, unsigned nr)
+{
+	GError *err = NULL;
+	struct remote *r;
+	int status;
+
+	if (nr == 0) {
+		fprintf(stderr, "%s: no devices; add -device TYPE,id=ID,socket=FD|PATH "
+			"(see --help)\n", prog);
+		return 1;
+	}
+	if (check_unique(opts, nr, &err) < 0)
+		return fail(prog, err);
+	/* Inherited fds first: nothing of ours is open yet to be mistaken for one. */
+	for (unsigned i = 0; i < nr; i++) {
+		if (opts[i].fd >= 0 && channel_check_fd(&opts[i], &err) < 0)
+			return fail(prog, err);
+	}
+	if (remote_create(opts, nr, &r, &err) < 0)
+		return fail(prog, err);
+	status = remote_run(r);
+	remote_destroy(r);
+	return status;
+}
+
+int main(int argc, char **argv)
+{
+	g_autofree struct remote_devopt *opts = g_new0(struct remote_devopt, argc);
+	g_autofree char *prog = g_path_get_basename(argv[0]);
+	const struct dev_ops *help_ops = NULL;
+	GError *err = NULL;
+	int status = -1;
+	unsigned nr = 0;
+	bool help = false;
+
+	for (int i = 1; i < argc && !help && status < 0; i++) {
+		const char *a = argv[i];
+
+		if (!strcmp(a, "--help") || !strcmp(a, "-help") || !strcmp(a, "-h")) {
+			printf(usage, prog);
+			status = 0;
+		} else if (!strcmp(a, "-version") || !strcmp(a, "--version")) {
+			printf("%s %s\n", prog, MPVMM_VERSION);
+			status = 0;
+		} else if (strcmp(a, "-device") != 0) {
+			fprintf(stderr, "%s: unknown option '%s' (see --help)\n", prog, a);
+			status = 1;
+		} else if (i + 1 >= argc) {
+			fprintf(stderr, "%s: -device needs an argument (see --help)\n", prog);
+			status = 1;
+		} else if (parse_device(argv[++i], &opts[nr++], &help, &help_ops, &err) < 0) {
+			status = fail(prog, err);
+		}
+	}
+	if (status < 0 && help && help_ops)
+		print_type_help(help_ops);
+	else if (status < 0 && help)
+		print_types();
+	if (status < 0)
+		status = help ? 0 : run(prog, opts, nr);
+	for (unsigned i = 0; i < nr; i++)
+		remote_devopt_clear(&opts[i]);
+	return status;
+}

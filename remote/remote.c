@@ -1,0 +1,111 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * remote: the device-class process.  Creates the devices named on the command line,
+ * gives each its channel (socket), and runs one GLib main loop that serves them all.
+ * It exits cleanly on SIGTERM or SIGINT, or once every channel has closed (only
+ * inherited connections close; a listening channel keeps accepting).  It does not
+ * parse options (main.c) or messages (vfu_server.c).
+ */
+#include <errno.h>
+#include <signal.h>
+
+#include <glib-unix.h>
+
+#include "remote/remote.h"
+
+struct remote {
+	GMainLoop *loop;
+	struct channel **ch;
+	unsigned nr;   /* channels created */
+	unsigned live; /* channels that can still serve */
+	guint sig_src[2];
+};
+
+void remote_devopt_clear(struct remote_devopt *o)
+{
+	g_clear_pointer(&o->type, g_free);
+	g_clear_pointer(&o->id, g_free);
+	g_clear_pointer(&o->socket, g_free);
+	g_clear_pointer(&o->props, json_object_put);
+	o->fd = -1;
+}
+
+static void remote_channel_closed(void *opaque, struct channel *ch)
+{
+	struct remote *r = opaque;
+
+	g_info("%s: connection closed", channel_id(ch));
+	if (--r->live == 0) {
+		g_info("every device channel has closed; exiting");
+		g_main_loop_quit(r->loop);
+	}
+}
+
+static gboolean remote_on_signal(gpointer opaque)
+{
+	struct remote *r = opaque;
+
+	g_info("signal received; exiting");
+	g_main_loop_quit(r->loop);
+	return G_SOURCE_CONTINUE;
+}
+
+static int remote_add(struct remote *r, const struct remote_devopt *o, GError **err)
+{
+	static const struct dev_env env = { .mem = NULL }; /* DMA comes in a later issue */
+	g_autofree char *msg = NULL;
+	struct dev *dev;
+	int ret;
+
+	ret = dev_create(o->type, o->id, &env, o->props, &dev, &msg);
+	if (ret < 0) {
+		g_set_error(err, REMOTE_ERROR, 0, "%s", msg);
+		return ret;
+	}
+	ret = channel_create(o, dev, remote_channel_closed, r, &r->ch[r->nr], err);
+	if (ret < 0)
+		return ret;
+	r->nr++;
+	r->live++;
+	return 0;
+}
+
+int remote_create(const struct remote_devopt *opts, unsigned nr, struct remote **out,
+		  GError **err)
+{
+	struct remote *r = g_new0(struct remote, 1);
+	int ret;
+
+	signal(SIGPIPE, SIG_IGN); /* a vanished peer is an error return, not a signal */
+	r->loop = g_main_loop_new(NULL, FALSE);
+	r->sig_src[0] = g_unix_signal_add(SIGTERM, remote_on_signal, r);
+	r->sig_src[1] = g_unix_signal_add(SIGINT, remote_on_signal, r);
+	r->ch = g_new0(struct channel *, nr);
+	for (unsigned i = 0; i < nr; i++) {
+		ret = remote_add(r, &opts[i], err);
+		if (ret < 0) {
+			remote_destroy(r);
+			return ret;
+		}
+	}
+	*out = r;
+	return 0;
+}
+
+int remote_run(struct remote *r)
+{
+	if (r->live)
+		g_main_loop_run(r->loop);
+	return 0;
+}
+
+void remote_destroy(struct remote *r)
+{
+	for (unsigned i = 0; i < r->nr; i++)
+		channel_destroy(r->ch[i]);
+	for (unsigned i = 0; i < G_N_ELEMENTS(r->sig_src); i++)
+		g_source_remove(r->sig_src[i]);
+	g_free(r->ch);
+	g_main_loop_unref(r->loop);
+	g_free(r);
+}

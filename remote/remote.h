@@ -1,0 +1,88 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Internal to remote/: the pieces of a device-class process such as mpvmm-misc.  Not
+ * a library header for other folders.
+ *
+ *   main.c        command line -> struct remote_devopt list (no sockets, no devices)
+ *   remote.c      the process: creates devices and channels, runs the GLib main loop,
+ *                 exits on SIGTERM/SIGINT or when every channel has closed
+ *   channel.c     one device's socket: an inherited connected fd, or a listening path
+ *                 that accepts one client at a time
+ *   vfu_server.c  the vfio-user server of one connection: validates each request and
+ *                 turns it into config-space and dev_* calls
+ *
+ * Threads: everything runs on the main-loop thread.
+ */
+#ifndef MPVMM_REMOTE_H
+#define MPVMM_REMOTE_H
+
+#include <glib.h>
+#include <json-c/json.h>
+
+#include "devices/devices.h"
+
+/* One -device option, parsed and checked for form, not yet created. */
+struct remote_devopt {
+	char *type;
+	char *id;
+	char *socket;        /* as given: decimal fd or path */
+	int fd;              /* >= 0 when socket is an fd number, else -1 */
+	json_object *props;  /* remaining properties as strings (owned) */
+};
+
+void remote_devopt_clear(struct remote_devopt *o);
+
+/* --- vfu_server.c ------------------------------------------------------------- */
+struct vfu_server;
+
+/*
+ * Serve vfio-user for `dev` (borrowed) on the connected stream socket `sock`
+ * (borrowed: the caller closes it after vfu_server_destroy).  Fresh per connection:
+ * the client must start with VERSION.
+ */
+int vfu_server_create(struct dev *dev, int sock, struct vfu_server **out);
+void vfu_server_destroy(struct vfu_server *srv);
+
+/*
+ * Receive one request and answer it.  Returns 0 to keep the connection, or -errno
+ * when it must be closed: the peer went away (-ECONNRESET), a send failed, or the
+ * request was malformed (logged once, answered with an error reply where one can be
+ * addressed, -EPROTO).
+ */
+int vfu_server_handle(struct vfu_server *srv);
+
+/* --- channel.c ---------------------------------------------------------------- */
+struct channel;
+typedef void (*channel_closed_fn)(void *opaque, struct channel *ch);
+
+/*
+ * socket=N: N must be an open, connected AF_UNIX stream socket; made close-on-exec.
+ * Call before anything opens an fd of its own (GLib's main loop and signal sources
+ * do), or a number that was never inherited may name one of ours.
+ */
+int channel_check_fd(const struct remote_devopt *o, GError **err);
+
+/*
+ * Serve `dev` (owned by the channel from now on, also on failure) on o->fd (checked
+ * with channel_check_fd() already) or by listening on o->socket.  `closed` is called,
+ * from the main loop, when a channel can serve no more: its inherited connection
+ * closed.  A listening channel never closes.  Errors are for a human.
+ */
+int channel_create(const struct remote_devopt *o, struct dev *dev, channel_closed_fn closed,
+		   void *opaque, struct channel **out, GError **err);
+void channel_destroy(struct channel *ch);
+const char *channel_id(const struct channel *ch);
+
+/* --- remote.c ----------------------------------------------------------------- */
+struct remote;
+
+/* Create every device and channel; nothing is left behind on failure. */
+int remote_create(const struct remote_devopt *opts, unsigned nr, struct remote **out,
+		  GError **err);
+/* Run until SIGTERM/SIGINT or until every channel has closed; returns the exit status. */
+int remote_run(struct remote *r);
+void remote_destroy(struct remote *r);
+
+#define REMOTE_ERROR g_quark_from_static_string("mpvmm-remote-error")
+
+#endif

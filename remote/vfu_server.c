@@ -1,0 +1,345 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * vfu_server: the vfio-user server of one device connection (QEMU
+ * docs/interop/vfio-user.rst).  It receives one request at a time, checks every
+ * header and payload field against the protocol and against this device, and turns
+ * it into pcicfg_* and dev_* calls.  The client is untrusted.  It does not own the
+ * socket or the device and knows nothing about the main loop (channel.c does).
+ *
+ * Policy, per request:
+ *  - malformed (not a command, NO_REPLY/ERROR/reserved flags, error field set, fds
+ *    where none are expected, bad payload for the command, anything before VERSION,
+ *    a second VERSION, wrong major version or device id): one g_warning, an error
+ *    reply, and the connection is closed;
+ *  - well formed but not servable (unknown or unimplemented command: ENOSYS; region
+ *    index, offset or count out of range: EINVAL): g_debug and an error reply; the
+ *    connection stays up.
+ * Known limit: vfu_recv() waits for the rest of a message once its first byte has
+ * arrived, so a client that stops mid-message stalls this process's main loop.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "protocol/protocol.h"
+#include "remote/remote.h"
+
+struct vfu_server {
+	struct dev *dev;
+	int sock;
+	bool versioned; /* VERSION negotiated (spec: it must come first) */
+};
+
+/* A region access reply: the echoed access header, then up to a config space of data. */
+struct srv_access_reply {
+	struct vfu_region_access hdr;
+	uint8_t data[PCI_CFG_SIZE];
+} __attribute__((packed));
+
+static int srv_reply(struct vfu_server *s, const struct vfu_msg *m, const void *p, size_t len)
+{
+	return vfu_send(s->sock, m->hdr.msg_id, m->hdr.cmd, VFU_F_TYPE_REPLY, 0, p, len, NULL, 0);
+}
+
+/* Error reply; the connection stays up. */
+static int srv_error(struct vfu_server *s, const struct vfu_msg *m, int err)
+{
+	int ret = vfu_send(s->sock, m->hdr.msg_id, m->hdr.cmd, VFU_F_TYPE_REPLY | VFU_F_ERROR,
+			   (uint32_t)err, NULL, 0, NULL, 0);
+
+	return ret < 0 ? ret : 0;
+}
+
+/* Malformed request: log once, answer with an error, and have the connection closed. */
+static int G_GNUC_PRINTF(4, 5)
+	srv_malformed(struct vfu_server *s, const struct vfu_msg *m, int err, const char *fmt, ...)
+{
+	g_autofree char *why = NULL;
+	va_list ap;
+
+	va_start(ap, fmt);
+	why = g_strdup_vprintf(fmt, ap);
+	va_end(ap);
+	g_warning("%s: %s (msg_id %u, command %u): %s; closing the connection", s->dev->id,
+		  vfu_cmd_name(m->hdr.cmd), m->hdr.msg_id, m->hdr.cmd, why);
+	srv_error(s, m, err);
+	return -EPROTO;
+}
+
+/* Spec "Version": major must match; minor is the lower of both; device-id extension. */
+static int srv_version(struct vfu_server *s, const struct vfu_msg *m)
+{
+	struct vfu_caps theirs = { 0 }, mine = {
+		.major = VFU_VERSION_MAJOR, .minor = VFU_VERSION_MINOR,
+		.max_msg_fds = VFU_MAX_FDS, .max_data_xfer_size = VFU_MAX_DATA_XFER,
+		.device_id = s->dev->id,
+	};
+	g_autofree uint8_t *payload = NULL;
+	size_t len;
+	int ret;
+
+	if (s->versioned)
+		return srv_malformed(s, m, EINVAL, "version already negotiated");
+	ret = vfu_version_decode(m->payload, m->len, &theirs);
+	if (ret < 0)
+		return srv_malformed(s, m, EINVAL, "bad version payload: %s", g_strerror(-ret));
+	if (theirs.major != VFU_VERSION_MAJOR) {
+		ret = srv_malformed(s, m, ENOTSUP, "client speaks vfio-user %u.%u, we speak %u.%u",
+				    theirs.major, theirs.minor, VFU_VERSION_MAJOR,
+				    VFU_VERSION_MINOR);
+	} else if (theirs.device_id && strcmp(theirs.device_id, s->dev->id) != 0) {
+		ret = srv_malformed(s, m, ENODEV,
+				    "client expects device '%s', but this socket serves '%s'",
+				    theirs.device_id, s->dev->id);
+	} else {
+		mine.minor = MIN(theirs.minor, (uint16_t)VFU_VERSION_MINOR);
+		ret = vfu_version_encode(&mine, &payload, &len);
+		if (ret == 0)
+			ret = srv_reply(s, m, payload, len);
+		if (ret == 0)
+			s->versioned = true;
+	}
+	vfu_caps_clear(&theirs);
+	return ret;
+}
+
+static int srv_device_info(struct vfu_server *s, const struct vfu_msg *m)
+{
+	struct vfu_device_info req, info = {
+		.argsz = sizeof(info), .flags = VFU_DEV_FLAG_PCI | VFU_DEV_FLAG_RESET,
+		.num_regions = VFU_PCI_NUM_REGIONS, .num_irqs = VFU_PCI_NUM_IRQS,
+	};
+	int ret = vfu_device_info_decode(m, false, &req);
+
+	if (ret < 0)
+		return srv_malformed(s, m, EINVAL, "bad payload: %s", g_strerror(-ret));
+	return srv_reply(s, m, &info, sizeof(info));
+}
+
+/* Size of region `index` as this device implements it; 0 for ROM, VGA and absent BARs. */
+static uint64_t srv_region_size(const struct vfu_server *s, uint32_t index)
+{
+	if (index < PCI_NUM_BARS)
+		return s->dev->cfg.bar[index].size;
+	if (index == VFU_PCI_CONFIG_REGION)
+		return PCI_CFG_SIZE;
+	return 0;
+}
+
+static int srv_region_info(struct vfu_server *s, const struct vfu_msg *m)
+{
+	struct vfu_region_info req, ri = { .argsz = sizeof(ri) };
+	int ret = vfu_region_info_decode(m, false, &req);
+
+	if (ret < 0)
+		return srv_malformed(s, m, EINVAL, "bad payload: %s", g_strerror(-ret));
+	if (req.index >= VFU_PCI_NUM_REGIONS) {
+		g_debug("%s: region info for region %u out of range", s->dev->id, req.index);
+		return srv_error(s, m, EINVAL);
+	}
+	ri.index = req.index;
+	ri.size = srv_region_size(s, req.index);
+	if (ri.size)
+		ri.flags = VFU_REGION_READ | VFU_REGION_WRITE; /* no mmap: accesses are messages */
+	return srv_reply(s, m, &ri, sizeof(ri));
+}
+
+/* IRQs are wired in a later issue: every index reports count 0 until then. */
+static int srv_irq_info(struct vfu_server *s, const struct vfu_msg *m)
+{
+	struct vfu_irq_info req, ii = { .argsz = sizeof(ii) };
+	int ret = vfu_irq_info_decode(m, false, &req);
+
+	if (ret < 0)
+		return srv_malformed(s, m, EINVAL, "bad payload: %s", g_strerror(-ret));
+	if (req.index >= VFU_PCI_NUM_IRQS) {
+		g_debug("%s: IRQ info for index %u out of range", s->dev->id, req.index);
+		return srv_error(s, m, EINVAL);
+	}
+	ii.index = req.index;
+	return srv_reply(s, m, &ii, sizeof(ii));
+}
+
+/* Config space in naturally aligned 4/2/1-byte pieces (pcicfg's access rules). */
+static int srv_cfg_access(struct dev *dev, uint32_t off, uint32_t count, bool write,
+			  uint8_t *data)
+{
+	for (uint32_t done = 0; done < count;) {
+		uint32_t pos = off + done, n = 4, v = 0;
+		int ret;
+
+		while (pos % n || done + n > count)
+			n /= 2;
+		if (write) {
+			for (uint32_t i = 0; i < n; i++)
+				v |= (uint32_t)data[done + i] << (8 * i);
+			ret = pcicfg_write(&dev->cfg, pos, n, v);
+		} else {
+			ret = pcicfg_read(&dev->cfg, pos, n, &v);
+			for (uint32_t i = 0; i < n; i++)
+				data[done + i] = v >> (8 * i);
+		}
+		if (ret < 0)
+			return ret;
+		done += n;
+	}
+	return 0;
+}
+
+static int srv_bar_access(struct dev *dev, uint32_t bar, uint64_t off, uint32_t count,
+			  bool write, uint8_t *data)
+{
+	uint64_t v = 0;
+	int ret;
+
+	if (count != 1 && count != 2 && count != 4 && count != 8)
+		return -EINVAL;
+	if (write) {
+		for (uint32_t i = 0; i < count; i++)
+			v |= (uint64_t)data[i] << (8 * i);
+		return dev_bar_write(dev, bar, off, count, v);
+	}
+	ret = dev_bar_read(dev, bar, off, count, &v);
+	for (uint32_t i = 0; i < count; i++)
+		data[i] = v >> (8 * i);
+	return ret;
+}
+
+/* Spec "VFIO_USER_REGION_READ" / "VFIO_USER_REGION_WRITE". */
+static int srv_region_access(struct vfu_server *s, const struct vfu_msg *m, bool write)
+{
+	struct srv_access_reply rep = { 0 };
+	const uint8_t *wdata = NULL;
+	struct vfu_region_access *a = &rep.hdr;
+	int ret = vfu_region_access_decode(m, false, write, a, &wdata);
+
+	if (ret < 0)
+		return srv_malformed(s, m, EINVAL, "bad payload: %s", g_strerror(-ret));
+	if (a->region >= VFU_PCI_NUM_REGIONS ||
+	    !vfu_range_ok(a->offset, a->count, srv_region_size(s, a->region))) {
+		g_debug("%s: %s of region %u at 0x%" PRIx64 " count %u out of range", s->dev->id,
+			write ? "write" : "read", a->region, a->offset, a->count);
+		return srv_error(s, m, EINVAL);
+	}
+	/* In range of a region of at most PCI_CFG_SIZE (config) or a BAR access of <= 8. */
+	if (write)
+		memcpy(rep.data, wdata, MIN(a->count, sizeof(rep.data)));
+	if (a->region == VFU_PCI_CONFIG_REGION)
+		ret = srv_cfg_access(s->dev, (uint32_t)a->offset, a->count, write, rep.data);
+	else
+		ret = srv_bar_access(s->dev, a->region, a->offset, a->count, write, rep.data);
+	if (ret < 0) {
+		g_debug("%s: %s of region %u at 0x%" PRIx64 " count %u refused", s->dev->id,
+			write ? "write" : "read", a->region, a->offset, a->count);
+		return srv_error(s, m, -ret);
+	}
+	return srv_reply(s, m, &rep, sizeof(rep.hdr) + (write ? 0 : a->count));
+}
+
+static int srv_reset(struct vfu_server *s, const struct vfu_msg *m)
+{
+	if (vfu_reset_decode(m, false) < 0)
+		return srv_malformed(s, m, EINVAL, "%zu unexpected payload bytes", m->len);
+	dev_reset(s->dev);
+	g_info("%s: reset", s->dev->id);
+	return srv_reply(s, m, NULL, 0);
+}
+
+/* Header checks common to every command (spec "Header"). */
+static int srv_check_header(struct vfu_server *s, struct vfu_msg *m)
+{
+	uint32_t flags = m->hdr.flags;
+
+	if ((flags & VFU_F_TYPE_MASK) != VFU_F_TYPE_COMMAND)
+		return srv_malformed(s, m, EINVAL, "message type %u is not a command",
+				     flags & VFU_F_TYPE_MASK);
+	if (flags & ~VFU_F_TYPE_MASK)
+		return srv_malformed(s, m, EINVAL, "unexpected flags 0x%x in a command",
+				     flags & ~VFU_F_TYPE_MASK);
+	if (m->hdr.error)
+		return srv_malformed(s, m, EINVAL, "error field %u set in a command",
+				     m->hdr.error);
+	return 0;
+}
+
+static int srv_region_read(struct vfu_server *s, const struct vfu_msg *m)
+{
+	return srv_region_access(s, m, false);
+}
+
+static int srv_region_write(struct vfu_server *s, const struct vfu_msg *m)
+{
+	return srv_region_access(s, m, true);
+}
+
+typedef int (*srv_handler_fn)(struct vfu_server *s, const struct vfu_msg *m);
+
+/* The commands this server implements; every other one is answered ENOSYS. */
+static const srv_handler_fn srv_handlers[VFU_CMD_MAX] = {
+	[VFU_CMD_VERSION] = srv_version,
+	[VFU_CMD_DEVICE_GET_INFO] = srv_device_info,
+	[VFU_CMD_DEVICE_GET_REGION_INFO] = srv_region_info,
+	[VFU_CMD_DEVICE_GET_IRQ_INFO] = srv_irq_info,
+	[VFU_CMD_REGION_READ] = srv_region_read,
+	[VFU_CMD_REGION_WRITE] = srv_region_write,
+	[VFU_CMD_DEVICE_RESET] = srv_reset,
+};
+
+static int srv_dispatch(struct vfu_server *s, struct vfu_msg *m)
+{
+	uint16_t cmd = m->hdr.cmd;
+	srv_handler_fn fn = cmd < VFU_CMD_MAX ? srv_handlers[cmd] : NULL;
+	int ret = srv_check_header(s, m);
+
+	if (ret < 0)
+		return ret;
+	if (!s->versioned && cmd != VFU_CMD_VERSION)
+		return srv_malformed(s, m, EINVAL, "command before VERSION");
+	if (!fn) {
+		vfu_msg_expect_fds(m, 0); /* a DMA_MAP's fds, say: not kept */
+		g_debug("%s: command %u not implemented", s->dev->id, cmd);
+		return srv_error(s, m, ENOSYS);
+	}
+	if (vfu_msg_expect_fds(m, 0) < 0)
+		return srv_malformed(s, m, EINVAL, "unexpected file descriptors");
+	return fn(s, m);
+}
+
+int vfu_server_handle(struct vfu_server *s)
+{
+	struct vfu_msg m;
+	int ret = vfu_recv(s->sock, &m, VFU_MAX_MSG);
+
+	if (ret == -ECONNRESET) {
+		g_info("%s: client disconnected", s->dev->id);
+		return ret;
+	}
+	if (ret < 0) {
+		g_warning("%s: unreadable message from the client: %s; closing the connection",
+			  s->dev->id, g_strerror(-ret));
+		if (m.hdr.size) /* the whole header arrived, so the error can be addressed */
+			srv_error(s, &m, -ret);
+		return ret;
+	}
+	ret = srv_dispatch(s, &m);
+	vfu_msg_clear(&m);
+	return ret;
+}
+
+int vfu_server_create(struct dev *dev, int sock, struct vfu_server **out)
+{
+	struct vfu_server *s = calloc(1, sizeof(*s));
+
+	if (!s)
+		return -ENOMEM;
+	s->dev = dev;
+	s->sock = sock;
+	*out = s;
+	return 0;
+}
+
+void vfu_server_destroy(struct vfu_server *s)
+{
+	free(s);
+}
