@@ -1,0 +1,294 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * vmm: the mpvmm executable's internals, one header for the folder.
+ *
+ * mpvmm is a thin KVM VMM: it parses a QEMU-like command line (options.c, devopt.c),
+ * creates guest RAM (memory/), loads a PVH ELF (pvh.c), creates the VM and its vCPUs
+ * (kvm.c) and runs one thread per vCPU (vcpu.c).  A vCPU's port I/O goes through a
+ * small dispatch table (ioport.c) to the platform devices (serial.c, debugcon.c,
+ * debugexit.c) and the PCI host bridge (pcihost.c); its MMIO goes to the host
+ * bridge (ECAM window, BARs).  PCI functions are struct pcifn (proxy/): remote ones
+ * from proxy_connect(), in-process ones from localdev.c.  machine.c wires it all up
+ * and owns shutdown.  Nothing here is a library for other folders; the unit tests
+ * link it to test the pieces that need no KVM.
+ *
+ * Threads: everything is built by the main thread before the vCPU threads start;
+ * after that the ioport table and the host bridge's function list are read-only.
+ * Device handlers are called on vCPU threads and lock their own state.
+ */
+#ifndef MPVMM_VMM_H
+#define MPVMM_VMM_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <glib.h>
+#include <json-c/json.h>
+
+#include "memory/memory.h"
+#include "proxy/proxy.h"
+
+/* Exit statuses besides the guest's own (isa-debug-exit: (v << 1) | 1, always odd). */
+#define VMM_EXIT_STOPPED 0     /* SIGINT/SIGTERM, or every vCPU halted */
+#define VMM_EXIT_SETUP 2       /* bad option, unreadable kernel, device or KVM setup failed */
+#define VMM_EXIT_GUEST_FAILED 4 /* triple fault, KVM internal error, failed entry */
+
+/* Guest-physical layout (docs/vmm.md). */
+#define VMM_ECAM_BASE 0xb0000000ULL
+#define VMM_ECAM_SIZE 0x10000000ULL /* 256 buses x 1 MiB */
+#define VMM_RAM_BELOW_4G VMM_ECAM_BASE
+
+/* ---- options.c: the command line ---- */
+
+/* GError domain for every human-facing error in vmm/; the code is a positive errno. */
+#define VMM_ERROR (vmm_error_quark())
+GQuark vmm_error_quark(void);
+
+enum chardev_kind { CHARDEV_NONE, CHARDEV_STDIO, CHARDEV_FILE };
+
+struct chardev_opt {
+	enum chardev_kind kind;
+	char *path; /* CHARDEV_FILE only, owned */
+};
+
+/* One -device.  type is "pci-proxy-dev" or a type in dev_table. */
+struct devopt {
+	char *type;
+	char *id;           /* never NULL after devopt_parse (generated if optional) */
+	char *socket_path;  /* pci-proxy-dev socket=PATH, else NULL */
+	int socket_fd;      /* pci-proxy-dev socket=N (checked open, AF_UNIX), else -1 */
+	json_object *props; /* in-process device: the other properties, as strings */
+};
+
+enum vmm_action { VMM_RUN, VMM_HELP, VMM_VERSION, VMM_DEVICE_HELP };
+
+struct vmm_opts {
+	enum vmm_action action;
+	char *help_type; /* VMM_DEVICE_HELP: NULL lists types, else that type's properties */
+	uint64_t ram_size;
+	unsigned smp;
+	char *kernel;
+	char *append; /* NULL when -append was not given */
+	struct chardev_opt serial, debugcon;
+	bool no_reboot;
+	unsigned nr_devices;
+	struct devopt *devices;
+};
+
+#define VMM_RAM_DEFAULT (128ULL << 20)
+#define VMM_RAM_MIN (2ULL << 20)
+#define VMM_RAM_MAX (1ULL << 40)
+#define VMM_SMP_MAX 255 /* xAPIC ids */
+#define VMM_CMDLINE_MAX 4095
+
+/* Parse argv; on error *err says which option, why, and how to fix it.  -EINVAL. */
+int options_parse(int argc, char **argv, struct vmm_opts *o, GError **err);
+void options_free(struct vmm_opts *o);
+void options_print_help(FILE *f);
+/* "128M", "1G", "4096K", "2T", "65536B"; no suffix = `unit` bytes.  -EINVAL, -ERANGE. */
+int options_parse_size(const char *s, uint64_t unit, uint64_t *out);
+/* Decimal unsigned, no sign, no junk.  -EINVAL, -ERANGE (> max). */
+int options_parse_uint(const char *s, uint64_t max, uint64_t *out);
+
+/* ---- devopt.c: -device strings and device help ---- */
+
+#define DEVOPT_PROXY_TYPE "pci-proxy-dev"
+#define DEVOPT_ID_MAX 64
+
+/*
+ * Parse "TYPE,prop=val,...".  *help is set (and d left empty) for "help" and
+ * "TYPE,help".  `index` makes a default id ("TYPE.index") for in-process devices.
+ * The socket fd is checked (open, a socket, AF_UNIX, not 0-2) but not yet owned.
+ */
+int devopt_parse(const char *arg, unsigned index, struct devopt *d, bool *help, char **type,
+		 GError **err);
+void devopt_clear(struct devopt *d);
+/* -device help (type NULL) or -device TYPE,help.  -ENOENT for an unknown type. */
+int devopt_print_help(FILE *f, const char *type, GError **err);
+
+/* ---- chardev.c: output backends for serial and debugcon ---- */
+
+int chardev_parse(const char *opt, const char *val, struct chardev_opt *out, GError **err);
+/* Open the backend: *fd = -1 (none), 1 (stdio, not owned) or a new file fd. */
+int chardev_open(const char *opt, const struct chardev_opt *c, int *fd, GError **err);
+void chardev_close(int fd);
+/* Write all of buf; errors are dropped (a guest must not stop on a full disk). */
+void chardev_write(int fd, const void *buf, size_t len);
+
+/* ---- ioport.c: the port-I/O dispatch table ---- */
+
+struct ioport_ops {
+	/* off is relative to the range base; size 1, 2 or 4.  NULL read = all-ones. */
+	uint32_t (*read)(void *opaque, uint16_t off, unsigned size);
+	void (*write)(void *opaque, uint16_t off, unsigned size, uint32_t val); /* NULL: drop */
+};
+
+#define IOPORT_MAX_RANGES 16
+
+struct ioport_range {
+	uint16_t base, len;
+	const struct ioport_ops *ops;
+	void *opaque;
+};
+
+struct ioport_table {
+	unsigned nr;
+	struct ioport_range r[IOPORT_MAX_RANGES];
+};
+
+/* -EINVAL (empty or wrapping range), -EEXIST (overlap), -ENOSPC. */
+int ioport_register(struct ioport_table *t, uint16_t base, uint16_t len,
+		    const struct ioport_ops *ops, void *opaque);
+/* true when one range holds [port, port+size); false leaves *val untouched. */
+bool ioport_read(const struct ioport_table *t, uint16_t port, unsigned size, uint32_t *val);
+bool ioport_write(const struct ioport_table *t, uint16_t port, unsigned size, uint32_t val);
+
+/* ---- serial.c, debugcon.c, debugexit.c: the platform devices ---- */
+
+#define SERIAL_COM1 0x3f8
+#define DEBUGCON_PORT 0xe9
+#define DEBUGEXIT_PORT 0xf4
+
+struct serial;
+/* A 16550A at `base` writing transmitted bytes to out_fd (-1: discarded; not owned). */
+int serial_create(struct ioport_table *io, uint16_t base, int out_fd, struct serial **out);
+void serial_destroy(struct serial *s);
+
+/* Port `port` streams written bytes to fd (-1: discarded; not owned); reads give 0xe9. */
+struct debugcon {
+	int fd;
+};
+int debugcon_create(struct ioport_table *io, uint16_t port, struct debugcon *dc);
+
+typedef void (*debugexit_fn)(void *ctx, int status);
+struct debugexit {
+	debugexit_fn exit;
+	void *ctx;
+};
+/* A write of v to [port, port+4) calls exit(ctx, ((v << 1) | 1) & 0xff). */
+int debugexit_create(struct ioport_table *io, uint16_t port, struct debugexit *de);
+
+/* ---- pcihost.c: PCI host bridge, bus 0 ---- */
+
+#define PCIHOST_SLOTS 32
+#define PCIHOST_CFG_ADDR 0xcf8
+
+struct pcihost;
+/* Registers 0xcf8-0xcff.  Slot 0 is the host bridge itself (8086:29c0). */
+int pcihost_create(struct ioport_table *io, uint64_t ecam_base, struct pcihost **out);
+/* Destroys every attached function. */
+void pcihost_destroy(struct pcihost *h);
+/* Takes ownership of fn (destroyed on failure too); *slot gets its device number. */
+int pcihost_attach(struct pcihost *h, struct pcifn *fn, unsigned *slot);
+/* Config access to bus/dev/fn/reg; unclaimed reads are all-ones. */
+uint32_t pcihost_cfg_read(struct pcihost *h, unsigned bus, unsigned dev, unsigned fn,
+			  uint32_t reg, unsigned size);
+void pcihost_cfg_write(struct pcihost *h, unsigned bus, unsigned dev, unsigned fn, uint32_t reg,
+		       unsigned size, uint32_t val);
+/* A guest MMIO (ECAM or a memory BAR) or port access (an I/O BAR); false = unclaimed. */
+bool pcihost_mmio(struct pcihost *h, uint64_t addr, unsigned len, bool write, uint64_t *val);
+bool pcihost_pio(struct pcihost *h, uint16_t port, unsigned len, bool write, uint64_t *val);
+
+/* ---- localdev.c: a devices/ model run in-process, as a pcifn backend ---- */
+
+int localdev_create(const char *type, const char *id, json_object *props, struct gmem *mem,
+		    struct pcifn **out, GError **err);
+
+/* ---- pvh.c: PVH ELF loader (xen/include/public/arch-x86/hvm/start_info.h) ---- */
+
+#define PVH_INFO_GPA 0x6000ULL    /* hvm_start_info, then the memory map */
+#define PVH_CMDLINE_GPA 0x7000ULL /* command line, NUL-terminated */
+#define PVH_INFO_END 0x8000ULL
+
+struct pvh_range {
+	uint64_t addr, size;
+};
+
+struct pvh_boot {
+	uint32_t entry;      /* XEN_ELFNOTE_PHYS32_ENTRY */
+	uint32_t start_info; /* guest-physical, for %ebx */
+};
+
+/*
+ * Validate the whole image, then load its PT_LOAD segments into mem and write
+ * hvm_start_info, the memory map (RAM from mem, `reserved` ranges) and cmdline (NULL:
+ * none).  On error nothing has been written and *err names the problem.
+ */
+int pvh_load(struct gmem *mem, const void *elf, size_t len, const char *cmdline,
+	     const struct pvh_range *reserved, unsigned nr_reserved, struct pvh_boot *boot,
+	     GError **err);
+int pvh_load_file(struct gmem *mem, const char *path, const char *cmdline,
+		  const struct pvh_range *reserved, unsigned nr_reserved, struct pvh_boot *boot,
+		  GError **err);
+
+/* ---- kvm.c: the VM and vCPU file descriptors ---- */
+
+struct kvm_cpuid2;
+struct kvm_run;
+
+struct kvm {
+	int sys_fd, vm_fd;
+	int run_size;
+	struct kvm_cpuid2 *cpuid; /* from KVM_GET_SUPPORTED_CPUID */
+};
+
+int kvm_open(struct kvm *k, unsigned nr_vcpus, GError **err);
+int kvm_map_gmem(struct kvm *k, const struct gmem *mem, GError **err);
+void kvm_close(struct kvm *k);
+
+/* ---- vcpu.c: vCPU threads and the KVM_RUN loop ---- */
+
+struct machine;
+
+struct vcpu {
+	unsigned index;
+	int fd;
+	struct kvm_run *run;
+	int run_size;
+	pthread_t thread;
+	bool started;
+	struct machine *m;
+};
+
+int vcpu_create(struct kvm *k, unsigned index, struct machine *m, struct vcpu *v,
+		GError **err);
+/* 32-bit flat protected mode at entry, %ebx = start_info (PVH ABI). */
+int vcpu_set_pvh_state(struct vcpu *v, const struct pvh_boot *boot, GError **err);
+int vcpu_start(struct vcpu *v);
+/* Make a running KVM_RUN return; the thread then sees machine_stopping(). */
+void vcpu_kick(struct vcpu *v);
+void vcpu_join(struct vcpu *v);
+void vcpu_destroy(struct vcpu *v);
+/* Print registers to stderr (failure reports). */
+void vcpu_dump(struct vcpu *v);
+
+/* ---- machine.c: the whole VM ---- */
+
+struct machine {
+	const struct vmm_opts *opts;
+	struct gmem *mem;
+	struct kvm kvm;
+	struct ioport_table io;
+	int serial_fd;
+	struct serial *serial;
+	struct debugcon dcon;
+	struct debugexit dexit;
+	struct pcihost *pci;
+	struct vcpu *vcpus;
+	unsigned nr_vcpus;
+	unsigned running;  /* vCPU threads that have not halted for good */
+	int stop_efd;      /* eventfd: a vCPU asked to stop */
+	bool stopping;     /* atomic */
+	int status;        /* atomic; exit status once stopping */
+};
+
+int machine_create(const struct vmm_opts *o, struct machine **out, GError **err);
+/* Start the vCPUs and wait for the end; returns the exit status. */
+int machine_run(struct machine *m);
+void machine_destroy(struct machine *m);
+/* Ask to stop with `status`; the first request wins.  Any thread. */
+void machine_stop(struct machine *m, int status);
+bool machine_stopping(const struct machine *m);
+
+#endif
