@@ -1,0 +1,97 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * localdev: a devices/ model running inside mpvmm, wrapped as a struct pcifn backend,
+ * so the host bridge treats it exactly like a remote device (the in-VMM baseline).
+ * Config accesses go to the model's pcicfg, BAR accesses through the checked
+ * dev_bar_read/dev_bar_write.  pcifn serializes calls, as devices/ requires.  This
+ * file also holds dev_table: the models mpvmm can run in-process.
+ */
+#include <errno.h>
+
+#include "devices/devices.h"
+#include "vmm/vmm.h"
+
+const struct dev_ops *const dev_table[] = {
+	&pci_testdev_ops,
+	NULL,
+};
+
+static int localdev_cfg_read(void *be, uint32_t off, unsigned size, uint32_t *val)
+{
+	struct dev *dev = be;
+
+	return pcicfg_read(&dev->cfg, off, size, val);
+}
+
+static int localdev_cfg_write(void *be, uint32_t off, unsigned size, uint32_t val)
+{
+	struct dev *dev = be;
+
+	return pcicfg_write(&dev->cfg, off, size, val);
+}
+
+static int localdev_bar_read(void *be, unsigned bar, uint64_t off, unsigned size, uint64_t *val)
+{
+	return dev_bar_read(be, bar, off, size, val);
+}
+
+static int localdev_bar_write(void *be, unsigned bar, uint64_t off, unsigned size, uint64_t val)
+{
+	return dev_bar_write(be, bar, off, size, val);
+}
+
+static int localdev_reset(void *be)
+{
+	dev_reset(be);
+	return 0;
+}
+
+static void localdev_destroy(void *be)
+{
+	dev_destroy(be);
+}
+
+static const struct pcifn_backend_ops localdev_ops = {
+	.cfg_read = localdev_cfg_read,
+	.cfg_write = localdev_cfg_write,
+	.bar_read = localdev_bar_read,
+	.bar_write = localdev_bar_write,
+	.reset = localdev_reset,
+	.destroy = localdev_destroy,
+};
+
+/* devices/ and proxy/ spell the BAR flags alike (the PCI register bits); map anyway. */
+static void localdev_bars(const struct dev *dev, struct pcifn_bar bars[PCIFN_NUM_BARS])
+{
+	for (unsigned i = 0; i < PCIFN_NUM_BARS; i++) {
+		const struct pcicfg_bar *b = &dev->cfg.bar[i];
+
+		bars[i].size = b->size;
+		bars[i].flags = (b->flags & PCI_BAR_IO ? PCIFN_BAR_IO : 0) |
+				(b->flags & PCI_BAR_MEM64 ? PCIFN_BAR_MEM64 : 0) |
+				(b->flags & PCI_BAR_PREFETCH ? PCIFN_BAR_PREFETCH : 0);
+	}
+}
+
+int localdev_create(const char *type, const char *id, json_object *props, struct gmem *mem,
+		    struct pcifn **out, GError **err)
+{
+	struct dev_env env = { .mem = mem };
+	struct pcifn_bar bars[PCIFN_NUM_BARS];
+	g_autofree char *msg = NULL;
+	struct dev *dev;
+	int ret;
+
+	ret = dev_create(type, id, &env, props, &dev, &msg);
+	if (ret < 0) {
+		g_set_error(err, VMM_ERROR, -ret, "-device %s: %s", type, msg);
+		return ret;
+	}
+	localdev_bars(dev, bars);
+	ret = pcifn_create(id, &localdev_ops, dev, bars, out); /* destroys dev on failure */
+	if (ret < 0)
+		g_set_error(err, VMM_ERROR, -ret, "-device %s,id=%s: the model's BAR layout is "
+			    "inconsistent (%s); this is a bug in the device model", type, id,
+			    g_strerror(-ret));
+	return ret;
+}
