@@ -1,0 +1,239 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * machine: builds the VM from the parsed options and runs it to the end.  Order:
+ * guest RAM, the kernel (so a bad image fails before anything connects), the
+ * platform devices and host bridge, the PCI devices (in-process models and remote
+ * connections, slots 1.. in command-line order), then KVM, memory slots and vCPUs.
+ * The main thread then waits for a stop (debug-exit, SIGINT/SIGTERM, a guest
+ * failure), kicks and joins every vCPU thread, and machine_destroy() frees the rest.
+ * What happens inside a vCPU is vcpu.c's business.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include "vmm/vmm.h"
+
+static int machine_fail(GError **err, int ret, const char *fmt, ...) G_GNUC_PRINTF(3, 4);
+
+static int machine_fail(GError **err, int ret, const char *fmt, ...)
+{
+	g_autofree char *msg = NULL;
+	va_list ap;
+
+	va_start(ap, fmt);
+	msg = g_strdup_vprintf(fmt, ap);
+	va_end(ap);
+	g_set_error(err, VMM_ERROR, -ret, "%s: %s", msg, g_strerror(-ret));
+	return ret;
+}
+
+static void machine_debugexit(void *ctx, int status)
+{
+	machine_stop(ctx, status);
+}
+
+/* Serial, debug console, debug-exit and the host bridge's ports. */
+static int machine_platform(struct machine *m, GError **err)
+{
+	const struct vmm_opts *o = m->opts;
+	int ret;
+
+	ret = chardev_open("-serial", &o->serial, &m->serial_fd, err);
+	if (ret == 0)
+		ret = chardev_open("-debugcon", &o->debugcon, &m->dcon.fd, err);
+	if (ret < 0)
+		return ret;
+	m->dexit = (struct debugexit){ .exit = machine_debugexit, .ctx = m };
+	ret = serial_create(&m->io, SERIAL_COM1, m->serial_fd, &m->serial);
+	if (ret == 0)
+		ret = debugcon_create(&m->io, DEBUGCON_PORT, &m->dcon);
+	if (ret == 0)
+		ret = debugexit_create(&m->io, DEBUGEXIT_PORT, &m->dexit);
+	if (ret == 0)
+		ret = pcihost_create(&m->io, VMM_ECAM_BASE, &m->pci);
+	if (ret < 0)
+		return machine_fail(err, ret, "cannot set up the platform devices");
+	return 0;
+}
+
+static int machine_device(struct machine *m, const struct devopt *d, GError **err)
+{
+	struct pcifn *fn;
+	unsigned slot;
+	int ret;
+
+	if (strcmp(d->type, DEVOPT_PROXY_TYPE) != 0)
+		ret = localdev_create(d->type, d->id, d->props, m->mem, &fn, err);
+	else if (d->socket_fd >= 0)
+		ret = proxy_connect(d->id, d->socket_fd, &fn, err); /* owns the fd now */
+	else
+		ret = proxy_connect_path(d->id, d->socket_path, &fn, err);
+	if (ret < 0)
+		return ret;
+	ret = pcihost_attach(m->pci, fn, &slot);
+	if (ret < 0) {
+		g_set_error(err, VMM_ERROR, -ret, "-device %s,id=%s: bus 0 is full (%u devices at "
+			    "most)", d->type, d->id, PCIHOST_SLOTS - 1);
+		return ret;
+	}
+	g_info("%s: %s at 00:%02x.0", d->id, d->type, slot);
+	return 0;
+}
+
+static int machine_vcpus(struct machine *m, const struct pvh_boot *boot, GError **err)
+{
+	int ret;
+
+	m->vcpus = g_new0(struct vcpu, m->opts->smp);
+	for (unsigned i = 0; i < m->opts->smp; i++) {
+		m->vcpus[i].fd = -1;
+		ret = vcpu_create(&m->kvm, i, m, &m->vcpus[i], err);
+		m->nr_vcpus = i + 1;
+		if (ret < 0)
+			return ret;
+	}
+	/* The APs stay in wait-for-SIPI (the in-kernel LAPIC's reset state). */
+	return vcpu_set_pvh_state(&m->vcpus[0], boot, err);
+}
+
+static int machine_build(struct machine *m, GError **err)
+{
+	const struct vmm_opts *o = m->opts;
+	const struct pvh_range ecam = { VMM_ECAM_BASE, VMM_ECAM_SIZE };
+	struct pvh_boot boot;
+	int ret;
+
+	ret = gmem_create(o->ram_size, VMM_RAM_BELOW_4G, &m->mem);
+	if (ret < 0)
+		return machine_fail(err, ret, "-m %" G_GUINT64_FORMAT "M: cannot create guest RAM",
+				    o->ram_size >> 20);
+	ret = pvh_load_file(m->mem, o->kernel, o->append, &ecam, 1, &boot, err);
+	if (ret == 0)
+		ret = machine_platform(m, err);
+	for (unsigned i = 0; ret == 0 && i < o->nr_devices; i++)
+		ret = machine_device(m, &o->devices[i], err);
+	if (ret == 0)
+		ret = kvm_open(&m->kvm, o->smp, err);
+	if (ret == 0)
+		ret = kvm_map_gmem(&m->kvm, m->mem, err);
+	if (ret == 0)
+		ret = machine_vcpus(m, &boot, err);
+	return ret;
+}
+
+int machine_create(const struct vmm_opts *o, struct machine **out, GError **err)
+{
+	struct machine *m = g_new0(struct machine, 1);
+	int ret;
+
+	m->opts = o;
+	m->serial_fd = m->dcon.fd = -1;
+	m->kvm.sys_fd = m->kvm.vm_fd = -1;
+	m->status = -1;
+	m->stop_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (m->stop_efd < 0)
+		ret = machine_fail(err, -errno, "eventfd");
+	else
+		ret = machine_build(m, err);
+	if (ret < 0) {
+		machine_destroy(m); /* undoes whatever part was built */
+		return ret;
+	}
+	*out = m;
+	return 0;
+}
+
+void machine_stop(struct machine *m, int status)
+{
+	int none = -1;
+	uint64_t one = 1;
+
+	if (!__atomic_compare_exchange_n(&m->status, &none, status, false, __ATOMIC_ACQ_REL,
+					 __ATOMIC_ACQUIRE))
+		return; /* an earlier stop decided the status */
+	__atomic_store_n(&m->stopping, true, __ATOMIC_RELEASE);
+	if (write(m->stop_efd, &one, sizeof(one)) < 0)
+		g_warning("cannot wake the main thread: %s", g_strerror(errno));
+}
+
+bool machine_stopping(const struct machine *m)
+{
+	return __atomic_load_n(&m->stopping, __ATOMIC_ACQUIRE);
+}
+
+/* Wait for a stop request or SIGINT/SIGTERM (blocked, read from sfd). */
+static void machine_wait(struct machine *m, int sfd)
+{
+	struct pollfd pfd[2] = { { .fd = sfd, .events = POLLIN },
+				 { .fd = m->stop_efd, .events = POLLIN } };
+	struct signalfd_siginfo si;
+
+	while (!machine_stopping(m)) {
+		if (poll(pfd, 2, -1) < 0 && errno != EINTR) {
+			g_printerr("mpvmm: poll failed: %s; stopping the VM\n", g_strerror(errno));
+			machine_stop(m, VMM_EXIT_SETUP);
+		}
+		if ((pfd[0].revents & POLLIN) && read(sfd, &si, sizeof(si)) == sizeof(si)) {
+			g_printerr("mpvmm: terminating on signal %u\n", si.ssi_signo);
+			machine_stop(m, VMM_EXIT_STOPPED);
+		}
+	}
+}
+
+int machine_run(struct machine *m)
+{
+	sigset_t stop;
+	int sfd;
+
+	/* Blocked before the vCPU threads exist, so they inherit the mask. */
+	sigemptyset(&stop);
+	sigaddset(&stop, SIGINT);
+	sigaddset(&stop, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &stop, NULL);
+	sfd = signalfd(-1, &stop, SFD_CLOEXEC);
+	if (sfd < 0) {
+		g_printerr("mpvmm: signalfd: %s\n", g_strerror(errno));
+		return VMM_EXIT_SETUP;
+	}
+	m->running = m->nr_vcpus;
+	for (unsigned i = 0; i < m->nr_vcpus; i++) {
+		int ret = vcpu_start(&m->vcpus[i]);
+
+		if (ret < 0) {
+			g_printerr("mpvmm: cannot start vCPU%u: %s\n", i, g_strerror(-ret));
+			machine_stop(m, VMM_EXIT_SETUP);
+			break;
+		}
+	}
+	machine_wait(m, sfd);
+	for (unsigned i = 0; i < m->nr_vcpus; i++)
+		vcpu_kick(&m->vcpus[i]);
+	for (unsigned i = 0; i < m->nr_vcpus; i++)
+		vcpu_join(&m->vcpus[i]);
+	close(sfd);
+	return __atomic_load_n(&m->status, __ATOMIC_ACQUIRE);
+}
+
+void machine_destroy(struct machine *m)
+{
+	if (!m)
+		return;
+	for (unsigned i = 0; i < m->nr_vcpus; i++)
+		vcpu_destroy(&m->vcpus[i]);
+	g_free(m->vcpus);
+	kvm_close(&m->kvm);
+	pcihost_destroy(m->pci);
+	serial_destroy(m->serial);
+	chardev_close(m->serial_fd);
+	chardev_close(m->dcon.fd);
+	gmem_destroy(m->mem);
+	if (m->stop_efd >= 0)
+		close(m->stop_efd);
+	g_free(m);
+}
