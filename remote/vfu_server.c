@@ -9,8 +9,10 @@
  * Policy, per request:
  *  - malformed (not a command, NO_REPLY/ERROR/reserved flags, error field set, fds
  *    where none are expected, bad payload for the command, anything before VERSION,
- *    a second VERSION, wrong major version or device id): one g_warning, an error
- *    reply, and the connection is closed;
+ *    a second VERSION, wrong major version): one g_warning, an error reply, and the
+ *    connection is closed;
+ *  - VERSION naming another device id: a normal reply naming ours (so the client can
+ *    report both ids), one g_warning, and the connection is closed;
  *  - well formed but not servable (unknown or unimplemented command: ENOSYS; region
  *    index, offset or count out of range: EINVAL): g_debug and an error reply; the
  *    connection stays up.
@@ -67,11 +69,16 @@ static int G_GNUC_PRINTF(4, 5)
 	return -EPROTO;
 }
 
-/* Spec "Version": major must match; minor is the lower of both; device-id extension. */
-static int srv_version(struct vfu_server *s, const struct vfu_msg *m)
+/*
+ * Our device-id extension (docs/protocol.md): a client that names another device gets
+ * a normal reply naming ours, so it can tell its user both ids, and is then dropped.
+ */
+static int srv_version_reply(struct vfu_server *s, const struct vfu_msg *m,
+			     const struct vfu_caps *theirs)
 {
-	struct vfu_caps theirs = { 0 }, mine = {
-		.major = VFU_VERSION_MAJOR, .minor = VFU_VERSION_MINOR,
+	struct vfu_caps mine = {
+		.major = VFU_VERSION_MAJOR,
+		.minor = MIN(theirs->minor, (uint16_t)VFU_VERSION_MINOR),
 		.max_msg_fds = VFU_MAX_FDS, .max_data_xfer_size = VFU_MAX_DATA_XFER,
 		.device_id = s->dev->id,
 	};
@@ -79,27 +86,37 @@ static int srv_version(struct vfu_server *s, const struct vfu_msg *m)
 	size_t len;
 	int ret;
 
+	ret = vfu_version_encode(&mine, &payload, &len);
+	if (ret == 0)
+		ret = srv_reply(s, m, payload, len);
+	if (ret < 0)
+		return ret;
+	if (theirs->device_id && strcmp(theirs->device_id, s->dev->id) != 0) {
+		g_warning("%s: client expects device '%s', but this socket serves '%s'; closing "
+			  "the connection", s->dev->id, theirs->device_id, s->dev->id);
+		return -ENODEV;
+	}
+	s->versioned = true;
+	return 0;
+}
+
+/* Spec "VFIO_USER_VERSION": major must match; the reply's minor is the lower of both. */
+static int srv_version(struct vfu_server *s, const struct vfu_msg *m)
+{
+	struct vfu_caps theirs = { 0 };
+	int ret;
+
 	if (s->versioned)
 		return srv_malformed(s, m, EINVAL, "version already negotiated");
 	ret = vfu_version_decode(m->payload, m->len, &theirs);
 	if (ret < 0)
 		return srv_malformed(s, m, EINVAL, "bad version payload: %s", g_strerror(-ret));
-	if (theirs.major != VFU_VERSION_MAJOR) {
+	if (theirs.major != VFU_VERSION_MAJOR)
 		ret = srv_malformed(s, m, ENOTSUP, "client speaks vfio-user %u.%u, we speak %u.%u",
 				    theirs.major, theirs.minor, VFU_VERSION_MAJOR,
 				    VFU_VERSION_MINOR);
-	} else if (theirs.device_id && strcmp(theirs.device_id, s->dev->id) != 0) {
-		ret = srv_malformed(s, m, ENODEV,
-				    "client expects device '%s', but this socket serves '%s'",
-				    theirs.device_id, s->dev->id);
-	} else {
-		mine.minor = MIN(theirs.minor, (uint16_t)VFU_VERSION_MINOR);
-		ret = vfu_version_encode(&mine, &payload, &len);
-		if (ret == 0)
-			ret = srv_reply(s, m, payload, len);
-		if (ret == 0)
-			s->versioned = true;
-	}
+	else
+		ret = srv_version_reply(s, m, &theirs);
 	vfu_caps_clear(&theirs);
 	return ret;
 }

@@ -378,10 +378,22 @@ static void test_version_major(struct fx *f, gconstpointer data)
 	expect_error(f, VFU_CMD_VERSION, ENOTSUP, false);
 }
 
+/* A reply naming our device, so the client can say which one it reached; then closed. */
 static void test_version_wrong_id(struct fx *f, gconstpointer data)
 {
+	struct vfu_caps caps;
+	struct vfu_msg m;
+
 	send_version(f, VFU_VERSION_MAJOR, "t1");
-	expect_error(f, VFU_CMD_VERSION, ENODEV, false);
+	g_test_expect_message("remote", G_LOG_LEVEL_WARNING,
+			      "t0: client expects device 't1', but this socket serves 't0'*");
+	g_assert_cmpint(vfu_server_handle(f->srv), ==, -ENODEV);
+	g_test_assert_expected_messages();
+	g_assert_cmpuint(get_reply(f, VFU_CMD_VERSION, &m), ==, 0);
+	g_assert_cmpint(vfu_version_decode(m.payload, m.len, &caps), ==, 0);
+	g_assert_cmpstr(caps.device_id, ==, "t0");
+	vfu_caps_clear(&caps);
+	vfu_msg_clear(&m);
 }
 
 /* Header flags: a reply, NO_REPLY, ERROR, reserved bits, unknown type, error field. */
