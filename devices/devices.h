@@ -122,10 +122,15 @@ const struct dev_ops *dev_find(const char *type);
  */
 int dev_create(const char *type, const char *id, const struct dev_env *env, json_object *props,
 	       struct dev **out, char **err);
-void dev_destroy(struct dev *dev);
+void dev_destroy(struct dev *dev); /* NULL is a no-op */
+/* Function-level reset: config space to its power-on state (pcicfg_reset), then the op. */
 void dev_reset(struct dev *dev);
 
-/* Checked entry points: validate bar/off/size against the BAR before calling the op. */
+/*
+ * Checked entry points: bar implemented, size 1/2/4/8, [off, off+size) inside the BAR
+ * without overflow, else -EINVAL, a g_debug line (guests can trigger it) and, for a
+ * read, *val all-ones.  Values are little endian in the low `size` bytes.
+ */
 int dev_bar_read(struct dev *dev, unsigned bar, uint64_t off, unsigned size, uint64_t *val);
 int dev_bar_write(struct dev *dev, unsigned bar, uint64_t off, unsigned size, uint64_t val);
 

@@ -259,7 +259,7 @@ static int srv_reset(struct vfu_server *s, const struct vfu_msg *m)
 	if (vfu_reset_decode(m, false) < 0)
 		return srv_malformed(s, m, EINVAL, "%zu unexpected payload bytes", m->len);
 	dev_reset(s->dev);
-	g_info("%s: reset", s->dev->id);
+	g_debug("%s: reset", s->dev->id);
 	return srv_reply(s, m, NULL, 0);
 }
 
