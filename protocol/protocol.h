@@ -130,7 +130,7 @@ int vfu_send(int sock, uint16_t msg_id, uint16_t cmd, uint32_t flags, uint32_t e
 
 /*
  * Receive one whole message: at most two recvmsg calls when the peer sent it with one
- * sendmsg (header, then payload).  Rejects EOF inside a message, size < VFU_HDR_SIZE,
+ * sendmsg (header, then payload), never a byte of the next message.  Rejects EOF inside a message, size < VFU_HDR_SIZE,
  * size > max_size (-EMSGSIZE), unknown type or flag bits, a command with VFU_F_ERROR or
  * a non-zero error field, a reply with VFU_F_NO_REPLY, an error reply with a payload,
  * MSG_CTRUNC and more than VFU_MAX_FDS fds (-EBADMSG).  fds arrive with
@@ -239,7 +239,10 @@ bool vfu_range_ok(uint64_t offset, uint64_t count, uint64_t size);
  * Send a command and wait for its reply (waiting also on a non-blocking socket).
  * Checks that the reply is a reply with our msg_id and cmd; fds on the reply of a
  * command whose reply takes none (all but GET_REGION_INFO and GET_REGION_IO_FDS) are
- * closed.  Returns:
+ * closed.  A reply whose size the request fixes (device/region/IRQ info, REGION_READ of
+ * up to VFU_MSG_INLINE bytes, REGION_WRITE) is read with a single recvmsg; this relies
+ * on the server sending nothing but the reply, as the spec's one-command-at-a-time
+ * client on a socket without server-to-client commands implies.  Returns:
  *   0            reply filled (caller decodes it and calls vfu_msg_clear());
  *   -hdr.error   for an error reply (-EIO if the peer sent error 0, -EPROTO if the
  *                error is not an errno value, i.e. >= 4096);

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "protocol/protocol.h"
+#include "protocol/vfu_priv.h"
 
 #define VFU_ERRNO_MAX 4095u /* as the kernel's MAX_ERRNO */
 
@@ -21,12 +22,43 @@ static bool vfu_reply_takes_fds(uint16_t cmd)
 	return cmd == VFU_CMD_DEVICE_GET_REGION_INFO || cmd == VFU_CMD_DEVICE_GET_REGION_IO_FDS;
 }
 
-static int vfu_recv_wait(int sock, struct vfu_msg *reply)
+/*
+ * Size of the successful reply when the request tells it, so that the reply is read
+ * with one recvmsg (the BAR-access hot path); the header alone otherwise.
+ */
+static size_t vfu_reply_hint(uint16_t cmd, const void *req, size_t len)
+{
+	struct vfu_region_access a;
+
+	switch (cmd) {
+	case VFU_CMD_DEVICE_GET_INFO:
+		return VFU_HDR_SIZE + sizeof(struct vfu_device_info);
+	case VFU_CMD_DEVICE_GET_REGION_INFO:
+		return VFU_HDR_SIZE + sizeof(struct vfu_region_info);
+	case VFU_CMD_DEVICE_GET_IRQ_INFO:
+		return VFU_HDR_SIZE + sizeof(struct vfu_irq_info);
+	case VFU_CMD_REGION_WRITE:
+		return VFU_HDR_SIZE + sizeof(a);
+	case VFU_CMD_REGION_READ:
+		if (len < sizeof(a))
+			return VFU_HDR_SIZE;
+		memcpy(&a, req, sizeof(a));
+		return VFU_HDR_SIZE + sizeof(a) + MIN(a.count, VFU_MSG_INLINE);
+	default:
+		return VFU_HDR_SIZE;
+	}
+}
+
+/*
+ * We have one command outstanding and the server sends nothing unasked on this socket
+ * (no DMA_READ/WRITE yet), so the reply may be read with a size hint.
+ */
+static int vfu_recv_wait(int sock, struct vfu_msg *reply, size_t hint)
 {
 	struct pollfd p = { .fd = sock, .events = POLLIN };
 	int ret;
 
-	while ((ret = vfu_recv(sock, reply, VFU_MAX_MSG)) == -EAGAIN) {
+	while ((ret = vfu_recv_hint(sock, reply, VFU_MAX_MSG, hint)) == -EAGAIN) {
 		if (poll(&p, 1, -1) < 0 && errno != EINTR)
 			return -errno;
 	}
@@ -78,7 +110,7 @@ int vfu_call(int sock, uint16_t *next_id, uint16_t cmd, const void *req, size_t 
 	ret = vfu_send(sock, id, cmd, VFU_F_TYPE_COMMAND, 0, req, len, fds, nr_fds);
 	if (ret < 0)
 		return ret;
-	ret = vfu_recv_wait(sock, reply);
+	ret = vfu_recv_wait(sock, reply, vfu_reply_hint(cmd, req, len));
 	if (ret == 0)
 		ret = vfu_reply_check(reply, id, cmd);
 	if (ret < 0) {

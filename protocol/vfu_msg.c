@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "protocol/protocol.h"
+#include "protocol/vfu_priv.h"
 
 #define VFU_F_KNOWN (VFU_F_TYPE_MASK | VFU_F_NO_REPLY | VFU_F_ERROR)
 
@@ -205,16 +206,17 @@ static int vfu_take_fds(struct msghdr *mh, struct vfu_msg *msg)
 }
 
 /*
- * Read exactly len bytes.  EOF before the first byte of a message (start) is
- * -ECONNRESET, EOF anywhere else -EPROTO.  EAGAIN before the first byte of a message is
- * returned; after it we wait, since the peer is mid-message.
+ * Read at least min and at most max bytes; returns how many.  EOF before the first byte
+ * of a message (start) is -ECONNRESET, EOF anywhere else -EPROTO.  EAGAIN before the
+ * first byte of a message is returned; after it we wait, since the peer is mid-message.
  */
-static int vfu_read_exact(int sock, void *buf, size_t len, struct vfu_msg *msg, bool start)
+static ssize_t vfu_read(int sock, void *buf, size_t min, size_t max, struct vfu_msg *msg,
+			bool start)
 {
 	size_t got = 0;
 
-	while (got < len) {
-		struct iovec iov = { (uint8_t *)buf + got, len - got };
+	while (got < min) {
+		struct iovec iov = { (uint8_t *)buf + got, max - got };
 		union vfu_cmsg ctl;
 		struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.buf,
 				     .msg_controllen = sizeof(ctl.buf) };
@@ -235,12 +237,12 @@ static int vfu_read_exact(int sock, void *buf, size_t len, struct vfu_msg *msg, 
 		if (n == 0 && start && !got)
 			return -ECONNRESET; /* the peer closed between messages */
 		if (n == 0) {
-			g_debug("recv: EOF inside a message, after %zu of %zu bytes", got, len);
+			g_debug("recv: EOF inside a message, after %zu of %zu bytes", got, min);
 			return -EPROTO;
 		}
 		got += (size_t)n;
 	}
-	return 0;
+	return (ssize_t)got;
 }
 
 static int vfu_hdr_check(const struct vfu_hdr *h, size_t max_size)
@@ -259,8 +261,16 @@ static int vfu_hdr_check(const struct vfu_hdr *h, size_t max_size)
 	return 0;
 }
 
-int vfu_recv(int sock, struct vfu_msg *msg, size_t max_size)
+/*
+ * The first recvmsg asks for up to hint bytes (at least the header, at most what fits
+ * in first[]), so a message of the expected size arrives in one call.  Bytes beyond the
+ * message's size can only come from a peer that sent two messages where one was due.
+ */
+int vfu_recv_hint(int sock, struct vfu_msg *msg, size_t max_size, size_t hint)
 {
+	uint8_t first[VFU_HDR_SIZE + VFU_MSG_INLINE];
+	size_t early;
+	ssize_t got;
 	int ret;
 
 	memset(msg, 0, offsetof(struct vfu_msg, inline_buf));
@@ -268,12 +278,19 @@ int vfu_recv(int sock, struct vfu_msg *msg, size_t max_size)
 		msg->fds[i] = -1;
 	if (max_size < VFU_HDR_SIZE)
 		return -EINVAL;
-	ret = vfu_read_exact(sock, &msg->hdr, sizeof(msg->hdr), msg, true);
-	if (ret < 0) {
-		memset(&msg->hdr, 0, sizeof(msg->hdr));
+	got = vfu_read(sock, first, VFU_HDR_SIZE, CLAMP(hint, VFU_HDR_SIZE, sizeof(first)), msg,
+		       true);
+	if (got < 0) {
+		ret = (int)got;
 		goto clear;
 	}
+	memcpy(&msg->hdr, first, sizeof(msg->hdr));
 	ret = vfu_hdr_check(&msg->hdr, max_size);
+	if (ret == 0 && (size_t)got > msg->hdr.size) {
+		g_debug("msg %u %s: more bytes than its size, a second message where one was due",
+			msg->hdr.msg_id, vfu_cmd_name(msg->hdr.cmd));
+		ret = -EPROTO;
+	}
 	if (ret < 0)
 		goto clear;
 	msg->len = msg->hdr.size - VFU_HDR_SIZE;
@@ -282,13 +299,21 @@ int vfu_recv(int sock, struct vfu_msg *msg, size_t max_size)
 		ret = -ENOMEM;
 		goto clear;
 	}
-	if (msg->len) {
-		ret = vfu_read_exact(sock, msg->payload, msg->len, msg, false);
-		if (ret < 0)
-			goto clear;
+	early = (size_t)got - VFU_HDR_SIZE;
+	memcpy(msg->payload, first + VFU_HDR_SIZE, early);
+	if (msg->len > early) {
+		got = vfu_read(sock, msg->payload + early, msg->len - early, msg->len - early, msg,
+			       false);
+		ret = got < 0 ? (int)got : 0;
 	}
-	return 0;
+	if (ret == 0)
+		return 0;
 clear:
 	vfu_msg_clear(msg);
 	return ret;
+}
+
+int vfu_recv(int sock, struct vfu_msg *msg, size_t max_size)
+{
+	return vfu_recv_hint(sock, msg, max_size, VFU_HDR_SIZE);
 }

@@ -1,0 +1,23 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Internal to protocol/: what vfu_call.c needs from vfu_msg.c beyond the public API.
+ * Not a public header; nothing outside protocol/ includes it.
+ */
+#ifndef MPVMM_PROTOCOL_VFU_PRIV_H
+#define MPVMM_PROTOCOL_VFU_PRIV_H
+
+#include <stddef.h>
+
+#include "protocol/protocol.h"
+
+/*
+ * vfu_recv(), reading the header and up to hint - VFU_HDR_SIZE payload bytes with the
+ * first recvmsg (hint is clamped to [VFU_HDR_SIZE, VFU_HDR_SIZE + VFU_MSG_INLINE]).
+ * Only for a reader that knows no second message can follow before it asks again (a
+ * client waiting for the reply to its only outstanding command): if the message is
+ * shorter than hint and another one is queued behind it, the first recvmsg reads into
+ * that one and the result is -EPROTO.
+ */
+int vfu_recv_hint(int sock, struct vfu_msg *msg, size_t max_size, size_t hint);
+
+#endif
