@@ -13,7 +13,7 @@ static uint32_t debugcon_read(void *opaque, uint16_t off, unsigned size)
 	return DEBUGCON_READBACK;
 }
 
-/* Only the low byte of a wider access is a character (as in QEMU). */
+/* The range is one port wide, so every write is one byte. */
 static void debugcon_write(void *opaque, uint16_t off, unsigned size, uint32_t val)
 {
 	const struct debugcon *dc = opaque;

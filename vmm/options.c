@@ -301,7 +301,7 @@ int options_parse(int argc, char **argv, struct vmm_opts *o, GError **err)
 	}
 	if (ret == 0 && o->action == VMM_RUN)
 		ret = options_check(o, err);
-	return ret;
+	return ret < 0 ? -EINVAL : 0;
 }
 
 void options_free(struct vmm_opts *o)
