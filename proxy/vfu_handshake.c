@@ -50,19 +50,17 @@ static int hs_version(struct vfu_client *c, GError **err)
 	vfu_msg_clear(&reply);
 	if (ret < 0)
 		goto fail;
-	if (theirs.major != VFU_VERSION_MAJOR) {
+	ret = vfu_version_check(&mine, &theirs);
+	if (ret == -EPROTONOSUPPORT || ret == -EPROTO)
 		g_set_error(err, PROXY_ERROR, 0,
 			    "pci-proxy-dev '%s': remote speaks vfio-user %u.%u, we speak %u.%u",
 			    c->id, theirs.major, theirs.minor, VFU_VERSION_MAJOR,
 			    VFU_VERSION_MINOR);
-		ret = -EPROTO;
-	} else if (!theirs.device_id || strcmp(theirs.device_id, c->id) != 0) {
+	else if (ret == -ENODEV)
 		g_set_error(err, PROXY_ERROR, 0,
 			    "pci-proxy-dev '%s': socket is connected to device '%s', not '%s'; "
 			    "pass the socket of the remote device with id=%s", c->id,
 			    theirs.device_id ? theirs.device_id : "(unnamed)", c->id, c->id);
-		ret = -ENODEV;
-	}
 	vfu_caps_clear(&theirs);
 	return ret;
 fail:

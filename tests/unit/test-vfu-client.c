@@ -17,7 +17,7 @@
 
 /* What the scripted remote gets wrong. */
 enum fault {
-	F_NONE, F_WRONG_ID, F_NO_ID, F_ENODEV, F_MAJOR, F_NOT_PCI, F_FEW_REGIONS, F_MANY_IRQS,
+	F_NONE, F_WRONG_ID, F_NO_ID, F_ENODEV, F_MAJOR, F_MINOR, F_NOT_PCI, F_FEW_REGIONS, F_MANY_IRQS,
 	F_INDEX, F_NPOT, F_CFG_SMALL, F_MEM64_LAST, F_UPPER_HALF, F_RESERVED_TYPE,
 	F_IRQ_INDEX, F_READ_COUNT, F_READ_OFFSET, F_HANGUP_ON_READ, F_NOT_SOCKET,
 };
@@ -43,7 +43,8 @@ static void reply_error(struct remote *r, const struct vfu_msg *m, int err)
 
 static void serve_version(struct remote *r, const struct vfu_msg *m)
 {
-	struct vfu_caps caps = { .major = r->fault == F_MAJOR ? 1 : 0, .minor = 1,
+	struct vfu_caps caps = { .major = r->fault == F_MAJOR ? 1 : 0,
+				 .minor = r->fault == F_MINOR ? 2 : 1,
 				 .max_msg_fds = 8, .max_data_xfer_size = 4096,
 				 .device_id = r->fault == F_WRONG_ID ? "t1" : "t0" };
 	g_autofree uint8_t *p = NULL;
@@ -223,6 +224,7 @@ static void test_refused(void)
 	expect_refused(F_NO_ID, "unnamed");
 	expect_refused(F_ENODEV, "does not host");
 	expect_refused(F_MAJOR, "vfio-user 1.");
+	expect_refused(F_MINOR, "vfio-user 0.2");
 	expect_refused(F_NOT_PCI, "described its device badly");
 	expect_refused(F_FEW_REGIONS, "described its device badly");
 	expect_refused(F_MANY_IRQS, "described its device badly");
