@@ -72,7 +72,8 @@ int main(int argc, char **argv)
 	tu_wait(&mp, 10);
 	vmm[12] = "pci-testdev,id=t0";
 	local = bench_run(vmm, NULL, 0, n);
-	if (g_find_program_in_path("qemu-system-x86_64"))
+	qemu[0] = g_find_program_in_path("qemu-system-x86_64");
+	if (qemu[0])
 		q = bench_run(qemu, NULL, 0, n);
 	printf("(a) remote (mpvmm-misc, vfio-user): %8.0f ns/read\n", remote);
 	printf("(b) in-VMM:                         %8.0f ns/read\n", local);

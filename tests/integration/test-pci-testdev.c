@@ -133,6 +133,7 @@ static void test_qemu(void)
 		return;
 	if (!qemu)
 		g_error("qemu-system-x86_64 is not installed (tools/deps.sh installs it)");
+	argv[0] = qemu;
 	tu_spawn(argv, NULL, 0, true, &p);
 	out = tu_slurp(p.out_fd);
 	err = tu_slurp(p.err_fd);
