@@ -13,7 +13,7 @@
 
 int chardev_parse(const char *opt, const char *val, struct chardev_opt *out, GError **err)
 {
-	struct chardev_opt c = { .kind = CHARDEV_NONE };
+	struct chardev_opt c = {.kind = CHARDEV_NONE};
 
 	if (strcmp(val, "stdio") == 0) {
 		c.kind = CHARDEV_STDIO;
@@ -21,8 +21,10 @@ int chardev_parse(const char *opt, const char *val, struct chardev_opt *out, GEr
 		c.kind = CHARDEV_FILE;
 		c.path = g_strdup(val + 5);
 	} else if (strcmp(val, "none") != 0) {
-		g_set_error(err, VMM_ERROR, EINVAL, "%s %s: unknown backend; use stdio, "
-			    "file:PATH or none", opt, val);
+		g_set_error(err, VMM_ERROR, EINVAL,
+			    "%s %s: unknown backend; use stdio, "
+			    "file:PATH or none",
+			    opt, val);
 		return -EINVAL;
 	}
 	g_free(out->path);

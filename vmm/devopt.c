@@ -52,20 +52,26 @@ static int devopt_check_fd(const char *arg, int fd, GError **err)
 	struct stat st;
 
 	if (fd <= STDERR_FILENO)
-		return dev_error(err, EINVAL, "-device %s: fd %d is stdin, stdout or stderr; pass "
-				 "the socket as fd 3 or above", arg, fd);
+		return dev_error(err, EINVAL,
+				 "-device %s: fd %d is stdin, stdout or stderr; pass "
+				 "the socket as fd 3 or above",
+				 arg, fd);
 	if (fcntl(fd, F_GETFD) < 0 || fstat(fd, &st) < 0)
-		return dev_error(err, EBADF, "-device %s: fd %d is not open; socket=N names a "
+		return dev_error(err, EBADF,
+				 "-device %s: fd %d is not open; socket=N names a "
 				 "socket fd mpvmm inherits from its parent (or give a socket path)",
 				 arg, fd);
 	if (!S_ISSOCK(st.st_mode))
-		return dev_error(err, ENOTSOCK, "-device %s: fd %d is not a socket; pass one end "
-				 "of socketpair(AF_UNIX, SOCK_STREAM)", arg, fd);
+		return dev_error(err, ENOTSOCK,
+				 "-device %s: fd %d is not a socket; pass one end "
+				 "of socketpair(AF_UNIX, SOCK_STREAM)",
+				 arg, fd);
 	if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &len) < 0 || domain != AF_UNIX ||
 	    getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) < 0 || type != SOCK_STREAM)
-		return dev_error(err, EPROTOTYPE, "-device %s: fd %d is not an AF_UNIX stream "
-				 "socket; pass one end of socketpair(AF_UNIX, SOCK_STREAM)", arg,
-				 fd);
+		return dev_error(err, EPROTOTYPE,
+				 "-device %s: fd %d is not an AF_UNIX stream "
+				 "socket; pass one end of socketpair(AF_UNIX, SOCK_STREAM)",
+				 arg, fd);
 	return 0;
 }
 
@@ -79,8 +85,10 @@ static int devopt_socket(const char *arg, const char *val, struct devopt *d, GEr
 	if (g_ascii_isdigit(val[0])) {
 		ret = options_parse_uint(val, INT_MAX, &fd);
 		if (ret == -ERANGE)
-			return dev_error(err, EINVAL, "-device %s: socket=%s is not a valid fd "
-					 "number", arg, val);
+			return dev_error(err, EINVAL,
+					 "-device %s: socket=%s is not a valid fd "
+					 "number",
+					 arg, val);
 		if (ret == 0) {
 			ret = devopt_check_fd(arg, (int)fd, err);
 			if (ret == 0)
@@ -89,12 +97,15 @@ static int devopt_socket(const char *arg, const char *val, struct devopt *d, GEr
 		}
 	}
 	if (!*val)
-		return dev_error(err, EINVAL, "-device %s: empty socket; give socket=N (an "
-				 "inherited fd) or socket=PATH", arg);
+		return dev_error(err, EINVAL,
+				 "-device %s: empty socket; give socket=N (an "
+				 "inherited fd) or socket=PATH",
+				 arg);
 	if (strlen(val) >= sizeof(sun.sun_path))
-		return dev_error(err, ENAMETOOLONG, "-device %s: socket path is longer than %zu "
-				 "bytes; use a shorter (e.g. relative) path", arg,
-				 sizeof(sun.sun_path) - 1);
+		return dev_error(err, ENAMETOOLONG,
+				 "-device %s: socket path is longer than %zu "
+				 "bytes; use a shorter (e.g. relative) path",
+				 arg, sizeof(sun.sun_path) - 1);
 	d->socket_path = g_strdup(val);
 	return 0;
 }
@@ -107,21 +118,28 @@ static int devopt_prop(const char *arg, const char *key, const char *val, struct
 
 	if (strcmp(key, "id") == 0) {
 		if (!devopt_id_valid(val))
-			return dev_error(err, EINVAL, "-device %s: invalid id '%s'; an id starts "
+			return dev_error(err, EINVAL,
+					 "-device %s: invalid id '%s'; an id starts "
 					 "with a letter and has at most %u letters, digits, '-', "
-					 "'.' or '_'", arg, val, DEVOPT_ID_MAX);
+					 "'.' or '_'",
+					 arg, val, DEVOPT_ID_MAX);
 		d->id = g_strdup(val);
 		return 0;
 	}
 	if (proxy && strcmp(key, "socket") == 0)
 		return devopt_socket(arg, val, d, err);
 	if (proxy)
-		return dev_error(err, EINVAL, "-device %s: unknown property '%s'; %s takes id and "
-				 "socket (see -device %s,help)", arg, key, d->type, d->type);
+		return dev_error(err, EINVAL,
+				 "-device %s: unknown property '%s'; %s takes id and "
+				 "socket (see -device %s,help)",
+				 arg, key, d->type, d->type);
 	if (strcmp(key, "socket") == 0)
-		return dev_error(err, EINVAL, "-device %s: socket= is for pci-proxy-dev; %s runs "
-				 "inside mpvmm (use -device pci-proxy-dev,id=ID,socket=... to reach "
-				 "a remote one)", arg, d->type);
+		return dev_error(
+			err, EINVAL,
+			"-device %s: socket= is for pci-proxy-dev; %s runs "
+			"inside mpvmm (use -device pci-proxy-dev,id=ID,socket=... to reach "
+			"a remote one)",
+			arg, d->type);
 	json_object_object_add(d->props, key, json_object_new_string(val));
 	return 0;
 }
@@ -132,14 +150,15 @@ static int devopt_type(const char *arg, const char *type, GError **err)
 		return dev_error(err, EINVAL, "-device %s: missing device type; see -device help",
 				 arg);
 	if (strcmp(type, DEVOPT_PROXY_TYPE) != 0 && !dev_find(type))
-		return dev_error(err, ENOENT, "-device %s: unknown device type '%s'; see -device "
-				 "help", arg, type);
+		return dev_error(err, ENOENT,
+				 "-device %s: unknown device type '%s'; see -device "
+				 "help",
+				 arg, type);
 	return 0;
 }
 
 /* Properties after the type; sets *help on a "help" item. */
-static int devopt_props(const char *arg, char **items, struct devopt *d, bool *help,
-			GError **err)
+static int devopt_props(const char *arg, char **items, struct devopt *d, bool *help, GError **err)
 {
 	for (unsigned i = 1; items[i]; i++) {
 		char *eq = strchr(items[i], '=');
@@ -149,14 +168,17 @@ static int devopt_props(const char *arg, char **items, struct devopt *d, bool *h
 			return 0;
 		}
 		if (!eq || eq == items[i])
-			return dev_error(err, EINVAL, "-device %s: '%s' is not a property; write "
-					 "name=value (see -device %s,help)", arg, items[i],
-					 d->type);
+			return dev_error(err, EINVAL,
+					 "-device %s: '%s' is not a property; write "
+					 "name=value (see -device %s,help)",
+					 arg, items[i], d->type);
 		*eq = '\0';
 		for (unsigned j = 1; j < i; j++) {
 			if (strncmp(items[j], items[i], (size_t)(eq - items[i]) + 1) == 0)
-				return dev_error(err, EINVAL, "-device %s: property '%s' given "
-						 "twice", arg, items[i]);
+				return dev_error(err, EINVAL,
+						 "-device %s: property '%s' given "
+						 "twice",
+						 arg, items[i]);
 		}
 		if (devopt_prop(arg, items[i], eq + 1, d, err) < 0)
 			return -EINVAL;
@@ -172,11 +194,15 @@ static int devopt_finish(const char *arg, unsigned index, struct devopt *d, GErr
 		return 0;
 	}
 	if (!d->id)
-		return dev_error(err, EINVAL, "-device %s: missing id; add id=NAME, the id of the "
-				 "device on the remote side", arg);
+		return dev_error(err, EINVAL,
+				 "-device %s: missing id; add id=NAME, the id of the "
+				 "device on the remote side",
+				 arg);
 	if (d->socket_fd < 0 && !d->socket_path)
-		return dev_error(err, EINVAL, "-device %s: missing socket; add socket=N (an "
-				 "inherited fd) or socket=PATH (a listening remote)", arg);
+		return dev_error(err, EINVAL,
+				 "-device %s: missing socket; add socket=N (an "
+				 "inherited fd) or socket=PATH (a listening remote)",
+				 arg);
 	return 0;
 }
 
@@ -252,10 +278,14 @@ int devopt_print_help(FILE *f, const char *type, GError **err)
 	}
 	ops = dev_find(type);
 	if (!ops)
-		return dev_error(err, ENOENT, "-device %s,help: unknown device type '%s'; see "
-				 "-device help", type, type);
-	fprintf(f, "  id=string: the device's id (default %s.N, N its position among the "
-		   "-device options)\n", type);
+		return dev_error(err, ENOENT,
+				 "-device %s,help: unknown device type '%s'; see "
+				 "-device help",
+				 type, type);
+	fprintf(f,
+		"  id=string: the device's id (default %s.N, N its position among the "
+		"-device options)\n",
+		type);
 	devopt_print_props(f, ops->props);
 	return 0;
 }

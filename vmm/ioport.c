@@ -23,7 +23,10 @@ int ioport_register(struct ioport_table *t, uint16_t base, uint16_t len,
 	if (t->nr == IOPORT_MAX_RANGES)
 		return -ENOSPC;
 	t->r[t->nr++] = (struct ioport_range){
-		.base = base, .len = len, .ops = ops, .opaque = opaque,
+		.base = base,
+		.len = len,
+		.ops = ops,
+		.opaque = opaque,
 	};
 	return 0;
 }

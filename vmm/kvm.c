@@ -64,7 +64,8 @@ static int kvm_check_caps(struct kvm *k, unsigned nr_vcpus, GError **err)
 	}
 	if (kvm_ioctl(k->sys_fd, KVM_CHECK_EXTENSION, KVM_CAP_IMMEDIATE_EXIT) <= 0 ||
 	    kvm_ioctl(k->sys_fd, KVM_CHECK_EXTENSION, KVM_CAP_IRQCHIP) <= 0) {
-		g_set_error(err, VMM_ERROR, ENOTSUP, "KVM: this kernel lacks KVM_CAP_IRQCHIP or "
+		g_set_error(err, VMM_ERROR, ENOTSUP,
+			    "KVM: this kernel lacks KVM_CAP_IRQCHIP or "
 			    "KVM_CAP_IMMEDIATE_EXIT, which mpvmm needs");
 		return -ENOTSUP;
 	}
@@ -72,8 +73,10 @@ static int kvm_check_caps(struct kvm *k, unsigned nr_vcpus, GError **err)
 	if (max <= 0)
 		max = kvm_ioctl(k->sys_fd, KVM_CHECK_EXTENSION, KVM_CAP_NR_VCPUS);
 	if (max > 0 && nr_vcpus > (unsigned)max) {
-		g_set_error(err, VMM_ERROR, EINVAL, "-smp %u: this host's KVM allows at most %d "
-			    "vCPUs; use -smp %d or fewer", nr_vcpus, max, max);
+		g_set_error(err, VMM_ERROR, EINVAL,
+			    "-smp %u: this host's KVM allows at most %d "
+			    "vCPUs; use -smp %d or fewer",
+			    nr_vcpus, max, max);
 		return -EINVAL;
 	}
 	return 0;
@@ -88,7 +91,8 @@ int kvm_open(struct kvm *k, unsigned nr_vcpus, GError **err)
 	k->sys_fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
 	if (k->sys_fd < 0) {
 		ret = -errno;
-		g_set_error(err, VMM_ERROR, -ret, "cannot open /dev/kvm: %s; mpvmm needs KVM "
+		g_set_error(err, VMM_ERROR, -ret,
+			    "cannot open /dev/kvm: %s; mpvmm needs KVM "
 			    "(load the kvm module and let this user open /dev/kvm)",
 			    g_strerror(-ret));
 		return ret;
@@ -161,8 +165,7 @@ static int vcpu_set_cpuid(struct kvm *k, struct vcpu *v)
 	return kvm_ioctl(v->fd, KVM_SET_CPUID2, (unsigned long)c);
 }
 
-int vcpu_create(struct kvm *k, unsigned index, struct machine *m, struct vcpu *v,
-		GError **err)
+int vcpu_create(struct kvm *k, unsigned index, struct machine *m, struct vcpu *v, GError **err)
 {
 	int ret;
 
@@ -197,15 +200,23 @@ void vcpu_destroy(struct vcpu *v)
 static struct kvm_segment flat_segment(uint16_t sel, uint8_t type)
 {
 	return (struct kvm_segment){
-		.base = 0, .limit = 0xffffffff, .selector = sel, .type = type,
-		.present = 1, .dpl = 0, .db = 1, .s = 1, .l = 0, .g = 1,
+		.base = 0,
+		.limit = 0xffffffff,
+		.selector = sel,
+		.type = type,
+		.present = 1,
+		.dpl = 0,
+		.db = 1,
+		.s = 1,
+		.l = 0,
+		.g = 1,
 	};
 }
 
 /* PVH entry state (Xen docs/misc/pvh.pandoc): flat 32-bit CS/DS, CR0.PE, no paging. */
 int vcpu_set_pvh_state(struct vcpu *v, const struct pvh_boot *boot, GError **err)
 {
-	struct kvm_regs regs = { .rip = boot->entry, .rbx = boot->start_info, .rflags = 0x2 };
+	struct kvm_regs regs = {.rip = boot->entry, .rbx = boot->start_info, .rflags = 0x2};
 	struct kvm_sregs sregs;
 	int ret;
 
@@ -214,7 +225,7 @@ int vcpu_set_pvh_state(struct vcpu *v, const struct pvh_boot *boot, GError **err
 		return kvm_error(err, ret, "KVM_GET_SREGS");
 	sregs.cs = flat_segment(0x08, 0xb); /* execute/read, accessed */
 	sregs.ds = sregs.es = sregs.fs = sregs.gs = sregs.ss = flat_segment(0x10, 0x3);
-	sregs.tr = (struct kvm_segment){ .limit = 0x67, .type = 0xb, .present = 1 };
+	sregs.tr = (struct kvm_segment){.limit = 0x67, .type = 0xb, .present = 1};
 	sregs.cr0 = 0x11; /* PE, ET */
 	sregs.cr4 = 0;
 	sregs.efer = 0;
@@ -252,8 +263,8 @@ void vcpu_dump(struct vcpu *v)
 		   "  r12 %016llx r13 %016llx r14 %016llx r15 %016llx\n"
 		   "  cr0 %08llx cr2 %016llx cr3 %016llx cr4 %08llx efer %llx\n",
 		   v->index, r.rip, r.rflags, r.rax, r.rbx, r.rcx, r.rdx, r.rsi, r.rdi, r.rbp,
-		   r.rsp, r.r8, r.r9, r.r10, r.r11, r.r12, r.r13, r.r14, r.r15, s.cr0, s.cr2,
-		   s.cr3, s.cr4, s.efer);
+		   r.rsp, r.r8, r.r9, r.r10, r.r11, r.r12, r.r13, r.r14, r.r15, s.cr0, s.cr2, s.cr3,
+		   s.cr4, s.efer);
 	dump_seg("cs", &s.cs);
 	dump_seg("ds", &s.ds);
 	dump_seg("ss", &s.ss);

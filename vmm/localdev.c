@@ -76,7 +76,7 @@ static void localdev_bars(const struct dev *dev, struct pcifn_bar bars[PCIFN_NUM
 int localdev_create(const char *type, const char *id, json_object *props, struct gmem *mem,
 		    struct pcifn **out, GError **err)
 {
-	struct dev_env env = { .mem = mem };
+	struct dev_env env = {.mem = mem};
 	struct pcifn_bar bars[PCIFN_NUM_BARS];
 	g_autofree char *msg = NULL;
 	struct dev *dev;
@@ -90,8 +90,9 @@ int localdev_create(const char *type, const char *id, json_object *props, struct
 	localdev_bars(dev, bars);
 	ret = pcifn_create(id, &localdev_ops, dev, bars, out); /* destroys dev on failure */
 	if (ret < 0)
-		g_set_error(err, VMM_ERROR, -ret, "-device %s,id=%s: the model's BAR layout is "
-			    "inconsistent (%s); this is a bug in the device model", type, id,
-			    g_strerror(-ret));
+		g_set_error(err, VMM_ERROR, -ret,
+			    "-device %s,id=%s: the model's BAR layout is "
+			    "inconsistent (%s); this is a bug in the device model",
+			    type, id, g_strerror(-ret));
 	return ret;
 }

@@ -49,7 +49,7 @@ static int machine_platform(struct machine *m, GError **err)
 		ret = chardev_open("-debugcon", &o->debugcon, &m->dcon.fd, err);
 	if (ret < 0)
 		return ret;
-	m->dexit = (struct debugexit){ .exit = machine_debugexit, .ctx = m };
+	m->dexit = (struct debugexit){.exit = machine_debugexit, .ctx = m};
 	ret = serial_create(&m->io, SERIAL_COM1, m->serial_fd, &m->serial);
 	if (ret == 0)
 		ret = debugcon_create(&m->io, DEBUGCON_PORT, &m->dcon);
@@ -78,8 +78,10 @@ static int machine_device(struct machine *m, const struct devopt *d, GError **er
 		return ret;
 	ret = pcihost_attach(m->pci, fn, &slot);
 	if (ret < 0) {
-		g_set_error(err, VMM_ERROR, -ret, "-device %s,id=%s: bus 0 is full (%u devices at "
-			    "most)", d->type, d->id, PCIHOST_SLOTS - 1);
+		g_set_error(err, VMM_ERROR, -ret,
+			    "-device %s,id=%s: bus 0 is full (%u devices at "
+			    "most)",
+			    d->type, d->id, PCIHOST_SLOTS - 1);
 		return ret;
 	}
 	g_info("%s: %s at 00:%02x.0", d->id, d->type, slot);
@@ -105,7 +107,7 @@ static int machine_vcpus(struct machine *m, const struct pvh_boot *boot, GError 
 static int machine_build(struct machine *m, GError **err)
 {
 	const struct vmm_opts *o = m->opts;
-	const struct pvh_range ecam = { VMM_ECAM_BASE, VMM_ECAM_SIZE };
+	const struct pvh_range ecam = {VMM_ECAM_BASE, VMM_ECAM_SIZE};
 	struct pvh_boot boot;
 	int ret;
 
@@ -170,8 +172,8 @@ bool machine_stopping(const struct machine *m)
 /* Wait for a stop request or SIGINT/SIGTERM (blocked, read from sfd). */
 static void machine_wait(struct machine *m, int sfd)
 {
-	struct pollfd pfd[2] = { { .fd = sfd, .events = POLLIN },
-				 { .fd = m->stop_efd, .events = POLLIN } };
+	struct pollfd pfd[2] = {{.fd = sfd, .events = POLLIN},
+				{.fd = m->stop_efd, .events = POLLIN}};
 	struct signalfd_siginfo si;
 
 	while (!machine_stopping(m)) {

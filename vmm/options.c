@@ -13,7 +13,10 @@
 
 #include "vmm/vmm.h"
 
-G_DEFINE_QUARK(vmm-error, vmm_error)
+GQuark vmm_error_quark(void)
+{
+	return g_quark_from_static_string("vmm-error");
+}
 
 struct opt_def {
 	const char *name; /* without the leading '-' */
@@ -77,12 +80,23 @@ int options_parse_size(const char *s, uint64_t unit, uint64_t *out)
 		return ret;
 	if (*s) {
 		switch (g_ascii_toupper(*s++)) {
-		case 'B': mult = 1; break;
-		case 'K': mult = 1ULL << 10; break;
-		case 'M': mult = 1ULL << 20; break;
-		case 'G': mult = 1ULL << 30; break;
-		case 'T': mult = 1ULL << 40; break;
-		default: return -EINVAL;
+		case 'B':
+			mult = 1;
+			break;
+		case 'K':
+			mult = 1ULL << 10;
+			break;
+		case 'M':
+			mult = 1ULL << 20;
+			break;
+		case 'G':
+			mult = 1ULL << 30;
+			break;
+		case 'T':
+			mult = 1ULL << 40;
+			break;
+		default:
+			return -EINVAL;
 		}
 	}
 	if (*s)
@@ -98,17 +112,23 @@ static int opt_m(struct vmm_opts *o, const char *val, GError **err)
 	int ret = options_parse_size(val, 1ULL << 20, &size);
 
 	if (ret == -EINVAL)
-		return opt_error(err, "-m %s: invalid size; use a number with an optional K, M or "
-				 "G suffix (a bare number means MiB), e.g. -m 512M", val);
+		return opt_error(err,
+				 "-m %s: invalid size; use a number with an optional K, M or "
+				 "G suffix (a bare number means MiB), e.g. -m 512M",
+				 val);
 	if (ret == -ERANGE || size > VMM_RAM_MAX)
 		return opt_error(err, "-m %s: too large; mpvmm supports at most 1T of guest RAM",
 				 val);
 	if (size < VMM_RAM_MIN)
-		return opt_error(err, "-m %s: too small; the guest is loaded at 1M, give at least "
-				 "-m 2M", val);
+		return opt_error(err,
+				 "-m %s: too small; the guest is loaded at 1M, give at least "
+				 "-m 2M",
+				 val);
 	if (size % 4096)
-		return opt_error(err, "-m %s: not a multiple of the 4K page size; round it, "
-				 "e.g. -m %" PRIu64 "K", val, (size / 4096 + 1) * 4);
+		return opt_error(err,
+				 "-m %s: not a multiple of the 4K page size; round it, "
+				 "e.g. -m %" PRIu64 "K",
+				 val, (size / 4096 + 1) * 4);
 	o->ram_size = size;
 	return 0;
 }
@@ -118,8 +138,10 @@ static int opt_smp(struct vmm_opts *o, const char *val, GError **err)
 	uint64_t n;
 
 	if (options_parse_uint(val, VMM_SMP_MAX, &n) < 0 || n == 0)
-		return opt_error(err, "-smp %s: invalid CPU count; use a number from 1 to %u, "
-				 "e.g. -smp 2", val, VMM_SMP_MAX);
+		return opt_error(err,
+				 "-smp %s: invalid CPU count; use a number from 1 to %u, "
+				 "e.g. -smp 2",
+				 val, VMM_SMP_MAX);
 	o->smp = (unsigned)n;
 	return 0;
 }
@@ -137,8 +159,10 @@ static int opt_append(struct vmm_opts *o, const char *val, GError **err)
 	size_t len = strlen(val);
 
 	if (len > VMM_CMDLINE_MAX)
-		return opt_error(err, "-append: the command line is %zu bytes; at most %u fit in "
-				 "the guest's boot page", len, VMM_CMDLINE_MAX);
+		return opt_error(err,
+				 "-append: the command line is %zu bytes; at most %u fit in "
+				 "the guest's boot page",
+				 len, VMM_CMDLINE_MAX);
 	o->append = g_strdup(val);
 	return 0;
 }
@@ -192,23 +216,23 @@ static int opt_version(struct vmm_opts *o, const char *val, GError **err)
 }
 
 static const struct opt_def opt_table[] = {
-	{ "m", "SIZE", "guest RAM, e.g. 128M or 1G (default 128M; a bare number is MiB)",
-	  false, opt_m },
-	{ "smp", "N", "number of vCPUs, one thread each (default 1)", false, opt_smp },
-	{ "kernel", "FILE", "PVH ELF image to boot (required)", false, opt_kernel },
-	{ "append", "STR", "the guest's command line (hvm_start_info cmdline)", false,
-	  opt_append },
-	{ "serial", "DEV", "16550 UART at 0x3f8: stdio, file:PATH or none (default stdio)",
-	  false, opt_serial },
-	{ "debugcon", "DEV", "debug console at port 0xe9: stdio, file:PATH or none (default "
-	  "none)", false, opt_debugcon },
-	{ "device", "TYPE,...", "add a PCI device; -device help lists types", true,
-	  opt_device },
-	{ "no-reboot", NULL, "accepted for QEMU compatibility; mpvmm never reboots", false,
-	  opt_no_reboot },
-	{ "h", NULL, "print this help and exit (also -help)", true, opt_help },
-	{ "help", NULL, NULL, true, opt_help },
-	{ "version", NULL, "print the version and exit", true, opt_version },
+	{"m", "SIZE", "guest RAM, e.g. 128M or 1G (default 128M; a bare number is MiB)", false,
+	 opt_m},
+	{"smp", "N", "number of vCPUs, one thread each (default 1)", false, opt_smp},
+	{"kernel", "FILE", "PVH ELF image to boot (required)", false, opt_kernel},
+	{"append", "STR", "the guest's command line (hvm_start_info cmdline)", false, opt_append},
+	{"serial", "DEV", "16550 UART at 0x3f8: stdio, file:PATH or none (default stdio)", false,
+	 opt_serial},
+	{"debugcon", "DEV",
+	 "debug console at port 0xe9: stdio, file:PATH or none (default "
+	 "none)",
+	 false, opt_debugcon},
+	{"device", "TYPE,...", "add a PCI device; -device help lists types", true, opt_device},
+	{"no-reboot", NULL, "accepted for QEMU compatibility; mpvmm never reboots", false,
+	 opt_no_reboot},
+	{"h", NULL, "print this help and exit (also -help)", true, opt_help},
+	{"help", NULL, NULL, true, opt_help},
+	{"version", NULL, "print the version and exit", true, opt_version},
 };
 
 void options_print_help(FILE *f)
@@ -218,9 +242,9 @@ void options_print_help(FILE *f)
 	for (size_t i = 0; i < G_N_ELEMENTS(opt_table); i++) {
 		if (!opt_table[i].help)
 			continue; /* an alias, named in its twin's line */
-		g_autofree char *lhs = g_strdup_printf("-%s%s%s", opt_table[i].name,
-						       opt_table[i].arg ? " " : "",
-						       opt_table[i].arg ? opt_table[i].arg : "");
+		g_autofree char *lhs =
+			g_strdup_printf("-%s%s%s", opt_table[i].name, opt_table[i].arg ? " " : "",
+					opt_table[i].arg ? opt_table[i].arg : "");
 
 		fprintf(f, "  %-18s %s\n", lhs, opt_table[i].help);
 	}
@@ -262,13 +286,17 @@ static int options_check(const struct vmm_opts *o, GError **err)
 			const struct devopt *a = &o->devices[j], *b = &o->devices[i];
 
 			if (strcmp(a->id, b->id) == 0)
-				return opt_error(err, "-device %s,id=%s: id '%s' is already used "
+				return opt_error(err,
+						 "-device %s,id=%s: id '%s' is already used "
 						 "by another -device; give each device its own "
-						 "id", b->type, b->id, b->id);
+						 "id",
+						 b->type, b->id, b->id);
 			if (a->socket_fd >= 0 && a->socket_fd == b->socket_fd)
-				return opt_error(err, "-device %s,id=%s: socket=%d is already "
+				return opt_error(err,
+						 "-device %s,id=%s: socket=%d is already "
 						 "used by device '%s'; each device needs its own "
-						 "socket", b->type, b->id, b->socket_fd, a->id);
+						 "socket",
+						 b->type, b->id, b->socket_fd, a->id);
 		}
 	}
 	return 0;
@@ -276,7 +304,7 @@ static int options_check(const struct vmm_opts *o, GError **err)
 
 int options_parse(int argc, char **argv, struct vmm_opts *o, GError **err)
 {
-	bool seen[G_N_ELEMENTS(opt_table)] = { false };
+	bool seen[G_N_ELEMENTS(opt_table)] = {false};
 	int ret = 0;
 
 	options_defaults(o);
@@ -285,8 +313,10 @@ int options_parse(int argc, char **argv, struct vmm_opts *o, GError **err)
 		const char *val = NULL;
 
 		if (argv[i][0] != '-')
-			return opt_error(err, "'%s': unexpected argument; options start with '-' "
-					 "(see mpvmm -h)", argv[i]);
+			return opt_error(err,
+					 "'%s': unexpected argument; options start with '-' "
+					 "(see mpvmm -h)",
+					 argv[i]);
 		if (!d)
 			return opt_error(err, "%s: unknown option; see mpvmm -h", argv[i]);
 		if (d->arg && i + 1 >= argc)

@@ -18,7 +18,7 @@
 
 struct pcihost {
 	uint64_t ecam_base;
-	uint32_t cfg_addr; /* the 0xcf8 latch; atomic (shared by all vCPUs) */
+	uint32_t cfg_addr;		 /* the 0xcf8 latch; atomic (shared by all vCPUs) */
 	struct pcifn *fn[PCIHOST_SLOTS]; /* fn[0] stays NULL: slot 0 is the bridge */
 };
 
@@ -26,7 +26,7 @@ struct pcihost {
 static const uint8_t pcihost_bridge_hdr[16] = {
 	[0x00] = 0x86, [0x01] = 0x80, /* vendor 8086 */
 	[0x02] = 0xc0, [0x03] = 0x29, /* device 29c0 */
-	[0x0b] = 0x06,                /* class: bridge, subclass 0 host, prog-if 0 */
+	[0x0b] = 0x06,		      /* class: bridge, subclass 0 host, prog-if 0 */
 };
 
 static uint32_t ones(unsigned size)
@@ -50,8 +50,8 @@ static uint32_t pcihost_bridge_read(uint32_t reg, unsigned size)
 	return val;
 }
 
-uint32_t pcihost_cfg_read(struct pcihost *h, unsigned bus, unsigned dev, unsigned fn,
-			  uint32_t reg, unsigned size)
+uint32_t pcihost_cfg_read(struct pcihost *h, unsigned bus, unsigned dev, unsigned fn, uint32_t reg,
+			  unsigned size)
 {
 	uint32_t val;
 
@@ -69,8 +69,8 @@ void pcihost_cfg_write(struct pcihost *h, unsigned bus, unsigned dev, unsigned f
 		       unsigned size, uint32_t val)
 {
 	/* The bridge header is read-only; writes to absent functions go nowhere. */
-	if (!cfg_access_ok(reg, size) || bus != 0 || dev == 0 || dev >= PCIHOST_SLOTS ||
-	    fn != 0 || !h->fn[dev])
+	if (!cfg_access_ok(reg, size) || bus != 0 || dev == 0 || dev >= PCIHOST_SLOTS || fn != 0 ||
+	    !h->fn[dev])
 		return;
 	pcifn_cfg_write(h->fn[dev], reg, size, val);
 }
@@ -162,8 +162,7 @@ int pcihost_attach(struct pcihost *h, struct pcifn *fn, unsigned *slot)
 	return -ENOSPC;
 }
 
-static void pcihost_ecam(struct pcihost *h, uint64_t off, unsigned len, bool write,
-			 uint64_t *val)
+static void pcihost_ecam(struct pcihost *h, uint64_t off, unsigned len, bool write, uint64_t *val)
 {
 	unsigned bus = (unsigned)(off >> 20), dev = (off >> 15) & 0x1f, fn = (off >> 12) & 0x7;
 	uint32_t reg = off & 0xfff;

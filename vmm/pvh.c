@@ -83,14 +83,18 @@ static int pvh_check_ehdr(struct pvh_image *img, GError **err)
 	if (eh->e_ident[EI_DATA] != ELFDATA2LSB || eh->e_machine != EM_X86_64)
 		return pvh_error(err, "not a little-endian x86-64 ELF");
 	if (eh->e_type != ET_EXEC)
-		return pvh_error(err, "not an executable ELF (e_type %u); link it as a static "
-				 "executable", eh->e_type);
+		return pvh_error(err,
+				 "not an executable ELF (e_type %u); link it as a static "
+				 "executable",
+				 eh->e_type);
 	if (eh->e_phnum == 0 || eh->e_phnum == PN_XNUM || eh->e_phentsize != sizeof(Elf64_Phdr))
 		return pvh_error(err, "corrupt program header table (%u entries of %u bytes)",
 				 eh->e_phnum, eh->e_phentsize);
 	if (!pvh_in_file(img, eh->e_phoff, (uint64_t)eh->e_phnum * sizeof(Elf64_Phdr)))
-		return pvh_error(err, "truncated: the program header table lies beyond the end "
-				 "of the file (%zu bytes)", img->len);
+		return pvh_error(err,
+				 "truncated: the program header table lies beyond the end "
+				 "of the file (%zu bytes)",
+				 img->len);
 	return 0;
 }
 
@@ -128,8 +132,10 @@ static int pvh_note_entry(const struct pvh_image *img, unsigned i, const Elf64_P
 		if (nh.n_type == XEN_ELFNOTE_PHYS32_ENTRY && nh.n_namesz == 4 &&
 		    memcmp(img->data + name, "Xen", 4) == 0) {
 			if (nh.n_descsz != 4 && nh.n_descsz != 8)
-				return pvh_error(err, "corrupt PVH entry note: %u-byte value, "
-						 "expected 4", nh.n_descsz);
+				return pvh_error(err,
+						 "corrupt PVH entry note: %u-byte value, "
+						 "expected 4",
+						 nh.n_descsz);
 			memcpy(&val, img->data + desc, nh.n_descsz);
 			if (val > UINT32_MAX)
 				return pvh_error(err, "PVH entry point 0x%" PRIx64 " is above 4G",
@@ -156,7 +162,7 @@ static int pvh_find_entry(const struct pvh_image *img, uint32_t *entry, GError *
 			return ret < 0 ? ret : 0;
 	}
 	return pvh_error(err, "no PVH entry point: the image has no XEN_ELFNOTE_PHYS32_ENTRY "
-			 "note (type 18, name \"Xen\"); mpvmm boots PVH images only");
+			      "note (type 18, name \"Xen\"); mpvmm boots PVH images only");
 }
 
 static int pvh_check_load(const struct pvh_image *img, struct gmem *mem, unsigned i,
@@ -165,22 +171,28 @@ static int pvh_check_load(const struct pvh_image *img, struct gmem *mem, unsigne
 	uint64_t end;
 
 	if (ph->p_filesz > ph->p_memsz)
-		return pvh_error(err, "corrupt segment %u: file size 0x%" PRIx64 " exceeds memory "
-				 "size 0x%" PRIx64, i, ph->p_filesz, ph->p_memsz);
+		return pvh_error(err,
+				 "corrupt segment %u: file size 0x%" PRIx64 " exceeds memory "
+				 "size 0x%" PRIx64,
+				 i, ph->p_filesz, ph->p_memsz);
 	if (!pvh_in_file(img, ph->p_offset, ph->p_filesz))
-		return pvh_error(err, "truncated: segment %u's data [0x%" PRIx64 ", +0x%" PRIx64
-				 ") lies beyond the end of the file (%zu bytes)", i, ph->p_offset,
-				 ph->p_filesz, img->len);
+		return pvh_error(err,
+				 "truncated: segment %u's data [0x%" PRIx64 ", +0x%" PRIx64
+				 ") lies beyond the end of the file (%zu bytes)",
+				 i, ph->p_offset, ph->p_filesz, img->len);
 	if (__builtin_add_overflow(ph->p_paddr, ph->p_memsz, &end) ||
 	    !gmem_translate(mem, ph->p_paddr, ph->p_memsz))
-		return pvh_error(err, "segment %u at 0x%" PRIx64 "+0x%" PRIx64 " lies outside "
+		return pvh_error(err,
+				 "segment %u at 0x%" PRIx64 "+0x%" PRIx64 " lies outside "
 				 "guest RAM (%" PRIu64 " MiB); give a larger -m or link the image "
-				 "lower", i, ph->p_paddr, ph->p_memsz, gmem_size(mem) >> 20);
+				 "lower",
+				 i, ph->p_paddr, ph->p_memsz, gmem_size(mem) >> 20);
 	if (ph->p_paddr < PVH_INFO_END && end > PVH_INFO_GPA)
-		return pvh_error(err, "segment %u at 0x%" PRIx64 "+0x%" PRIx64 " overlaps the boot "
+		return pvh_error(err,
+				 "segment %u at 0x%" PRIx64 "+0x%" PRIx64 " overlaps the boot "
 				 "page 0x%llx-0x%llx where mpvmm writes hvm_start_info; link the "
-				 "image at 1M", i, ph->p_paddr, ph->p_memsz, PVH_INFO_GPA,
-				 PVH_INFO_END - 1);
+				 "image at 1M",
+				 i, ph->p_paddr, ph->p_memsz, PVH_INFO_GPA, PVH_INFO_END - 1);
 	return 0;
 }
 
@@ -206,15 +218,15 @@ static int pvh_check_segments(const struct pvh_image *img, struct gmem *mem, uin
 	return 0;
 }
 
-static void memmap_add(struct hvm_memmap_entry *map, unsigned *n, uint64_t addr,
-		       uint64_t size, uint32_t type)
+static void memmap_add(struct hvm_memmap_entry *map, unsigned *n, uint64_t addr, uint64_t size,
+		       uint32_t type)
 {
 	unsigned i = (*n)++;
 
 	/* Insert sorted by address. */
 	for (; i > 0 && map[i - 1].addr > addr; i--)
 		map[i] = map[i - 1];
-	map[i] = (struct hvm_memmap_entry){ .addr = addr, .size = size, .type = type };
+	map[i] = (struct hvm_memmap_entry){.addr = addr, .size = size, .type = type};
 }
 
 /* RAM from mem (the PC's 640K-1M hole reserved), then the caller's reserved ranges. */
@@ -230,8 +242,7 @@ static unsigned pvh_memmap(const struct gmem *mem, const struct pvh_range *reser
 			memmap_add(map, &n, 0, PC_VGA_START, HVM_MEMMAP_RAM);
 			memmap_add(map, &n, PC_VGA_START, PC_HIGH_START - PC_VGA_START,
 				   HVM_MEMMAP_RESERVED);
-			memmap_add(map, &n, PC_HIGH_START, r->size - PC_HIGH_START,
-				   HVM_MEMMAP_RAM);
+			memmap_add(map, &n, PC_HIGH_START, r->size - PC_HIGH_START, HVM_MEMMAP_RAM);
 		} else {
 			memmap_add(map, &n, r->gpa, r->size, HVM_MEMMAP_RAM);
 		}
@@ -257,8 +268,8 @@ static void pvh_copy_segments(const struct pvh_image *img, struct gmem *mem)
 	}
 }
 
-static int pvh_write_info(struct gmem *mem, const char *cmdline,
-			  const struct hvm_memmap_entry *map, unsigned n)
+static int pvh_write_info(struct gmem *mem, const char *cmdline, const struct hvm_memmap_entry *map,
+			  unsigned n)
 {
 	struct hvm_start_info si = {
 		.magic = HVM_START_MAGIC,
@@ -283,7 +294,7 @@ int pvh_load(struct gmem *mem, const void *elf, size_t len, const char *cmdline,
 	     const struct pvh_range *reserved, unsigned nr_reserved, struct pvh_boot *boot,
 	     GError **err)
 {
-	struct pvh_image img = { .data = elf, .len = len };
+	struct pvh_image img = {.data = elf, .len = len};
 	struct hvm_memmap_entry map[PVH_MEMMAP_MAX];
 	unsigned n;
 	int ret;
@@ -325,8 +336,10 @@ static int pvh_read_file(const char *path, uint64_t max, char **data, size_t *le
 	}
 	if (!S_ISREG(st.st_mode) || (uint64_t)st.st_size > max) {
 		ret = -EFBIG;
-		g_set_error(err, VMM_ERROR, EFBIG, "-kernel %s: not a regular file of at most the "
-			    "guest RAM size", path);
+		g_set_error(err, VMM_ERROR, EFBIG,
+			    "-kernel %s: not a regular file of at most the "
+			    "guest RAM size",
+			    path);
 		goto close_fd;
 	}
 	buf = g_malloc((size_t)st.st_size + 1);

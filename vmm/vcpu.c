@@ -27,8 +27,7 @@ static uint64_t ones(unsigned size)
 	return size >= 8 ? ~0ULL : (1ULL << (8 * size)) - 1;
 }
 
-static void vcpu_pio_one(struct machine *m, uint16_t port, unsigned size, bool write,
-			 uint8_t *data)
+static void vcpu_pio_one(struct machine *m, uint16_t port, unsigned size, bool write, uint8_t *data)
 {
 	uint64_t val = 0;
 	uint32_t v32 = 0;
@@ -190,8 +189,8 @@ static void *vcpu_thread(void *arg)
 		if (ioctl(v->fd, KVM_RUN, 0) < 0) {
 			if (errno == EINTR || errno == EAGAIN)
 				continue;
-			g_autofree char *what = g_strdup_printf("KVM_RUN failed: %s",
-								g_strerror(errno));
+			g_autofree char *what =
+				g_strdup_printf("KVM_RUN failed: %s", g_strerror(errno));
 			vcpu_fail(v, what);
 			break;
 		}
@@ -208,7 +207,7 @@ static void vcpu_kick_handler(int sig)
 
 int vcpu_start(struct vcpu *v)
 {
-	struct sigaction sa = { .sa_handler = vcpu_kick_handler };
+	struct sigaction sa = {.sa_handler = vcpu_kick_handler};
 	int ret;
 
 	sigemptyset(&sa.sa_mask);

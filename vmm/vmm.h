@@ -30,8 +30,8 @@
 #include "proxy/proxy.h"
 
 /* Exit statuses besides the guest's own (isa-debug-exit: (v << 1) | 1, always odd). */
-#define VMM_EXIT_STOPPED 0     /* SIGINT/SIGTERM, or every vCPU halted */
-#define VMM_EXIT_SETUP 2       /* bad option, unreadable kernel, device or KVM setup failed */
+#define VMM_EXIT_STOPPED 0	/* SIGINT/SIGTERM, or every vCPU halted */
+#define VMM_EXIT_SETUP 2	/* bad option, unreadable kernel, device or KVM setup failed */
 #define VMM_EXIT_GUEST_FAILED 4 /* triple fault, KVM internal error, failed entry */
 
 /* Guest-physical layout (docs/vmm.md). */
@@ -55,9 +55,9 @@ struct chardev_opt {
 /* One -device.  type is "pci-proxy-dev" or a type in dev_table. */
 struct devopt {
 	char *type;
-	char *id;           /* never NULL after devopt_parse (generated if optional) */
+	char *id;	    /* never NULL after devopt_parse (generated if optional) */
 	char *socket_path;  /* pci-proxy-dev socket=PATH, else NULL */
-	int socket_fd;      /* pci-proxy-dev socket=N (checked open, AF_UNIX), else -1 */
+	int socket_fd;	    /* pci-proxy-dev socket=N (checked open, AF_UNIX), else -1 */
 	json_object *props; /* in-process device: the other properties, as strings */
 };
 
@@ -182,8 +182,8 @@ void pcihost_destroy(struct pcihost *h);
 /* Takes ownership of fn (destroyed on failure too); *slot gets its device number. */
 int pcihost_attach(struct pcihost *h, struct pcifn *fn, unsigned *slot);
 /* Config access to bus/dev/fn/reg; unclaimed reads are all-ones. */
-uint32_t pcihost_cfg_read(struct pcihost *h, unsigned bus, unsigned dev, unsigned fn,
-			  uint32_t reg, unsigned size);
+uint32_t pcihost_cfg_read(struct pcihost *h, unsigned bus, unsigned dev, unsigned fn, uint32_t reg,
+			  unsigned size);
 void pcihost_cfg_write(struct pcihost *h, unsigned bus, unsigned dev, unsigned fn, uint32_t reg,
 		       unsigned size, uint32_t val);
 /* A guest MMIO (ECAM or a memory BAR) or port access (an I/O BAR); false = unclaimed. */
@@ -197,7 +197,7 @@ int localdev_create(const char *type, const char *id, json_object *props, struct
 
 /* ---- pvh.c: PVH ELF loader (xen/include/public/arch-x86/hvm/start_info.h) ---- */
 
-#define PVH_INFO_GPA 0x6000ULL    /* hvm_start_info, then the memory map */
+#define PVH_INFO_GPA 0x6000ULL	  /* hvm_start_info, then the memory map */
 #define PVH_CMDLINE_GPA 0x7000ULL /* command line, NUL-terminated */
 #define PVH_INFO_END 0x8000ULL
 
@@ -206,7 +206,7 @@ struct pvh_range {
 };
 
 struct pvh_boot {
-	uint32_t entry;      /* XEN_ELFNOTE_PHYS32_ENTRY */
+	uint32_t entry;	     /* XEN_ELFNOTE_PHYS32_ENTRY */
 	uint32_t start_info; /* guest-physical, for %ebx */
 };
 
@@ -251,8 +251,7 @@ struct vcpu {
 	struct machine *m;
 };
 
-int vcpu_create(struct kvm *k, unsigned index, struct machine *m, struct vcpu *v,
-		GError **err);
+int vcpu_create(struct kvm *k, unsigned index, struct machine *m, struct vcpu *v, GError **err);
 /* 32-bit flat protected mode at entry, %ebx = start_info (PVH ABI). */
 int vcpu_set_pvh_state(struct vcpu *v, const struct pvh_boot *boot, GError **err);
 int vcpu_start(struct vcpu *v);
@@ -277,10 +276,10 @@ struct machine {
 	struct pcihost *pci;
 	struct vcpu *vcpus;
 	unsigned nr_vcpus;
-	unsigned running;  /* vCPU threads that have not halted for good */
-	int stop_efd;      /* eventfd: a vCPU asked to stop */
-	bool stopping;     /* atomic */
-	int status;        /* atomic; exit status once stopping */
+	unsigned running; /* vCPU threads that have not halted for good */
+	int stop_efd;	  /* eventfd: a vCPU asked to stop */
+	bool stopping;	  /* atomic */
+	int status;	  /* atomic; exit status once stopping */
 };
 
 int machine_create(const struct vmm_opts *o, struct machine **out, GError **err);

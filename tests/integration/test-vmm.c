@@ -174,8 +174,8 @@ static void test_triple_fault(void)
 static void stop_by_signal(int sig)
 {
 	g_autofree char *want = g_strdup_printf("terminating on signal %d", sig);
-	char *argv[] = { (char *)tu_bin("MPVMM"), "-smp", "2", "-kernel",
-			 (char *)tu_bin("VMM_TEST_GUEST"), "-append", "h", NULL };
+	char *argv[] = {(char *)tu_bin("MPVMM"),	  "-smp",    "2", "-kernel",
+			(char *)tu_bin("VMM_TEST_GUEST"), "-append", "h", NULL};
 	g_autofree char *out = NULL, *err = NULL;
 	struct tu_proc p;
 	int status;

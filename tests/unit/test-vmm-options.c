@@ -34,16 +34,16 @@ static int parse(struct vmm_opts *o, char **msg, const char *first, ...)
 }
 
 /* The options must fail with a message containing both needles. */
-#define assert_fails(needle1, needle2, ...)                                                    \
-	do {                                                                                   \
-		struct vmm_opts o_;                                                            \
-		g_autofree char *m_ = NULL;                                                    \
-		const char *const n_[] = { needle1, needle2, NULL };                           \
-		g_assert_cmpint(parse(&o_, &m_, __VA_ARGS__, NULL), ==, -EINVAL);             \
-		for (unsigned i_ = 0; n_[i_]; i_++)                                            \
-			if (!strstr(m_, n_[i_]))                                               \
-				g_error("'%s' lacks '%s'", m_, n_[i_]);                        \
-		options_free(&o_);                                                             \
+#define assert_fails(needle1, needle2, ...)                                                        \
+	do {                                                                                       \
+		struct vmm_opts o_;                                                                \
+		g_autofree char *m_ = NULL;                                                        \
+		const char *const n_[] = {needle1, needle2, NULL};                                 \
+		g_assert_cmpint(parse(&o_, &m_, __VA_ARGS__, NULL), ==, -EINVAL);                  \
+		for (unsigned i_ = 0; n_[i_]; i_++)                                                \
+			if (!strstr(m_, n_[i_]))                                                   \
+				g_error("'%s' lacks '%s'", m_, n_[i_]);                            \
+		options_free(&o_);                                                                 \
 	} while (0)
 
 static void test_size(void)
@@ -53,19 +53,28 @@ static void test_size(void)
 		int ret;
 		uint64_t val;
 	} cases[] = {
-		{ "128", 0, 128ULL << 20 },  { "128M", 0, 128ULL << 20 },
-		{ "1G", 0, 1ULL << 30 },      { "1g", 0, 1ULL << 30 },
-		{ "4096K", 0, 4ULL << 20 },   { "2T", 0, 2ULL << 40 },
-		{ "65536B", 0, 65536 },       { "0", 0, 0 },
-		{ "", -EINVAL, 0 },           { "M", -EINVAL, 0 },
-		{ "12Q", -EINVAL, 0 },        { "1.5G", -EINVAL, 0 },
-		{ "-1", -EINVAL, 0 },         { "+1", -EINVAL, 0 },
-		{ " 1", -EINVAL, 0 },         { "1 ", -EINVAL, 0 },
-		{ "1MB", -EINVAL, 0 },        { "0x10", -EINVAL, 0 },
-		{ "18446744073709551615B", 0, UINT64_MAX },
-		{ "18446744073709551616B", -ERANGE, 0 },
-		{ "17179869184G", -ERANGE, 0 }, /* 2^34 G = 2^64 */
-		{ "99999999999999999999999", -ERANGE, 0 },
+		{"128", 0, 128ULL << 20},
+		{"128M", 0, 128ULL << 20},
+		{"1G", 0, 1ULL << 30},
+		{"1g", 0, 1ULL << 30},
+		{"4096K", 0, 4ULL << 20},
+		{"2T", 0, 2ULL << 40},
+		{"65536B", 0, 65536},
+		{"0", 0, 0},
+		{"", -EINVAL, 0},
+		{"M", -EINVAL, 0},
+		{"12Q", -EINVAL, 0},
+		{"1.5G", -EINVAL, 0},
+		{"-1", -EINVAL, 0},
+		{"+1", -EINVAL, 0},
+		{" 1", -EINVAL, 0},
+		{"1 ", -EINVAL, 0},
+		{"1MB", -EINVAL, 0},
+		{"0x10", -EINVAL, 0},
+		{"18446744073709551615B", 0, UINT64_MAX},
+		{"18446744073709551616B", -ERANGE, 0},
+		{"17179869184G", -ERANGE, 0}, /* 2^34 G = 2^64 */
+		{"99999999999999999999999", -ERANGE, 0},
 	};
 
 	for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
@@ -116,7 +125,8 @@ static void test_all(void)
 
 	g_assert_cmpint(parse(&o, &msg, "-m", "1G", "-smp", "4", "--kernel", "k", "-append", "",
 			      "-serial", "file:/tmp/x", "-debugcon", "stdio", "-no-reboot",
-			      "-device", "pci-testdev", "-device", "pci-testdev,id=b", NULL), ==, 0);
+			      "-device", "pci-testdev", "-device", "pci-testdev,id=b", NULL),
+			==, 0);
 	g_assert_cmpuint(o.ram_size, ==, 1ULL << 30);
 	g_assert_cmpuint(o.smp, ==, 4);
 	g_assert_cmpstr(o.append, ==, "");
@@ -197,13 +207,16 @@ static void test_device_bad(void)
 	assert_fails("invalid id '1a'", "starts with a letter", "-device", "pci-testdev,id=1a");
 	assert_fails("invalid id 'a b'", "starts with a letter", "-device", "pci-testdev,id=a b");
 	assert_fails("invalid id ''", "starts with a letter", "-device", "pci-testdev,id=");
-	assert_fails("property 'id' given twice", "pci-testdev,id=a,id=b", "-device", "pci-testdev,id=a,id=b");
+	assert_fails("property 'id' given twice", "pci-testdev,id=a,id=b", "-device",
+		     "pci-testdev,id=a,id=b");
 	assert_fails("'' is not a property", "name=value", "-device", "pci-testdev,,id=a");
 	assert_fails("'x' is not a property", "name=value", "-device", "pci-testdev,x");
 	assert_fails("'=1' is not a property", "name=value", "-device", "pci-testdev,=1");
-	assert_fails("socket= is for pci-proxy-dev", "runs inside mpvmm", "-device", "pci-testdev,socket=3");
+	assert_fails("socket= is for pci-proxy-dev", "runs inside mpvmm", "-device",
+		     "pci-testdev,socket=3");
 	assert_fails("empty socket", "socket=PATH", "-device", "pci-proxy-dev,id=t0,socket=");
-	assert_fails("not a valid fd", "socket=99999999999", "-device", "pci-proxy-dev,id=t0,socket=99999999999");
+	assert_fails("not a valid fd", "socket=99999999999", "-device",
+		     "pci-proxy-dev,id=t0,socket=99999999999");
 	assert_fails("stdin, stdout or stderr", "fd 3 or above", "-device",
 		     "pci-proxy-dev,id=t0,socket=1");
 	assert_fails("already used", "own id", "-kernel", "k", "-device", "pci-testdev,id=a",
@@ -239,7 +252,8 @@ static void test_device_socket_fd(void)
 	g_assert_null(o.devices[0].socket_path);
 	options_free(&o);
 	b = g_strdup_printf("pci-proxy-dev,id=t1,socket=%d", sv[0]);
-	assert_fails("already used by device 't0'", "own socket", "-kernel", "k", "-device", a, "-device", b);
+	assert_fails("already used by device 't0'", "own socket", "-kernel", "k", "-device", a,
+		     "-device", b);
 	c = g_strdup_printf("pci-proxy-dev,id=t0,socket=%d", p[0]);
 	assert_fails("is not a socket", "socketpair", "-device", c);
 	d = g_strdup_printf("pci-proxy-dev,id=t0,socket=%d", dg[0]);
@@ -263,7 +277,8 @@ static void test_device_socket_path(void)
 
 	g_assert_cmpint(parse(&o, &msg, "-kernel", "k", "-device",
 			      "pci-proxy-dev,id=t0,socket=/run/t0.sock", "-device",
-			      "pci-proxy-dev,id=t1,socket=3x", NULL), ==, 0);
+			      "pci-proxy-dev,id=t1,socket=3x", NULL),
+			==, 0);
 	g_assert_cmpstr(o.devices[0].socket_path, ==, "/run/t0.sock");
 	g_assert_cmpint(o.devices[0].socket_fd, ==, -1);
 	g_assert_cmpstr(o.devices[1].socket_path, ==, "3x"); /* not all digits: a path */
@@ -276,8 +291,9 @@ static void test_device_props(void)
 	struct vmm_opts o;
 	json_object *v;
 
-	g_assert_cmpint(parse(&o, &msg, "-kernel", "k", "-device", "pci-testdev,id=a,foo=bar",
-			      NULL), ==, 0);
+	g_assert_cmpint(
+		parse(&o, &msg, "-kernel", "k", "-device", "pci-testdev,id=a,foo=bar", NULL), ==,
+		0);
 	g_assert_true(json_object_object_get_ex(o.devices[0].props, "foo", &v));
 	g_assert_cmpstr(json_object_get_string(v), ==, "bar");
 	g_assert_false(json_object_object_get_ex(o.devices[0].props, "id", &v));

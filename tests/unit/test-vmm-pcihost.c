@@ -15,8 +15,8 @@
 #include "vmm/vmm.h"
 
 #define ECAM(dev, reg) (VMM_ECAM_BASE + ((uint64_t)(dev) << 15) + (reg))
-#define TYPE1(bus, dev, fn, reg)                                                               \
-	(0x80000000u | (bus) << 16 | (dev) << 11 | (fn) << 8 | ((reg) & 0xfc))
+#define TYPE1(bus, dev, fn, reg)                                                                   \
+	(0x80000000u | (bus) << 16 | (dev) << 11 | (fn) << 8 | ((reg)&0xfc))
 
 static uint32_t pio_read(struct ioport_table *io, uint16_t port, unsigned size)
 {
@@ -49,11 +49,11 @@ static uint32_t noop_read(void *opaque, uint16_t off, unsigned size)
 	return off;
 }
 
-static const struct ioport_ops noop_ops = { .read = noop_read };
+static const struct ioport_ops noop_ops = {.read = noop_read};
 
 static void test_ioport_table(void)
 {
-	struct ioport_table t = { 0 };
+	struct ioport_table t = {0};
 	uint32_t v;
 
 	g_assert_cmpint(ioport_register(&t, 0x100, 8, &noop_ops, NULL), ==, 0);
@@ -68,8 +68,8 @@ static void test_ioport_table(void)
 	g_assert_false(ioport_write(&t, 0x108, 1, 0));
 	g_assert_true(ioport_write(&t, 0x100, 1, 0)); /* NULL write: dropped, claimed */
 	for (unsigned i = 2; i < IOPORT_MAX_RANGES; i++)
-		g_assert_cmpint(ioport_register(&t, (uint16_t)(0x200 + i * 8), 8, &noop_ops,
-						NULL), ==, 0);
+		g_assert_cmpint(ioport_register(&t, (uint16_t)(0x200 + i * 8), 8, &noop_ops, NULL),
+				==, 0);
 	g_assert_cmpint(ioport_register(&t, 0x400, 8, &noop_ops, NULL), ==, -ENOSPC);
 }
 
@@ -109,7 +109,7 @@ static void test_type1(void)
 	g_assert_cmphex(pio_read(&b.io, 0xcfd, 2), ==, 0xffff); /* misaligned */
 	pio_write(&b.io, 0xcf8, 4, TYPE1(0, 0, 0, 8));
 	g_assert_cmphex(pio_read(&b.io, 0xcfc, 4), ==, 0x06000000); /* class 0600, rev 0 */
-	pio_write(&b.io, 0xcfc, 4, 0x12345678);                      /* read-only */
+	pio_write(&b.io, 0xcfc, 4, 0x12345678);			    /* read-only */
 	g_assert_cmphex(pio_read(&b.io, 0xcfc, 4), ==, 0x06000000);
 	pio_write(&b.io, 0xcf8, 4, TYPE1(0, 1, 0, 0));
 	g_assert_cmphex(pio_read(&b.io, 0xcfc, 4), ==, 0x00051b36);
@@ -225,12 +225,12 @@ static void uart_fini(struct uart *u)
 
 static void test_serial(void)
 {
-	char buf[8] = { 0 };
+	char buf[8] = {0};
 	struct uart u;
 
 	uart_init(&u);
 	g_assert_cmphex(pio_read(&u.io, 0x3fd, 1) & 0x61, ==, 0x60); /* THRE TEMT, no DR */
-	g_assert_cmphex(pio_read(&u.io, 0x3fa, 1), ==, 0x01);        /* IIR: none pending */
+	g_assert_cmphex(pio_read(&u.io, 0x3fa, 1), ==, 0x01);	     /* IIR: none pending */
 	pio_write(&u.io, 0x3f8, 1, 'h');
 	pio_write(&u.io, 0x3f8, 2, 'i'); /* a wider access is split: 'i' then IER = 0 */
 	g_assert_cmpint(read(u.p[0], buf, sizeof(buf)), ==, 2);
@@ -278,11 +278,11 @@ static void record_exit(void *ctx, int status)
 
 static void test_debugcon_debugexit(void)
 {
-	struct ioport_table io = { 0 };
+	struct ioport_table io = {0};
 	int p[2], status = -1;
-	struct debugexit de = { .exit = record_exit, .ctx = &status };
+	struct debugexit de = {.exit = record_exit, .ctx = &status};
 	struct debugcon dc;
-	char buf[4] = { 0 };
+	char buf[4] = {0};
 
 	g_assert_cmpint(pipe2(p, O_CLOEXEC), ==, 0);
 	dc.fd = p[1];

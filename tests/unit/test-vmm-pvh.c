@@ -47,14 +47,18 @@ static void img_init(struct img *im)
 	im->eh->e_phentsize = sizeof(Elf64_Phdr);
 	im->eh->e_phnum = 2;
 	im->eh->e_ehsize = sizeof(Elf64_Ehdr);
-	*im->load = (Elf64_Phdr){ .p_type = PT_LOAD, .p_offset = CODE_OFF, .p_paddr = LOAD_GPA,
-				  .p_vaddr = LOAD_GPA, .p_filesz = CODE_LEN, .p_memsz = 0x1000,
-				  .p_align = 0x1000 };
-	*im->note = (Elf64_Phdr){ .p_type = PT_NOTE, .p_offset = NOTE_OFF, .p_filesz = 20,
-				  .p_align = 4 };
-	*im->nh = (Elf64_Nhdr){ .n_namesz = 4, .n_descsz = 4, .n_type = 18 };
+	*im->load = (Elf64_Phdr){.p_type = PT_LOAD,
+				 .p_offset = CODE_OFF,
+				 .p_paddr = LOAD_GPA,
+				 .p_vaddr = LOAD_GPA,
+				 .p_filesz = CODE_LEN,
+				 .p_memsz = 0x1000,
+				 .p_align = 0x1000};
+	*im->note =
+		(Elf64_Phdr){.p_type = PT_NOTE, .p_offset = NOTE_OFF, .p_filesz = 20, .p_align = 4};
+	*im->nh = (Elf64_Nhdr){.n_namesz = 4, .n_descsz = 4, .n_type = 18};
 	memcpy(im->b + NOTE_OFF + 12, "Xen", 4);
-	memcpy(im->b + NOTE_OFF + 16, &(uint32_t){ ENTRY }, 4);
+	memcpy(im->b + NOTE_OFF + 16, &(uint32_t){ENTRY}, 4);
 	memset(im->b + CODE_OFF, 0x90, CODE_LEN);
 }
 
@@ -80,7 +84,7 @@ static bool ram_untouched(const struct gmem *mem)
 	return true;
 }
 
-static const struct pvh_range ecam = { VMM_ECAM_BASE, VMM_ECAM_SIZE };
+static const struct pvh_range ecam = {VMM_ECAM_BASE, VMM_ECAM_SIZE};
 
 /* Loading im (first len bytes) must fail with `needle` and write nothing. */
 static void assert_rejected(const struct img *im, size_t len, const char *needle)
@@ -111,8 +115,10 @@ static void test_good(void)
 {
 	struct gmem *mem = ram(RAM_SIZE, VMM_RAM_BELOW_4G);
 	const struct memmap_entry want[] = {
-		{ 0, 0xa0000, 1 }, { 0xa0000, 0x60000, 2 }, { 0x100000, RAM_SIZE - 0x100000, 1 },
-		{ VMM_ECAM_BASE, VMM_ECAM_SIZE, 2 },
+		{0, 0xa0000, 1},
+		{0xa0000, 0x60000, 2},
+		{0x100000, RAM_SIZE - 0x100000, 1},
+		{VMM_ECAM_BASE, VMM_ECAM_SIZE, 2},
 	};
 	struct hvm_start_info_v1 si;
 	struct memmap_entry map[4];
@@ -127,7 +133,7 @@ static void test_good(void)
 	p = gmem_translate(mem, LOAD_GPA, 0x1000);
 	for (unsigned i = 0; i < 0x1000; i++)
 		g_assert_cmphex(p[i], ==, i < CODE_LEN ? 0x90 : 0); /* bss zeroed */
-	g_assert_cmphex(p[0x1000], ==, FILL);                       /* and no further */
+	g_assert_cmphex(p[0x1000], ==, FILL);			    /* and no further */
 	g_assert_cmpint(gmem_read(mem, PVH_INFO_GPA, &si, sizeof(si)), ==, 0);
 	g_assert_cmphex(si.magic, ==, 0x336ec578);
 	g_assert_cmpuint(si.version, ==, 1);
@@ -172,15 +178,15 @@ static void test_truncated(void)
 		size_t len;
 		const char *needle;
 	} cases[] = {
-		{ 0, "not an ELF" },
-		{ 3, "not an ELF" },
-		{ 16, "truncated ELF header" },
-		{ 63, "truncated ELF header" },
-		{ 64, "program header table" },
-		{ 64 + 56 + 55, "program header table" },
-		{ NOTE_OFF + 19, "note segment 1" },
-		{ CODE_OFF, "segment 0's data" },
-		{ IMG_LEN - 1, "segment 0's data" },
+		{0, "not an ELF"},
+		{3, "not an ELF"},
+		{16, "truncated ELF header"},
+		{63, "truncated ELF header"},
+		{64, "program header table"},
+		{64 + 56 + 55, "program header table"},
+		{NOTE_OFF + 19, "note segment 1"},
+		{CODE_OFF, "segment 0's data"},
+		{IMG_LEN - 1, "segment 0's data"},
 	};
 	struct img im;
 
@@ -266,7 +272,7 @@ static void test_bad_note(void)
 	im.nh->n_descsz = 2;
 	assert_rejected(&im, IMG_LEN, "2-byte value");
 	img_init(&im);
-	memcpy(im.b + NOTE_OFF + 16, &(uint32_t){ 0x200000 }, 4);
+	memcpy(im.b + NOTE_OFF + 16, &(uint32_t){0x200000}, 4);
 	assert_rejected(&im, IMG_LEN, "not inside any loadable segment");
 	img_init(&im);
 	im.note->p_offset = UINT64_MAX - 4;
@@ -283,11 +289,11 @@ static void test_note_8byte(void)
 	img_init(&im);
 	im.nh->n_descsz = 8;
 	im.note->p_filesz = 24;
-	memcpy(im.b + NOTE_OFF + 16, &(uint64_t){ ENTRY }, 8);
+	memcpy(im.b + NOTE_OFF + 16, &(uint64_t){ENTRY}, 8);
 	g_assert_cmpint(pvh_load(mem, im.b, IMG_LEN, NULL, NULL, 0, &boot, NULL), ==, 0);
 	g_assert_cmphex(boot.entry, ==, ENTRY);
 	gmem_destroy(mem);
-	memcpy(im.b + NOTE_OFF + 16, &(uint64_t){ 1ULL << 32 }, 8);
+	memcpy(im.b + NOTE_OFF + 16, &(uint64_t){1ULL << 32}, 8);
 	assert_rejected(&im, IMG_LEN, "above 4G");
 }
 
@@ -316,8 +322,7 @@ static void test_file(void)
 	g_autofree char *path = g_build_filename(dir, "bad.elf", NULL);
 	struct pvh_boot boot;
 
-	g_assert_cmpint(pvh_load_file(mem, "/nonexistent/k.elf", NULL, NULL, 0, &boot, &e1), <,
-			0);
+	g_assert_cmpint(pvh_load_file(mem, "/nonexistent/k.elf", NULL, NULL, 0, &boot, &e1), <, 0);
 	g_assert_nonnull(strstr(e1->message, "-kernel /nonexistent/k.elf: No such file"));
 	g_assert_cmpint(pvh_load_file(mem, dir, NULL, NULL, 0, &boot, &e2), <, 0);
 	g_assert_nonnull(strstr(e2->message, "not a regular file"));
