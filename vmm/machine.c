@@ -188,6 +188,29 @@ static void machine_wait(struct machine *m, int sfd)
 	}
 }
 
+/*
+ * Kick and join every vCPU.  A thread blocked in a device backend that never answers
+ * (a stopped or hostile remote) cannot be interrupted: give up on it after a while,
+ * so a remote cannot keep mpvmm from exiting.
+ */
+static void machine_join(struct machine *m)
+{
+	struct timespec deadline;
+
+	for (unsigned i = 0; i < m->nr_vcpus; i++)
+		vcpu_kick(&m->vcpus[i]);
+	clock_gettime(CLOCK_REALTIME, &deadline);
+	deadline.tv_sec += VMM_STOP_TIMEOUT_S;
+	for (unsigned i = 0; i < m->nr_vcpus; i++) {
+		if (vcpu_join(&m->vcpus[i], &deadline) == -ETIMEDOUT) {
+			g_printerr("mpvmm: vCPU%u did not stop within %d s (blocked in a device "
+				   "that does not answer?); exiting without cleanup\n",
+				   i, VMM_STOP_TIMEOUT_S);
+			m->stuck = true;
+		}
+	}
+}
+
 int machine_run(struct machine *m)
 {
 	sigset_t stop;
@@ -214,18 +237,15 @@ int machine_run(struct machine *m)
 		}
 	}
 	machine_wait(m, sfd);
-	for (unsigned i = 0; i < m->nr_vcpus; i++)
-		vcpu_kick(&m->vcpus[i]);
-	for (unsigned i = 0; i < m->nr_vcpus; i++)
-		vcpu_join(&m->vcpus[i]);
+	machine_join(m);
 	close(sfd);
 	return __atomic_load_n(&m->status, __ATOMIC_ACQUIRE);
 }
 
 void machine_destroy(struct machine *m)
 {
-	if (!m)
-		return;
+	if (!m || m->stuck)
+		return; /* a vCPU thread may still use all of it; the process is exiting */
 	for (unsigned i = 0; i < m->nr_vcpus; i++)
 		vcpu_destroy(&m->vcpus[i]);
 	g_free(m->vcpus);

@@ -228,9 +228,15 @@ void vcpu_kick(struct vcpu *v)
 	pthread_kill(v->thread, VCPU_KICK_SIGNAL);
 }
 
-void vcpu_join(struct vcpu *v)
+int vcpu_join(struct vcpu *v, const struct timespec *deadline)
 {
-	if (v->started)
-		pthread_join(v->thread, NULL);
+	int ret;
+
+	if (!v->started)
+		return 0;
+	ret = pthread_timedjoin_np(v->thread, NULL, deadline);
+	if (ret)
+		return -ret;
 	v->started = false;
+	return 0;
 }

@@ -23,6 +23,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <time.h>
 #include <glib.h>
 #include <json-c/json.h>
 
@@ -257,7 +258,8 @@ int vcpu_set_pvh_state(struct vcpu *v, const struct pvh_boot *boot, GError **err
 int vcpu_start(struct vcpu *v);
 /* Make a running KVM_RUN return; the thread then sees machine_stopping(). */
 void vcpu_kick(struct vcpu *v);
-void vcpu_join(struct vcpu *v);
+/* Join by the CLOCK_REALTIME deadline; -ETIMEDOUT if the thread is stuck (in a device). */
+int vcpu_join(struct vcpu *v, const struct timespec *deadline);
 void vcpu_destroy(struct vcpu *v);
 /* Print registers to stderr (failure reports). */
 void vcpu_dump(struct vcpu *v);
@@ -280,10 +282,16 @@ struct machine {
 	int stop_efd;	  /* eventfd: a vCPU asked to stop */
 	bool stopping;	  /* atomic */
 	int status;	  /* atomic; exit status once stopping */
+	bool stuck;	  /* a vCPU thread did not stop: machine_destroy() must not free */
 };
 
 int machine_create(const struct vmm_opts *o, struct machine **out, GError **err);
-/* Start the vCPUs and wait for the end; returns the exit status. */
+/*
+ * Start the vCPUs and wait for the end; returns the exit status.  A vCPU thread that
+ * does not stop within VMM_STOP_TIMEOUT_S (blocked on a hung remote device) is left
+ * behind with a message, and the machine is marked stuck.
+ */
+#define VMM_STOP_TIMEOUT_S 5
 int machine_run(struct machine *m);
 void machine_destroy(struct machine *m);
 /* Ask to stop with `status`; the first request wins.  Any thread. */

@@ -3,8 +3,9 @@
  * KVM tests of the mpvmm process itself, with the tiny guest vmm-guest.elf: the PVH
  * boot ABI (start_info, memory map, command line), serial and debugcon backends,
  * isa-debug-exit statuses, the PCI host bridge and an in-process pci-testdev seen
- * from the guest, -smp, a triple fault, SIGTERM/SIGINT, and setup errors.  Device
- * processes are exercised in test-pci-testdev.c.  Skipped without /dev/kvm.
+ * from the guest, -smp, a triple fault, SIGTERM/SIGINT (also with a hung remote
+ * device process), and setup errors.  The device paths themselves are exercised in
+ * test-pci-testdev.c.  Skipped without /dev/kvm.
  */
 #include <signal.h>
 #include <string.h>
@@ -205,6 +206,62 @@ static void test_sigint(void)
 	stop_by_signal(SIGINT);
 }
 
+/*
+ * A remote that stops answering (SIGSTOP) while a vCPU waits for it must not keep
+ * mpvmm from exiting on SIGTERM: the stuck vCPU is abandoned after a few seconds.
+ */
+static void test_stop_hung_remote(void)
+{
+	g_autofree char *elf = tu_guest("pci-testdev");
+	char *misc_argv[] = {(char *)tu_bin("MPVMM_MISC"), "-device", "pci-testdev,id=t0,socket=3",
+			     NULL};
+	char *argv[] = {(char *)tu_bin("MPVMM"),
+			"-m",
+			"64M",
+			"-kernel",
+			elf,
+			"-serial",
+			"none",
+			"-debugcon",
+			"stdio",
+			"-device",
+			"pci-proxy-dev,id=t0,socket=3",
+			"-append",
+			"wait-gone=1",
+			NULL};
+	g_autofree char *err = NULL;
+	struct tu_proc misc, vmm;
+	int sv[2], status;
+	gint64 t0;
+
+	if (tu_skip_without_kvm())
+		return;
+	if (!g_file_test(elf, G_FILE_TEST_EXISTS)) {
+		g_test_skip("the guest programs are not built (-Dguest=false)");
+		return;
+	}
+	tu_socketpair(sv);
+	tu_spawn(misc_argv, &sv[1], 1, false, &misc);
+	close(sv[1]);
+	tu_spawn(argv, &sv[0], 1, true, &vmm);
+	close(sv[0]);
+	tu_wait_line(vmm.out_fd, "waiting for the device to go away", 30);
+	kill(misc.pid, SIGSTOP);
+	g_usleep(200000); /* the guest's next BAR read now blocks its vCPU */
+	t0 = g_get_monotonic_time();
+	kill(vmm.pid, SIGTERM);
+	status = tu_wait(&vmm, 30);
+	err = tu_slurp(vmm.err_fd);
+	g_assert_true(WIFEXITED(status));
+	g_assert_cmpint(WEXITSTATUS(status), ==, EXIT_STOPPED);
+	g_assert_nonnull(strstr(err, "vCPU0 did not stop"));
+	g_assert_cmpint(g_get_monotonic_time() - t0, <, 20 * G_USEC_PER_SEC);
+	kill(misc.pid, SIGKILL);
+	tu_wait(&misc, 10);
+	close(vmm.out_fd);
+	close(vmm.err_fd);
+}
+
 /* Setup errors exit with 2 before the guest runs, naming the culprit. */
 static void test_setup_errors(void)
 {
@@ -240,6 +297,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/vmm/fail/triple-fault", test_triple_fault);
 	g_test_add_func("/vmm/stop/sigterm", test_sigterm);
 	g_test_add_func("/vmm/stop/sigint", test_sigint);
+	g_test_add_func("/vmm/stop/hung-remote", test_stop_hung_remote);
 	g_test_add_func("/vmm/setup/errors", test_setup_errors);
 	return g_test_run();
 }
