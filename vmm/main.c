@@ -8,7 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "vmm/vmm.h"
+#include "vmm/demo.h"
 
 static int main_info(const struct vmm_opts *o)
 {
@@ -33,12 +33,15 @@ int main(int argc, char **argv)
 {
 	g_autoptr(GError) err = NULL;
 	struct vmm_opts o;
+	struct demo demo = { .guest_fd = -1 };
 	struct machine *m;
-	int status;
+	int status, ret;
 
 	/* A closed output pipe or remote socket is an error to handle, not a death. */
 	signal(SIGPIPE, SIG_IGN);
-	if (options_parse(argc, argv, &o, &err) < 0) {
+	/* No arguments at all: the built-in demo (docs/vmm.md, "DEMO"). */
+	ret = argc == 1 ? demo_setup(&demo, &o, &err) : options_parse(argc, argv, &o, &err);
+	if (ret < 0) {
 		g_printerr("mpvmm: %s\n", err->message);
 		options_free(&o);
 		return VMM_EXIT_SETUP;
@@ -52,6 +55,8 @@ int main(int argc, char **argv)
 		status = machine_run(m);
 		machine_destroy(m);
 	}
+	if (argc == 1)
+		status = demo_finish(&demo, status);
 	options_free(&o);
 	fflush(stdout);
 	return status;

@@ -190,6 +190,29 @@ static void test_remote_killed(void)
 	g_assert_cmpuint(tu_count(err, "t0: device backend failed"), ==, 1);
 }
 
+/* `mpvmm` alone: the built-in guest against a remote it starts itself. */
+static void test_demo(void)
+{
+	char *argv[] = { (char *)tu_bin("MPVMM"), NULL };
+	g_autofree char *out = NULL, *err = NULL;
+	struct tu_proc p;
+	int status;
+
+	if (tu_skip_without_kvm())
+		return;
+	tu_spawn(argv, NULL, 0, true, &p);
+	out = tu_slurp(p.out_fd);
+	err = tu_slurp(p.err_fd);
+	status = tu_wait(&p, 60);
+	g_assert_true(WIFEXITED(status));
+	g_assert_cmpint(WEXITSTATUS(status), ==, 0);
+	g_assert_null(strstr(out, "not ok"));
+	g_assert_nonnull(strstr(out, " passed, 0 failed"));
+	g_assert_nonnull(strstr(out, "served by a separate process"));
+	g_assert_nonnull(strstr(out, "mpvmm-misc (pid"));
+	g_assert_nonnull(strstr(out, "which exited with status 0"));
+}
+
 int main(int argc, char **argv)
 {
 	signal(SIGPIPE, SIG_IGN);
@@ -200,5 +223,6 @@ int main(int argc, char **argv)
 	g_test_add_func("/integration/pci-testdev/qemu", test_qemu);
 	g_test_add_func("/integration/pci-testdev/wrong-id", test_wrong_id);
 	g_test_add_func("/integration/pci-testdev/remote-killed", test_remote_killed);
+	g_test_add_func("/integration/pci-testdev/demo", test_demo);
 	return g_test_run();
 }

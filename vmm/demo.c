@@ -1,0 +1,139 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * demo: what `mpvmm` does when run with no arguments.  It boots the demo guest built
+ * into the binary (tests/guest/pci-testdev.elf) with its pci-testdev served by a
+ * separate mpvmm-misc process that mpvmm starts and joins with a socketpair, shows
+ * what the guest did (its serial output) and which process served the device.  It
+ * builds an ordinary command line for options_parse(), so the demo runs exactly the
+ * code paths a user's command line does.  Not a general process launcher.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "vmm/demo.h"
+
+extern const unsigned char demo_guest_elf[], demo_guest_elf_end[];
+
+#define DEMO_REMOTE "mpvmm-misc"
+#define DEMO_ID "demo0"
+
+/* mpvmm-misc beside this binary (installed), in the build tree, or on PATH. */
+static char *demo_find_remote(void)
+{
+	g_autofree char *self = g_file_read_link("/proc/self/exe", NULL);
+	g_autofree char *dir = self ? g_path_get_dirname(self) : NULL;
+	const char *rel[] = { DEMO_REMOTE, "../remote/" DEMO_REMOTE };
+
+	for (unsigned i = 0; dir && i < G_N_ELEMENTS(rel); i++) {
+		char *p = g_canonicalize_filename(rel[i], dir);
+
+		if (g_file_test(p, G_FILE_TEST_IS_EXECUTABLE))
+			return p;
+		g_free(p);
+	}
+	return g_find_program_in_path(DEMO_REMOTE);
+}
+
+static int demo_guest_fd(GError **err)
+{
+	size_t len = (size_t)(demo_guest_elf_end - demo_guest_elf);
+	int fd = memfd_create("mpvmm-demo-guest", MFD_CLOEXEC);
+
+	if (fd < 0 || write(fd, demo_guest_elf, len) != (ssize_t)len) {
+		g_set_error(err, VMM_ERROR, errno, "demo: cannot stage the built-in guest: %s",
+			    g_strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static int demo_spawn_remote(struct demo *d, int fd, GError **err)
+{
+	g_autofree char *remote = demo_find_remote();
+	const char *argv[] = { remote, "-device", "pci-testdev,id=" DEMO_ID ",socket=3", NULL };
+	int targets[] = { 3 };
+
+	if (!remote) {
+		g_set_error(err, VMM_ERROR, ENOENT, "demo: cannot find %s beside mpvmm or on "
+			    "PATH; build the whole tree (ninja -C build)", DEMO_REMOTE);
+		return -ENOENT;
+	}
+	if (!g_spawn_async_with_pipes_and_fds(NULL, argv, NULL, G_SPAWN_DO_NOT_REAP_CHILD,
+					      NULL, NULL, -1, -1, -1, &fd, targets, 1,
+					      &d->remote_pid, NULL, NULL, NULL, err))
+		return -ECHILD;
+	d->remote_path = g_steal_pointer(&remote);
+	return 0;
+}
+
+int demo_setup(struct demo *d, struct vmm_opts *o, GError **err)
+{
+	int sv[2], guest_fd, ret;
+
+	memset(d, 0, sizeof(*d));
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
+		g_set_error(err, VMM_ERROR, errno, "demo: socketpair: %s", g_strerror(errno));
+		return -errno;
+	}
+	guest_fd = demo_guest_fd(err);
+	ret = guest_fd < 0 ? -EIO : demo_spawn_remote(d, sv[1], err);
+	close(sv[1]);
+	if (ret == 0) {
+		g_autofree char *kernel = g_strdup_printf("/proc/self/fd/%d", guest_fd);
+		g_autofree char *dev = g_strdup_printf("pci-proxy-dev,id=" DEMO_ID ",socket=%d",
+						       sv[0]);
+		char *argv[] = { "mpvmm", "-m", "64M", "-kernel", kernel, "-serial", "stdio",
+				 "-device", dev, NULL };
+
+		ret = options_parse(G_N_ELEMENTS(argv) - 1, argv, o, err);
+	}
+	if (ret < 0) {
+		close(sv[0]);
+		if (guest_fd >= 0)
+			close(guest_fd);
+		return ret;
+	}
+	d->guest_fd = guest_fd;
+	printf("mpvmm demo: no options given, so booting the built-in demo guest.\n"
+	       "mpvmm demo: VMM pid %d; device '%s' (pci-testdev 1b36:0005) is served by a "
+	       "separate process: %s, pid %d, over a vfio-user socketpair.\n"
+	       "mpvmm demo: guest serial output follows.\n\n", getpid(), DEMO_ID,
+	       d->remote_path, d->remote_pid);
+	fflush(stdout);
+	return 0;
+}
+
+int demo_finish(struct demo *d, int status)
+{
+	int rstatus = 0;
+
+	if (d->remote_pid > 0) {
+		/* The remote exits by itself once its only channel closed; give it a moment. */
+		for (int i = 0; i < 200 && waitpid(d->remote_pid, &rstatus, WNOHANG) == 0; i++)
+			g_usleep(10000);
+		if (waitpid(d->remote_pid, &rstatus, WNOHANG) == 0) {
+			kill(d->remote_pid, SIGTERM);
+			waitpid(d->remote_pid, &rstatus, 0);
+		}
+	}
+	printf("\nmpvmm demo: guest %s (mpvmm exit status %d%s).\n",
+	       status == 1 ? "passed every check" : "FAILED", status,
+	       status == 1 ? ": the guest wrote 0 to isa-debug-exit" : "");
+	printf("mpvmm demo: device '%s' was served by %s (pid %d), which exited with %s %d.\n",
+	       DEMO_ID, d->remote_path, d->remote_pid,
+	       WIFEXITED(rstatus) ? "status" : "signal",
+	       WIFEXITED(rstatus) ? WEXITSTATUS(rstatus) : WTERMSIG(rstatus));
+	if (d->guest_fd >= 0)
+		close(d->guest_fd);
+	g_free(d->remote_path);
+	return status == 1 ? 0 : status;
+}
