@@ -185,13 +185,13 @@ static void test_sigterm(void)
 	g_autofree char *sock = g_build_filename(dir, "t0.sock", NULL);
 	g_autofree char *opt = g_strdup_printf("pci-testdev,id=t0,socket=%s", sock);
 	const char *argv[] = { tu_bin("MPVMM_MISC"), "-device", opt, NULL };
+	struct stat st = { 0 };
 	struct tu_proc p;
-	struct stat st;
 	uint16_t id = 0;
 	int status, fd;
 
 	tu_spawn((char **)argv, NULL, 0, false, &p);
-	for (int i = 0; i < 500 && stat(sock, &st) != 0; i++)
+	for (int i = 0; i < 1000 && stat(sock, &st) != 0; i++) /* 10 s, for valgrind runs */
 		g_usleep(10000);
 	g_assert_true(S_ISSOCK(st.st_mode));
 	{
