@@ -142,6 +142,8 @@ int vfu_send(int sock, uint16_t msg_id, uint16_t cmd, uint32_t flags, uint32_t e
  * all of it arrived (so a server can send an error reply before closing), else zeros.
  */
 int vfu_recv(int sock, struct vfu_msg *msg, size_t max_size);
+/* vfu_recv() that returns -EAGAIN at once, on any socket, if no byte has arrived yet. */
+int vfu_recv_nowait(int sock, struct vfu_msg *msg, size_t max_size);
 /* Free the payload and close the fds; idempotent, safe on a zeroed msg. */
 void vfu_msg_clear(struct vfu_msg *msg);
 /*

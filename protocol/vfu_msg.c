@@ -211,7 +211,7 @@ static int vfu_take_fds(struct msghdr *mh, struct vfu_msg *msg)
  * first byte of a message is returned; after it we wait, since the peer is mid-message.
  */
 static ssize_t vfu_read(int sock, void *buf, size_t min, size_t max, struct vfu_msg *msg,
-			bool start)
+			bool start, bool nowait)
 {
 	size_t got = 0;
 
@@ -220,7 +220,8 @@ static ssize_t vfu_read(int sock, void *buf, size_t min, size_t max, struct vfu_
 		union vfu_cmsg ctl;
 		struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.buf,
 				     .msg_controllen = sizeof(ctl.buf) };
-		ssize_t n = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC);
+		int flags = MSG_CMSG_CLOEXEC | (start && nowait && !got ? MSG_DONTWAIT : 0);
+		ssize_t n = recvmsg(sock, &mh, flags);
 		int ret;
 
 		if (n < 0) {
@@ -266,7 +267,7 @@ static int vfu_hdr_check(const struct vfu_hdr *h, size_t max_size)
  * in first[]), so a message of the expected size arrives in one call.  Bytes beyond the
  * message's size can only come from a peer that sent two messages where one was due.
  */
-int vfu_recv_hint(int sock, struct vfu_msg *msg, size_t max_size, size_t hint)
+int vfu_recv_hint(int sock, struct vfu_msg *msg, size_t max_size, size_t hint, bool nowait)
 {
 	uint8_t first[VFU_HDR_SIZE + VFU_MSG_INLINE];
 	size_t early;
@@ -279,7 +280,7 @@ int vfu_recv_hint(int sock, struct vfu_msg *msg, size_t max_size, size_t hint)
 	if (max_size < VFU_HDR_SIZE)
 		return -EINVAL;
 	got = vfu_read(sock, first, VFU_HDR_SIZE, CLAMP(hint, VFU_HDR_SIZE, sizeof(first)), msg,
-		       true);
+		       true, nowait);
 	if (got < 0) {
 		ret = (int)got;
 		goto clear;
@@ -303,7 +304,7 @@ int vfu_recv_hint(int sock, struct vfu_msg *msg, size_t max_size, size_t hint)
 	memcpy(msg->payload, first + VFU_HDR_SIZE, early);
 	if (msg->len > early) {
 		got = vfu_read(sock, msg->payload + early, msg->len - early, msg->len - early, msg,
-			       false);
+			       false, false);
 		ret = got < 0 ? (int)got : 0;
 	}
 	if (ret == 0)
@@ -315,5 +316,10 @@ clear:
 
 int vfu_recv(int sock, struct vfu_msg *msg, size_t max_size)
 {
-	return vfu_recv_hint(sock, msg, max_size, VFU_HDR_SIZE);
+	return vfu_recv_hint(sock, msg, max_size, VFU_HDR_SIZE, false);
+}
+
+int vfu_recv_nowait(int sock, struct vfu_msg *msg, size_t max_size)
+{
+	return vfu_recv_hint(sock, msg, max_size, VFU_HDR_SIZE, true);
 }

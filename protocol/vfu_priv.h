@@ -6,6 +6,7 @@
 #ifndef MPVMM_PROTOCOL_VFU_PRIV_H
 #define MPVMM_PROTOCOL_VFU_PRIV_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "protocol/protocol.h"
@@ -16,8 +17,10 @@
  * Only for a reader that knows no second message can follow before it asks again (a
  * client waiting for the reply to its only outstanding command): if the message is
  * shorter than hint and another one is queued behind it, the first recvmsg reads into
- * that one and the result is -EPROTO.
+ * that one and the result is -EPROTO.  With nowait, -EAGAIN when nothing has arrived
+ * yet (the first recvmsg uses MSG_DONTWAIT); once a message has started, it is read
+ * whole.
  */
-int vfu_recv_hint(int sock, struct vfu_msg *msg, size_t max_size, size_t hint);
+int vfu_recv_hint(int sock, struct vfu_msg *msg, size_t max_size, size_t hint, bool nowait);
 
 #endif

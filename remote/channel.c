@@ -51,11 +51,10 @@ static void channel_disconnect(struct channel *ch)
 	ch->conn_fd = -1;
 }
 
-static gboolean channel_on_request(gint fd, GIOCondition cond, gpointer opaque)
+/* After serving (or failing to serve) a request: keep the connection or end it. */
+static gboolean channel_served(struct channel *ch, int ret)
 {
-	struct channel *ch = opaque;
-
-	if (vfu_server_handle(ch->srv) == 0)
+	if (ret == 0 || ret == -EAGAIN)
 		return G_SOURCE_CONTINUE;
 	ch->conn_src = 0; /* returning G_SOURCE_REMOVE drops it */
 	channel_disconnect(ch);
@@ -64,6 +63,30 @@ static gboolean channel_on_request(gint fd, GIOCondition cond, gpointer opaque)
 	else
 		ch->closed(ch->opaque, ch);
 	return G_SOURCE_REMOVE;
+}
+
+static gboolean channel_on_request(gint fd, GIOCondition cond, gpointer opaque)
+{
+	struct channel *ch = opaque;
+
+	return channel_served(ch, vfu_server_handle(ch->srv, false));
+}
+
+/*
+ * g_unix_fd_add() with can-recurse set: GLib otherwise blocks and unblocks a source
+ * around each dispatch, which costs a self-wakeup (two syscalls) per request on the
+ * hot path.  Our callbacks never re-enter the main loop, so recursion cannot happen.
+ */
+static guint channel_watch(int fd, GUnixFDSourceFunc fn, struct channel *ch)
+{
+	GSource *src = g_unix_fd_source_new(fd, G_IO_IN | G_IO_HUP | G_IO_ERR);
+	guint id;
+
+	g_source_set_callback(src, G_SOURCE_FUNC(fn), ch, NULL);
+	g_source_set_can_recurse(src, TRUE);
+	id = g_source_attach(src, NULL);
+	g_source_unref(src);
+	return id;
 }
 
 /* Serve the connected socket fd (owned by the channel from now on). */
@@ -78,8 +101,24 @@ static int channel_serve(struct channel *ch, int fd)
 		ch->conn_fd = -1;
 		return ret;
 	}
-	ch->conn_src = g_unix_fd_add(fd, G_IO_IN | G_IO_HUP | G_IO_ERR, channel_on_request, ch);
+	ch->conn_src = channel_watch(fd, channel_on_request, ch);
 	return 0;
+}
+
+bool channel_poll(struct channel *ch)
+{
+	guint src = ch->conn_src;
+	int ret;
+
+	if (!ch->srv)
+		return false;
+	/* Reading the header is the probe: no separate poll() or peek per spin. */
+	ret = vfu_server_handle(ch->srv, true);
+	if (ret == -EAGAIN)
+		return false;
+	if (channel_served(ch, ret) == G_SOURCE_REMOVE)
+		g_source_remove(src); /* the watch GLib would have dropped */
+	return true;
 }
 
 /* One client at a time: stop listening while one is connected (others wait in backlog). */

@@ -47,9 +47,10 @@ void vfu_server_destroy(struct vfu_server *srv);
  * Receive one request and answer it.  Returns 0 to keep the connection, or -errno
  * when it must be closed: the peer went away (-ECONNRESET), a send failed, or the
  * request was malformed (logged once, answered with an error reply where one can be
- * addressed, -EPROTO).
+ * addressed, -EPROTO).  With nowait, -EAGAIN at once when no request has started
+ * arriving (the remote's busy-poll phase).
  */
-int vfu_server_handle(struct vfu_server *srv);
+int vfu_server_handle(struct vfu_server *srv, bool nowait);
 
 /* --- channel.c ---------------------------------------------------------------- */
 struct channel;
@@ -72,6 +73,11 @@ int channel_create(const struct remote_devopt *o, struct dev *dev, channel_close
 		   void *opaque, struct channel **out, GError **err);
 void channel_destroy(struct channel *ch);
 const char *channel_id(const struct channel *ch);
+/*
+ * Serve one request if one is waiting on the channel's connection, without blocking
+ * (the busy-poll phase of remote_run()).  true if a request was served.
+ */
+bool channel_poll(struct channel *ch);
 
 /* --- remote.c ----------------------------------------------------------------- */
 struct remote;

@@ -323,11 +323,14 @@ static int srv_dispatch(struct vfu_server *s, struct vfu_msg *m)
 	return fn(s, m);
 }
 
-int vfu_server_handle(struct vfu_server *s)
+int vfu_server_handle(struct vfu_server *s, bool nowait)
 {
 	struct vfu_msg m;
-	int ret = vfu_recv(s->sock, &m, VFU_MAX_MSG);
+	int ret = nowait ? vfu_recv_nowait(s->sock, &m, VFU_MAX_MSG)
+			 : vfu_recv(s->sock, &m, VFU_MAX_MSG);
 
+	if (ret == -EAGAIN)
+		return ret;
 	if (ret == -ECONNRESET) {
 		g_info("%s: client disconnected", s->dev->id);
 		return ret;

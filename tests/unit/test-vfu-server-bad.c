@@ -55,7 +55,7 @@ static void test_version_wrong_id(struct vfx *f, gconstpointer data)
 	vfx_send_version(f, VFU_VERSION_MAJOR, "t1");
 	g_test_expect_message("remote", G_LOG_LEVEL_WARNING,
 			      "t0: client expects device 't1', but this socket serves 't0'*");
-	g_assert_cmpint(vfu_server_handle(f->srv), ==, -ENODEV);
+	g_assert_cmpint(vfu_server_handle(f->srv, false), ==, -ENODEV);
 	g_test_assert_expected_messages();
 	g_assert_cmpuint(vfx_get_reply(f, VFU_CMD_VERSION, &m), ==, 0);
 	g_assert_cmpint(vfu_version_decode(m.payload, m.len, &caps), ==, 0);
@@ -210,7 +210,7 @@ static void test_peer_closed(struct vfx *f, gconstpointer data)
 {
 	vfx_handshake(f);
 	shutdown(f->cli, SHUT_WR);
-	g_assert_cmpint(vfu_server_handle(f->srv), ==, -ECONNRESET);
+	g_assert_cmpint(vfu_server_handle(f->srv, false), ==, -ECONNRESET);
 }
 
 static void add(const char *name, void (*fn)(struct vfx *, gconstpointer))

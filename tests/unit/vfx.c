@@ -62,7 +62,7 @@ void vfx_serve(struct vfx *f, bool keep)
 
 	if (!keep)
 		g_test_expect_message("remote", G_LOG_LEVEL_WARNING, "t0: *closing the connection");
-	ret = vfu_server_handle(f->srv);
+	ret = vfu_server_handle(f->srv, false);
 	if (keep) {
 		g_assert_cmpint(ret, ==, 0);
 	} else {
