@@ -3,7 +3,7 @@
 # Install the Debian 12 packages mpvmm needs to build and test, if any is missing.
 # Sourced by tools/setup-and-demo, tools/run-tests and .ci/run.
 MPVMM_DEB_PACKAGES="meson ninja-build gcc pkg-config libglib2.0-dev libjson-c-dev \
-libseccomp-dev libcap-ng-dev qemu-system-x86"
+libseccomp-dev libcap-ng-dev qemu-system-x86 valgrind"
 
 mpvmm_install_deps()
 {
