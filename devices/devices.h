@@ -71,9 +71,59 @@ void pcicfg_reset(struct pcicfg *cfg);
 /* Guest address the BAR is programmed to (for devices that decode absolute addresses). */
 uint64_t pcicfg_bar_addr(const struct pcicfg *cfg, unsigned bar);
 
+/*
+ * Capabilities (PCI Local Bus 3.0, 6.7; MSI 6.8; MSI-X 6.8.2).  Added after
+ * pcicfg_init(), they are chained from 0x34 in the order added; each returns the
+ * capability's config offset, or -ENOSPC / -EINVAL.  The MSI-X table and PBA live in
+ * a BAR of the device's; the VMM side (proxy/pcifn) virtualizes them, so a device
+ * never sees accesses to those ranges and only signals vectors (irq_raise).
+ */
+int pcicfg_add_cap(struct pcicfg *cfg, uint8_t id, unsigned len);
+int pcicfg_add_msix(struct pcicfg *cfg, unsigned nr_vectors, unsigned table_bar,
+		    uint32_t table_off, unsigned pba_bar, uint32_t pba_off);
+
+/*
+ * Interrupts, as the framework delivers them (remote: eventfds from SET_IRQS; in-VMM:
+ * the same eventfds given to KVM as irqfds).  A device embeds nothing of this; it
+ * calls the helpers on env->irq.
+ */
+struct irq;
+struct irq_ops {
+	void (*raise)(struct irq *irq, unsigned vector); /* MSI/MSI-X vector, edge */
+	void (*set_intx)(struct irq *irq, bool level);    /* INTx line level */
+};
+struct irq {
+	const struct irq_ops *ops;
+};
+static inline void irq_raise(struct irq *irq, unsigned vector)
+{
+	if (irq)
+		irq->ops->raise(irq, vector);
+}
+static inline void irq_set_intx(struct irq *irq, bool level)
+{
+	if (irq)
+		irq->ops->set_intx(irq, level);
+}
+
+/*
+ * A doorbell: a write the framework may turn into a KVM ioeventfd (vfio-user
+ * DEVICE_GET_REGION_IO_FDS), so it reaches the device without a VMM exit to userspace.
+ * The device still handles the same write through bar_write when it arrives that way
+ * (in-VMM baseline, peers without ioeventfds); through the eventfd it gets ops->doorbell.
+ */
+struct dev_doorbell {
+	unsigned bar;
+	uint64_t off;
+	unsigned size;	/* 1, 2, 4 or 8 */
+	bool datamatch; /* fire only when the written value equals data */
+	uint64_t data;
+};
+
 /* All a device may touch. */
 struct dev_env {
 	struct gmem *mem; /* guest RAM, checked access only; may be NULL before DMA exists */
+	struct irq *irq;  /* may be NULL: then interrupts are dropped */
 };
 
 struct dev;
@@ -97,6 +147,8 @@ struct dev_ops {
 	int (*bar_write)(struct dev *dev, unsigned bar, uint64_t off, unsigned size,
 			 uint64_t val);
 	void (*reset)(struct dev *dev); /* optional; config space is reset by dev_reset() */
+	/* optional: doorbell `index` of dev->doorbells fired through its eventfd */
+	void (*doorbell)(struct dev *dev, unsigned index);
 };
 
 struct dev {
@@ -104,6 +156,8 @@ struct dev {
 	char *id;          /* owned */
 	struct pcicfg cfg; /* the device's config space */
 	struct dev_env env;
+	const struct dev_doorbell *doorbells; /* set by create; may be NULL */
+	unsigned nr_doorbells;
 };
 
 /* Device models this library provides. */
