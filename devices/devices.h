@@ -38,6 +38,7 @@ struct pcicfg {
 	uint8_t data[PCI_CFG_SIZE];  /* current register values, little endian */
 	uint8_t wmask[PCI_CFG_SIZE]; /* bits the guest may change */
 	struct pcicfg_bar bar[PCI_NUM_BARS];
+	unsigned cap_free; /* first byte free for the next capability (0: none added yet) */
 };
 
 /* Header fields a device fills in before pcicfg_init(). */

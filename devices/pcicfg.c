@@ -4,6 +4,8 @@
  * device.  It builds a type-0 header (PCI Local Bus Spec 3.0, 6.1), implements the
  * BAR registers with their sizing protocol (6.2.5.1), and applies a per-byte mask of
  * the bits a guest may change, so IDs, class, status and header type are read-only.
+ * It chains capabilities from 0x34 (6.7) and lays out the MSI-X capability (6.8.2);
+ * the MSI-X table and PBA themselves are virtualized by the VMM, not here.
  * It does not decode BAR accesses or know where the config space is reached from.
  */
 #include <errno.h>
@@ -197,4 +199,81 @@ uint64_t pcicfg_bar_addr(const struct pcicfg *cfg, unsigned bar)
 	if (cfg->bar[bar].flags & PCI_BAR_MEM64)
 		addr |= (uint64_t)get32(cfg->data, off + 4) << 32;
 	return addr;
+}
+
+/* Capabilities (PCI 3.0, 6.7): status bit 4 says the list at 0x34 exists. */
+#define PCI_STATUS 0x06
+#define PCI_STATUS_CAP_LIST 0x10
+#define PCI_CAP_FIRST 0x40 /* the device-specific area starts after the header */
+#define PCI_CAP_MAX 48     /* (256 - 64) / 4 slots: bounds the list walk */
+
+/* MSI-X capability (6.8.2): ID, message control, table and PBA offset/BIR. */
+#define PCI_CAP_ID_MSIX 0x11
+#define MSIX_CAP_LEN 12
+#define MSIX_CTRL 2
+#define MSIX_TABLE 4
+#define MSIX_PBA 8
+#define MSIX_MAX_VECTORS 2048
+#define MSIX_CTRL_WMASK_HI 0xc0 /* bit 15 MSI-X enable, bit 14 function mask */
+#define MSIX_ENTRY_SIZE 16
+
+int pcicfg_add_cap(struct pcicfg *cfg, uint8_t id, unsigned len)
+{
+	unsigned off = cfg->cap_free ? cfg->cap_free : PCI_CAP_FIRST;
+	unsigned link = PCI_CAPABILITY_LIST;
+
+	if (len < 2 || len > PCI_CFG_SIZE - PCI_CAP_FIRST)
+		return -EINVAL;
+	if (off + len > PCI_CFG_SIZE)
+		return -ENOSPC;
+	/* Append: follow the chain to its last next-pointer (bounded, we built it). */
+	for (unsigned n = 0; cfg->data[link] && n < PCI_CAP_MAX; n++)
+		link = cfg->data[link] + 1;
+	if (cfg->data[link])
+		return -EINVAL;
+	memset(&cfg->data[off], 0, len);
+	memset(&cfg->wmask[off], 0, len);
+	put8(cfg->data, off, id);
+	put8(cfg->data, link, off);
+	cfg->data[PCI_STATUS] |= PCI_STATUS_CAP_LIST;
+	cfg->cap_free = (off + len + 3) & ~3u; /* next capability dword aligned */
+	return off;
+}
+
+/* [off, off + len) lies inside implemented memory BAR `bar`, without overflow. */
+static bool pcicfg_bar_range_ok(const struct pcicfg *cfg, unsigned bar, uint32_t off,
+				uint64_t len)
+{
+	uint64_t end;
+
+	if (bar >= PCI_NUM_BARS || cfg->bar[bar].size == 0 || cfg->bar[bar].flags & PCI_BAR_IO)
+		return false;
+	if (off & 7) /* the low 3 bits of the offset register hold the BIR */
+		return false;
+	return !__builtin_add_overflow((uint64_t)off, len, &end) && end <= cfg->bar[bar].size;
+}
+
+int pcicfg_add_msix(struct pcicfg *cfg, unsigned nr_vectors, unsigned table_bar,
+		    uint32_t table_off, unsigned pba_bar, uint32_t pba_off)
+{
+	uint64_t table_len = (uint64_t)nr_vectors * MSIX_ENTRY_SIZE;
+	uint64_t pba_len = (nr_vectors + 63) / 64 * 8; /* one bit per vector, QWORDs */
+	int off;
+
+	if (nr_vectors == 0 || nr_vectors > MSIX_MAX_VECTORS)
+		return -EINVAL;
+	if (!pcicfg_bar_range_ok(cfg, table_bar, table_off, table_len) ||
+	    !pcicfg_bar_range_ok(cfg, pba_bar, pba_off, pba_len))
+		return -EINVAL;
+	if (table_bar == pba_bar && table_off < pba_off + pba_len &&
+	    pba_off < table_off + table_len)
+		return -EINVAL;
+	off = pcicfg_add_cap(cfg, PCI_CAP_ID_MSIX, MSIX_CAP_LEN);
+	if (off < 0)
+		return off;
+	put16(cfg->data, off + MSIX_CTRL, nr_vectors - 1); /* table size is N - 1 */
+	cfg->wmask[off + MSIX_CTRL + 1] = MSIX_CTRL_WMASK_HI;
+	put32(cfg->data, off + MSIX_TABLE, table_off | table_bar);
+	put32(cfg->data, off + MSIX_PBA, pba_off | pba_bar);
+	return off;
 }
