@@ -199,6 +199,51 @@ struct vfu_irq_info {
 	uint32_t argsz, flags, index, count;
 } __attribute__((packed));
 
+/* --- DEVICE_SET_IRQS (spec "VFIO_USER_DEVICE_SET_IRQS") ------------------------ */
+struct vfu_irq_set {
+	uint32_t argsz, flags, index, start, count;
+	/* DATA_BOOL: count bytes of 0/1 follow; DATA_EVENTFD: the fds ride in SCM_RIGHTS */
+} __attribute__((packed));
+
+/* VFIO_IRQ_SET_* (linux/vfio.h): exactly one DATA and one ACTION bit per request. */
+#define VFU_IRQ_SET_DATA_NONE (1u << 0)
+#define VFU_IRQ_SET_DATA_BOOL (1u << 1)
+#define VFU_IRQ_SET_DATA_EVENTFD (1u << 2)
+#define VFU_IRQ_SET_ACTION_MASK (1u << 3)
+#define VFU_IRQ_SET_ACTION_UNMASK (1u << 4)
+#define VFU_IRQ_SET_ACTION_TRIGGER (1u << 5)
+#define VFU_IRQ_SET_DATA_MASK 0x7u
+#define VFU_IRQ_SET_ACTION_MASK_ALL 0x38u
+/* Most sub-indexes of one IRQ index (MSI-X: 2048 table entries, PCI 3.0 6.8.2.3). */
+#define VFU_IRQ_SET_MAX_COUNT 2048u
+
+/*
+ * The form rules of a SET_IRQS request, shared by both ends (docs/protocol.md):
+ * flags exactly one DATA and one ACTION bit and nothing else; index < VFU_PCI_NUM_IRQS;
+ * start + count without overflow, count <= VFU_IRQ_SET_MAX_COUNT; count 0 only with
+ * DATA_NONE, start 0 and ACTION_TRIGGER (the spec's "disable all interrupts of the
+ * index"); DATA_EVENTFD with no fd (de-assign the range) or exactly count fds;
+ * DATA_NONE and DATA_EVENTFD carry no data bytes, DATA_BOOL exactly count bytes each
+ * 0 or 1; argsz equal to the payload size (for DATA_EVENTFD also 20 + 4 * count, the
+ * kernel struct's size that QEMU's client sends).  0 or -EPROTO.
+ */
+int vfu_irq_set_check(const struct vfu_irq_set *s, const uint8_t *data, size_t data_len,
+		      unsigned nr_fds);
+/*
+ * Build a request payload (struct plus DATA_BOOL bytes) into buf, after
+ * vfu_irq_set_check() (-EINVAL if it fails or buf is too small); argsz is filled in.
+ * Returns the payload length.
+ */
+int vfu_irq_set_encode(uint32_t flags, uint32_t index, uint32_t start, uint32_t count,
+		       const uint8_t *bools, unsigned nr_fds, void *buf, size_t buf_len);
+/*
+ * Request: the rules above, with m->nr_fds as the fds (*data points at the DATA_BOOL
+ * bytes inside m, else NULL).  Reply: no payload, no fds.  -EPROTO, -EBADMSG for fds
+ * on a reply or on a request that is not DATA_EVENTFD.
+ */
+int vfu_irq_set_decode(const struct vfu_msg *m, bool reply, struct vfu_irq_set *out,
+		       const uint8_t **data);
+
 /* --- REGION_READ / REGION_WRITE (spec "VFIO_USER_REGION_READ") ----------------- */
 struct vfu_region_access {
 	uint64_t offset;
