@@ -278,6 +278,86 @@ int vfu_region_access_decode(const struct vfu_msg *m, bool reply, bool write,
 			     struct vfu_region_access *out, const uint8_t **data);
 /* DEVICE_RESET (spec "VFIO_USER_DEVICE_RESET"): no payload, no fds either way. */
 int vfu_reset_decode(const struct vfu_msg *m, bool reply);
+
+/* --- DMA_MAP / DMA_UNMAP (spec "VFIO_USER_DMA_MAP", "VFIO_USER_DMA_UNMAP") ------- */
+#define VFU_DMA_MAP_READ (1u << 0)
+#define VFU_DMA_MAP_WRITE (1u << 1)
+#define VFU_DMA_UNMAP_GET_DIRTY_BITMAP (1u << 0) /* not supported: refused */
+#define VFU_DMA_UNMAP_ALL (1u << 1)              /* not supported: refused */
+#define VFU_DMA_PAGE 4096u /* "pgsizes" default: 4 KiB pages only */
+
+struct vfu_dma_map {
+	uint32_t argsz, flags;
+	uint64_t offset;  /* into the fd; 0 when no fd (not mappable) */
+	uint64_t address; /* client DMA (guest-physical) address */
+	uint64_t size;
+} __attribute__((packed));
+
+struct vfu_dma_unmap {
+	uint32_t argsz, flags;
+	uint64_t address, size;
+} __attribute__((packed));
+
+/*
+ * DMA_MAP.  Request: payload exactly 32 bytes, argsz == 32 (no reply payload), flags
+ * READ and/or WRITE and nothing else, READ set; address, offset and size multiples of
+ * VFU_DMA_PAGE, size > 0, address + size and offset + size do not wrap; zero or one fd,
+ * and offset 0 without one.  The fd stays in m.  Reply: no payload, no fds.
+ */
+int vfu_dma_map_decode(const struct vfu_msg *m, bool reply, struct vfu_dma_map *out);
+/*
+ * DMA_UNMAP.  Request: payload exactly 24 bytes, argsz >= 24, flags 0 (-EOPNOTSUPP for
+ * GET_DIRTY_BITMAP or ALL, which we do not implement: answer with an error and carry
+ * on; -EPROTO for unknown bits), size > 0, address and size page multiples, no wrap,
+ * no fds.  Reply: the request's 24 bytes echoed (the caller compares), argsz >= 24.
+ */
+int vfu_dma_unmap_decode(const struct vfu_msg *m, bool reply, struct vfu_dma_unmap *out);
+
+/* --- DMA_READ / DMA_WRITE (server to client, spec "VFIO_USER_DMA_READ") ---------- */
+struct vfu_dma_access {
+	uint64_t address;
+	uint64_t count; /* 8 bytes in every direction, as libvfio-user's struct */
+	/* data follows (write request, read reply) */
+} __attribute__((packed));
+
+/*
+ * count 1..VFU_MAX_DATA_XFER, address + count does not wrap, payload exactly 16 +
+ * count bytes for a write request / read reply (*data points into m), 16 otherwise
+ * (*data = NULL); no fds.  Whether the range is mapped is the receiver's check.
+ */
+int vfu_dma_access_decode(const struct vfu_msg *m, bool reply, bool write,
+			  struct vfu_dma_access *out, const uint8_t **data);
+
+/* --- DEVICE_GET_REGION_IO_FDS (spec "VFIO_USER_DEVICE_GET_REGION_IO_FDS") -------- */
+#define VFU_IO_FD_TYPE_IOEVENTFD 0u
+#define VFU_IO_FD_DATAMATCH (1u << 0) /* KVM_IOEVENTFD_FLAG_DATAMATCH */
+#define VFU_IO_FDS_MAX 16u            /* sub-regions per region we send and accept */
+
+struct vfu_region_io_fds {
+	uint32_t argsz, flags, index, count;
+	/* sub-regions follow in a reply */
+} __attribute__((packed));
+
+/* Sub-region, ioeventfd type: 40 bytes. */
+struct vfu_ioeventfd {
+	uint64_t offset, size;
+	uint32_t fd_index, type, flags, padding;
+	uint64_t datamatch;
+} __attribute__((packed));
+
+/*
+ * Request: 16 bytes, argsz >= 16, flags and count 0, no fds (index < num_regions is
+ * the server's check).  Reply: flags 0, count <= VFU_IO_FDS_MAX, payload exactly 16 +
+ * 40 * count and argsz equal to it (we always ask for VFU_IO_FDS_MAX entries, so the
+ * whole array must be there); each sub-region of type ioeventfd, flags only DATAMATCH,
+ * padding 0, size 1, 2, 4 or 8, offset + size does not wrap, datamatch 0 without
+ * DATAMATCH and fitting in size bytes with it, fd_index < the fds received; every fd
+ * received is used by some sub-region (count 0: no fds).  The sub-regions are copied
+ * to subs[VFU_IO_FDS_MAX]; the fds stay in m.  Offsets within the region are the
+ * caller's check.
+ */
+int vfu_region_io_fds_decode(const struct vfu_msg *m, bool reply, struct vfu_region_io_fds *out,
+			     struct vfu_ioeventfd *subs);
 /* offset + count <= size without overflow, count > 0. */
 bool vfu_range_ok(uint64_t offset, uint64_t count, uint64_t size);
 

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "protocol/protocol.h"
+#include "protocol/vfu_priv.h"
 
 #define VFU_DEV_FLAGS_KNOWN (VFU_DEV_FLAG_RESET | VFU_DEV_FLAG_PCI)
 #define VFU_REGION_FLAGS_KNOWN (VFU_REGION_READ | VFU_REGION_WRITE | VFU_REGION_MMAP | \
@@ -19,7 +20,7 @@
 #define VFU_IRQ_FLAGS_KNOWN (VFU_IRQ_EVENTFD | VFU_IRQ_MASKABLE | VFU_IRQ_AUTOMASKED | \
 			     VFU_IRQ_NORESIZE)
 
-static int vfu_bad(const struct vfu_msg *m, const char *why)
+int vfu_bad(const struct vfu_msg *m, const char *why)
 {
 	g_debug("msg %u %s %s: %s", m->hdr.msg_id, vfu_cmd_name(m->hdr.cmd),
 		(m->hdr.flags & VFU_F_TYPE_MASK) == VFU_F_TYPE_REPLY ? "reply" : "request", why);
@@ -27,7 +28,7 @@ static int vfu_bad(const struct vfu_msg *m, const char *why)
 }
 
 /* The header is what the caller decodes: this command, this direction, no error flag. */
-static int vfu_expect_hdr(const struct vfu_msg *m, uint16_t cmd, bool reply)
+int vfu_expect_hdr(const struct vfu_msg *m, uint16_t cmd, bool reply)
 {
 	uint32_t type = reply ? VFU_F_TYPE_REPLY : VFU_F_TYPE_COMMAND;
 
@@ -40,7 +41,7 @@ static int vfu_expect_hdr(const struct vfu_msg *m, uint16_t cmd, bool reply)
 }
 
 /* The payload is exactly len bytes and exactly nr_fds fds came with it. */
-static int vfu_expect_size(const struct vfu_msg *m, size_t len, unsigned nr_fds)
+int vfu_expect_size(const struct vfu_msg *m, size_t len, unsigned nr_fds)
 {
 	if (m->len != len || m->hdr.size != VFU_HDR_SIZE + len)
 		return vfu_bad(m, "wrong payload size");
@@ -51,8 +52,8 @@ static int vfu_expect_size(const struct vfu_msg *m, size_t len, unsigned nr_fds)
 	return 0;
 }
 
-static int vfu_expect(const struct vfu_msg *m, uint16_t cmd, bool reply, size_t len,
-		      unsigned nr_fds)
+int vfu_expect(const struct vfu_msg *m, uint16_t cmd, bool reply, size_t len,
+	       unsigned nr_fds)
 {
 	return vfu_expect_hdr(m, cmd, reply) ?: vfu_expect_size(m, len, nr_fds);
 }

@@ -23,4 +23,14 @@
  */
 int vfu_recv_hint(int sock, struct vfu_msg *msg, size_t max_size, size_t hint, bool nowait);
 
+/*
+ * vfu_decode.c's shared checks, for the decoders in other files (vfu_dma.c): log why a
+ * message is refused and return -EPROTO; check the header's command, type and error
+ * flag; check the exact payload length and fd count (-EBADMSG for the fds).
+ */
+int vfu_bad(const struct vfu_msg *m, const char *why);
+int vfu_expect_hdr(const struct vfu_msg *m, uint16_t cmd, bool reply);
+int vfu_expect_size(const struct vfu_msg *m, size_t len, unsigned nr_fds);
+int vfu_expect(const struct vfu_msg *m, uint16_t cmd, bool reply, size_t len, unsigned nr_fds);
+
 #endif

@@ -396,6 +396,7 @@ int main(int argc, char **argv)
 	tp_add_version_tests();
 	tp_add_decode_tests();
 	tp_add_call_tests();
+	tp_add_dma_tests();
 	tp_add_irqs_tests();
 	return g_test_run();
 }

@@ -33,6 +33,7 @@ int tp_recv_raw(const void *buf, size_t len, const int *fds, unsigned nr, bool c
 void tp_add_version_tests(void);
 void tp_add_decode_tests(void);
 void tp_add_call_tests(void);
+void tp_add_dma_tests(void);
 void tp_add_irqs_tests(void);
 
 #endif
