@@ -213,10 +213,14 @@ static struct kvm_segment flat_segment(uint16_t sel, uint8_t type)
 	};
 }
 
-/* PVH entry state (Xen docs/misc/pvh.pandoc): flat 32-bit CS/DS, CR0.PE, no paging. */
+/*
+ * PVH entry state (Xen docs/misc/pvh.pandoc), also Multiboot's (spec 0.6.96, 3.2, with
+ * %eax = 0x2BADB002): flat 32-bit CS/DS, CR0.PE, no paging, IF clear.
+ */
 int vcpu_set_pvh_state(struct vcpu *v, const struct pvh_boot *boot, GError **err)
 {
-	struct kvm_regs regs = {.rip = boot->entry, .rbx = boot->start_info, .rflags = 0x2};
+	struct kvm_regs regs = {
+		.rip = boot->entry, .rax = boot->magic, .rbx = boot->start_info, .rflags = 0x2};
 	struct kvm_sregs sregs;
 	int ret;
 

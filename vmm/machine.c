@@ -115,7 +115,8 @@ static int machine_build(struct machine *m, GError **err)
 	if (ret < 0)
 		return machine_fail(err, ret, "-m %" G_GUINT64_FORMAT "M: cannot create guest RAM",
 				    o->ram_size >> 20);
-	ret = pvh_load_file(m->mem, o->kernel, o->append, &ecam, 1, &boot, err);
+	ret = boot_load(m->mem, o->kernel, o->append, o->initrd, o->nr_initrd, &ecam, 1, &boot,
+			err);
 	if (ret == 0)
 		ret = machine_platform(m, err);
 	for (unsigned i = 0; ret == 0 && i < o->nr_devices; i++)

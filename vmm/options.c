@@ -149,7 +149,7 @@ static int opt_smp(struct vmm_opts *o, const char *val, GError **err)
 static int opt_kernel(struct vmm_opts *o, const char *val, GError **err)
 {
 	if (!*val)
-		return opt_error(err, "-kernel: empty file name; give the path of a PVH ELF image");
+		return opt_error(err, "-kernel: empty file name; give the path of a PVH ELF or Multiboot kernel");
 	o->kernel = g_strdup(val);
 	return 0;
 }
@@ -164,6 +164,50 @@ static int opt_append(struct vmm_opts *o, const char *val, GError **err)
 				 "the guest's boot page",
 				 len, VMM_CMDLINE_MAX);
 	o->append = g_strdup(val);
+	return 0;
+}
+
+/* FILE[,FILE...]; each entry is "PATH[ ARGS]", the module's string (Multiboot 3.3). */
+static int opt_initrd(struct vmm_opts *o, const char *val, GError **err)
+{
+	g_auto(GStrv) parts = g_strsplit(val, ",", -1);
+	unsigned n = g_strv_length(parts);
+
+	if (n > MB_MAX_MODULES)
+		return opt_error(err, "-initrd: %u modules; mpvmm passes at most %d", n,
+				 MB_MAX_MODULES);
+	for (unsigned i = 0; i < n; i++) {
+		if (!parts[i][0] || parts[i][0] == ' ')
+			return opt_error(err,
+					 "-initrd %s: module %u has no file name; use "
+					 "-initrd FILE[ ARGS][,FILE...]",
+					 val, i);
+		if (strlen(parts[i]) > VMM_CMDLINE_MAX)
+			return opt_error(err, "-initrd: module %u's string is longer than %u bytes",
+					 i, VMM_CMDLINE_MAX);
+	}
+	o->nr_initrd = n;
+	o->initrd = g_steal_pointer(&parts);
+	return 0;
+}
+
+/* QEMU's -machine [pc,]acpi=on|off; other machine types and properties are refused. */
+static int opt_machine(struct vmm_opts *o, const char *val, GError **err)
+{
+	g_auto(GStrv) parts = g_strsplit(val, ",", -1);
+
+	for (unsigned i = 0; parts[i]; i++) {
+		if (i == 0 && strcmp(parts[i], "pc") == 0)
+			continue;
+		if (strcmp(parts[i], "acpi=on") == 0 || strcmp(parts[i], "acpi=off") == 0) {
+			o->no_acpi = strcmp(parts[i], "acpi=off") == 0;
+			continue;
+		}
+		return opt_error(err,
+				 "-machine %s: '%s' is not supported; mpvmm knows only "
+				 "-machine [pc,]acpi=on|off",
+				 val, parts[i]);
+	}
 	return 0;
 }
 
@@ -219,8 +263,12 @@ static const struct opt_def opt_table[] = {
 	{"m", "SIZE", "guest RAM, e.g. 128M or 1G (default 128M; a bare number is MiB)", false,
 	 opt_m},
 	{"smp", "N", "number of vCPUs, one thread each (default 1)", false, opt_smp},
-	{"kernel", "FILE", "PVH ELF image to boot (required)", false, opt_kernel},
-	{"append", "STR", "the guest's command line (hvm_start_info cmdline)", false, opt_append},
+	{"kernel", "FILE", "PVH ELF or Multiboot v1 kernel to boot (required)", false, opt_kernel},
+	{"append", "STR", "the guest's command line (PVH or Multiboot cmdline)", false, opt_append},
+	{"initrd", "FILE[,FILE...]", "Multiboot modules; \"FILE ARGS\" gives a module its string",
+	 false, opt_initrd},
+	{"machine", "[pc,]acpi=on|off", "acpi=off: no ACPI tables (default on)", false,
+	 opt_machine},
 	{"serial", "DEV", "16550 UART at 0x3f8: stdio, file:PATH or none (default stdio)", false,
 	 opt_serial},
 	{"debugcon", "DEV",
@@ -280,7 +328,7 @@ static void options_defaults(struct vmm_opts *o)
 static int options_check(const struct vmm_opts *o, GError **err)
 {
 	if (!o->kernel)
-		return opt_error(err, "no guest to run; give -kernel FILE (a PVH ELF image)");
+		return opt_error(err, "no guest to run; give -kernel FILE (a PVH ELF or Multiboot kernel)");
 	for (unsigned i = 0; i < o->nr_devices; i++) {
 		for (unsigned j = 0; j < i; j++) {
 			const struct devopt *a = &o->devices[j], *b = &o->devices[i];
@@ -342,6 +390,7 @@ void options_free(struct vmm_opts *o)
 	g_free(o->help_type);
 	g_free(o->kernel);
 	g_free(o->append);
+	g_strfreev(o->initrd);
 	g_free(o->serial.path);
 	g_free(o->debugcon.path);
 	memset(o, 0, sizeof(*o));

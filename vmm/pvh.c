@@ -320,6 +320,16 @@ int pvh_load(struct gmem *mem, const void *elf, size_t len, const char *cmdline,
 	return pvh_write_info(mem, cmdline, map, n);
 }
 
+int pvh_probe(const void *elf, size_t len, GError **why)
+{
+	struct pvh_image img = {.data = elf, .len = len};
+	uint32_t entry;
+
+	if (pvh_check_ehdr(&img, why) < 0 || pvh_find_entry(&img, &entry, why) < 0)
+		return 0;
+	return 1;
+}
+
 /* The whole file; images larger than guest RAM cannot load and are refused early. */
 static int pvh_read_file(const char *path, uint64_t max, char **data, size_t *len, GError **err)
 {

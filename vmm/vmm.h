@@ -73,6 +73,9 @@ struct vmm_opts {
 	char *append; /* NULL when -append was not given */
 	struct chardev_opt serial, debugcon;
 	bool no_reboot;
+	bool no_acpi;	      /* -machine acpi=off */
+	unsigned nr_initrd;   /* -initrd FILE[,FILE...]: Multiboot modules */
+	char **initrd;	      /* "PATH[ ARGS]" each, owned */
 	unsigned nr_devices;
 	struct devopt *devices;
 };
@@ -206,9 +209,11 @@ struct pvh_range {
 	uint64_t addr, size;
 };
 
+/* The 32-bit flat protected-mode entry state; Multiboot uses it too (multiboot.c). */
 struct pvh_boot {
-	uint32_t entry;	     /* XEN_ELFNOTE_PHYS32_ENTRY */
-	uint32_t start_info; /* guest-physical, for %ebx */
+	uint32_t entry;	     /* XEN_ELFNOTE_PHYS32_ENTRY, or the Multiboot entry */
+	uint32_t start_info; /* guest-physical, for %ebx (hvm_start_info or multiboot info) */
+	uint32_t magic;	     /* %eax: 0 for PVH, MB_BOOTLOADER_MAGIC for Multiboot */
 };
 
 /*
@@ -222,6 +227,40 @@ int pvh_load(struct gmem *mem, const void *elf, size_t len, const char *cmdline,
 int pvh_load_file(struct gmem *mem, const char *path, const char *cmdline,
 		  const struct pvh_range *reserved, unsigned nr_reserved, struct pvh_boot *boot,
 		  GError **err);
+/* 1 when elf is an ELF64 with a XEN_ELFNOTE_PHYS32_ENTRY note, else 0 (*why says why). */
+int pvh_probe(const void *elf, size_t len, GError **why);
+
+/* ---- multiboot.c: Multiboot v1 loader (Multiboot Specification 0.6.96) ---- */
+
+#define MB_BOOTLOADER_MAGIC 0x2BADB002u
+#define MB_INFO_GPA 0x8000ULL /* multiboot info, memory map, module list, strings */
+#define MB_INFO_END 0x10000ULL
+#define MB_MAX_MODULES 32
+
+struct mb_module {
+	const void *data; /* not owned */
+	size_t len;
+	const char *string; /* the module's command line, e.g. "initrd.img arg" */
+};
+
+/* 1 with *off at a valid header, -EBADMSG with *off at a bad-checksum one, 0 if none. */
+int multiboot_find(const void *img, size_t len, size_t *off);
+/*
+ * Validate the kernel (ELF32, or the a.out-kludge fields), the modules (placed
+ * page-aligned after the kernel) and the info area, then load them and write the
+ * multiboot info at MB_INFO_GPA.  On error nothing has been written; -ENOEXEC.
+ */
+int multiboot_load(struct gmem *mem, const void *img, size_t len, const char *cmdline,
+		   const struct mb_module *mods, unsigned nr_mods,
+		   const struct pvh_range *reserved, unsigned nr_reserved, struct pvh_boot *boot,
+		   GError **err);
+
+/* ---- boot.c: -kernel and -initrd: read the files, pick PVH or Multiboot ---- */
+
+/* Reserved ranges the memory maps report besides the BIOS area (ECAM). */
+int boot_load(struct gmem *mem, const char *kernel, const char *cmdline,
+	      char *const *initrd, unsigned nr_initrd, const struct pvh_range *reserved,
+	      unsigned nr_reserved, struct pvh_boot *boot, GError **err);
 
 /* ---- kvm.c: the VM and vCPU file descriptors ---- */
 
