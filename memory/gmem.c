@@ -1,9 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
  * gmem: guest RAM regions backed by memfds, and the one checked path from a
- * guest-physical range to a host pointer.  Not a memory allocator for anything else.
+ * guest-physical range to a host pointer (gmem_lookup).  In a device process the
+ * regions are the VMM's memfds, mapped and unmapped as vfio-user DMA_MAP/DMA_UNMAP
+ * say.  Not a memory allocator for anything else.
  */
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -75,8 +78,14 @@ void gmem_destroy(struct gmem *mem)
 	free(mem);
 }
 
-int gmem_add_region(struct gmem *mem, uint64_t gpa, uint64_t size, int fd, uint64_t fd_offset,
-		    void *hva)
+int gmem_create_empty(struct gmem **out)
+{
+	*out = calloc(1, sizeof(**out));
+	return *out ? 0 : -ENOMEM;
+}
+
+/* Room for [gpa, gpa + size): -ENOSPC, -EINVAL (empty or wrapping), -EEXIST (overlap). */
+static int gmem_check_free(const struct gmem *mem, uint64_t gpa, uint64_t size)
 {
 	uint64_t end;
 
@@ -90,13 +99,66 @@ int gmem_add_region(struct gmem *mem, uint64_t gpa, uint64_t size, int fd, uint6
 		if (gpa < r->gpa + r->size && r->gpa < end)
 			return -EEXIST;
 	}
+	return 0;
+}
+
+int gmem_add_region(struct gmem *mem, uint64_t gpa, uint64_t size, int fd, uint64_t fd_offset,
+		    void *hva)
+{
+	int ret = gmem_check_free(mem, gpa, size);
+
+	if (ret < 0)
+		return ret;
 	mem->region[mem->nr_regions++] = (struct gmem_region){
 		.gpa = gpa, .size = size, .fd = fd, .fd_offset = fd_offset, .hva = hva,
 	};
 	return 0;
 }
 
-void *gmem_translate(const struct gmem *mem, uint64_t gpa, uint64_t len)
+int gmem_map_fd(struct gmem *mem, uint64_t gpa, uint64_t size, int fd, uint64_t fd_offset,
+		bool writable)
+{
+	int prot = PROT_READ | (writable ? PROT_WRITE : 0);
+	uint64_t end;
+	void *hva;
+	int ret;
+
+	if (gpa % GMEM_PAGE || size % GMEM_PAGE || fd_offset % GMEM_PAGE || fd < 0 ||
+	    __builtin_add_overflow(fd_offset, size, &end) || end > INT64_MAX ||
+	    size > SIZE_MAX)
+		return -EINVAL;
+	ret = gmem_check_free(mem, gpa, size);
+	if (ret < 0)
+		return ret;
+	hva = mmap(NULL, size, prot, MAP_SHARED | MAP_NORESERVE, fd, (off_t)fd_offset);
+	if (hva == MAP_FAILED)
+		return -errno;
+	mem->region[mem->nr_regions++] = (struct gmem_region){
+		.gpa = gpa, .size = size, .fd = fd, .fd_offset = fd_offset, .hva = hva,
+		.readonly = !writable,
+	};
+	return 0;
+}
+
+int gmem_remove_region(struct gmem *mem, uint64_t gpa, uint64_t size)
+{
+	for (unsigned i = 0; i < mem->nr_regions; i++) {
+		struct gmem_region *r = &mem->region[i];
+
+		if (r->gpa != gpa || r->size != size)
+			continue;
+		munmap(r->hva, r->size);
+		if (r->fd >= 0)
+			close(r->fd);
+		mem->region[i] = mem->region[--mem->nr_regions];
+		return 0;
+	}
+	return -ENOENT;
+}
+
+/* The one checked lookup: the region holding all of [gpa, gpa + len), or NULL. */
+static const struct gmem_region *gmem_lookup(const struct gmem *mem, uint64_t gpa,
+					     uint64_t len, uint64_t *off)
 {
 	uint64_t end;
 
@@ -105,16 +167,34 @@ void *gmem_translate(const struct gmem *mem, uint64_t gpa, uint64_t len)
 	for (unsigned i = 0; i < mem->nr_regions; i++) {
 		const struct gmem_region *r = &mem->region[i];
 
-		/* r->gpa + r->size cannot overflow: gmem_add_region checked it. */
-		if (gpa >= r->gpa && end <= r->gpa + r->size)
-			return (uint8_t *)r->hva + (gpa - r->gpa);
+		/* r->gpa + r->size cannot overflow: gmem_check_free checked it. */
+		if (gpa >= r->gpa && end <= r->gpa + r->size) {
+			*off = gpa - r->gpa;
+			return r;
+		}
 	}
 	return NULL;
 }
 
+void *gmem_translate(const struct gmem *mem, uint64_t gpa, uint64_t len)
+{
+	uint64_t off;
+	const struct gmem_region *r = gmem_lookup(mem, gpa, len, &off);
+
+	return r && !r->readonly ? (uint8_t *)r->hva + off : NULL;
+}
+
+const void *gmem_translate_read(const struct gmem *mem, uint64_t gpa, uint64_t len)
+{
+	uint64_t off;
+	const struct gmem_region *r = gmem_lookup(mem, gpa, len, &off);
+
+	return r ? (const uint8_t *)r->hva + off : NULL;
+}
+
 int gmem_read(const struct gmem *mem, uint64_t gpa, void *buf, size_t len)
 {
-	void *src = gmem_translate(mem, gpa, len);
+	const void *src = gmem_translate_read(mem, gpa, len);
 
 	if (!src)
 		return -EFAULT;

@@ -8,12 +8,18 @@
  * guest-physical range against the regions with overflow-safe arithmetic.  This
  * module knows nothing about KVM or sockets.
  *
- * Threads: a gmem is built before vCPUs start; after that it is read-only and
- * gmem_translate/gmem_read/gmem_write may be called from any thread.
+ * In a device process the regions come and go with the VMM's vfio-user DMA_MAP and
+ * DMA_UNMAP (gmem_map_fd, gmem_remove_region); a region mapped without write access is
+ * refused by gmem_translate and gmem_write and served by gmem_translate_read.
+ *
+ * Threads: in the VMM a gmem is built before vCPUs start; after that it is read-only
+ * and gmem_translate/gmem_read/gmem_write may be called from any thread.  A device
+ * process changes its gmem only on the thread that runs its devices.
  */
 #ifndef MPVMM_MEMORY_H
 #define MPVMM_MEMORY_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -25,6 +31,7 @@ struct gmem_region {
 	int fd;         /* memfd owned by the gmem, or -1 for anonymous memory */
 	uint64_t fd_offset;
 	void *hva;      /* host mapping, MAP_SHARED of fd */
+	bool readonly;  /* mapped PROT_READ: refused by gmem_translate/gmem_write */
 };
 
 struct gmem {
@@ -42,15 +49,41 @@ __attribute__((warn_unused_result)) int gmem_create(uint64_t size, uint64_t belo
 						    struct gmem **out);
 void gmem_destroy(struct gmem *mem);
 
-/* Adopt an existing mapping (tests, remote side). The gmem takes ownership of fd. */
+/* An empty gmem, to be filled with gmem_map_fd (device processes).  0 or -ENOMEM. */
+__attribute__((warn_unused_result)) int gmem_create_empty(struct gmem **out);
+
+/*
+ * Adopt an existing writable mapping (tests).  On success the gmem owns fd and hva
+ * (munmap/close at destroy).  -EINVAL (size 0, wrap), -EEXIST (overlap), -ENOSPC.
+ */
 int gmem_add_region(struct gmem *mem, uint64_t gpa, uint64_t size, int fd,
 		    uint64_t fd_offset, void *hva);
 
 /*
- * Host address of [gpa, gpa+len) if the whole range lies inside one region, else NULL.
- * len 0 is rejected.  Never touches memory.
+ * mmap [fd_offset, fd_offset + size) of fd MAP_SHARED, PROT_READ plus PROT_WRITE if
+ * writable, at guest-physical gpa.  On success the gmem owns fd; on failure the caller
+ * still does.  gpa, size and fd_offset must be page multiples, size > 0, nothing may
+ * wrap (-EINVAL); -EEXIST if it overlaps a region, -ENOSPC when GMEM_MAX_REGIONS are
+ * in use; mmap's errno otherwise (e.g. -EACCES for a read-only fd mapped writable).
+ */
+int gmem_map_fd(struct gmem *mem, uint64_t gpa, uint64_t size, int fd, uint64_t fd_offset,
+		bool writable);
+
+/*
+ * Remove the region that is exactly [gpa, gpa + size) (vfio-user DMA_UNMAP: "must
+ * match exactly a previous mapping"): munmap it and close its fd.  -ENOENT otherwise.
+ * Pointers from gmem_translate into it are dangling afterwards.
+ */
+int gmem_remove_region(struct gmem *mem, uint64_t gpa, uint64_t size);
+
+/*
+ * Host address of [gpa, gpa+len) if the whole range lies inside one writable region,
+ * else NULL (a range past RAM, wrapping around 2^64, straddling two regions even if
+ * they are adjacent, or in a read-only region).  len 0 is rejected.  Never touches
+ * memory.  gmem_translate_read also accepts read-only regions, for reading only.
  */
 void *gmem_translate(const struct gmem *mem, uint64_t gpa, uint64_t len);
+const void *gmem_translate_read(const struct gmem *mem, uint64_t gpa, uint64_t len);
 
 /* Copy to/from guest RAM; -EFAULT when the range is not wholly inside one region. */
 int gmem_read(const struct gmem *mem, uint64_t gpa, void *buf, size_t len);
