@@ -6,10 +6,12 @@
  * say.  Not a memory allocator for anything else.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "memory/memory.h"
@@ -21,10 +23,11 @@ static int gmem_add_memfd(struct gmem *mem, uint64_t gpa, uint64_t size)
 	void *hva;
 	int fd, ret;
 
-	fd = memfd_create("mpvmm-ram", MFD_CLOEXEC);
+	fd = memfd_create("mpvmm-ram", MFD_CLOEXEC | MFD_ALLOW_SEALING);
 	if (fd < 0)
 		return -errno;
-	if (ftruncate(fd, (off_t)size) < 0) {
+	/* Sealed against shrinking, so a device process may map it (gmem_map_fd). */
+	if (ftruncate(fd, (off_t)size) < 0 || fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK) < 0) {
 		ret = -errno;
 		goto close_fd;
 	}
@@ -115,6 +118,25 @@ int gmem_add_region(struct gmem *mem, uint64_t gpa, uint64_t size, int fd, uint6
 	return 0;
 }
 
+/*
+ * A mapping past the end of its file faults (SIGBUS) on access, so the fd must be a
+ * memfd sealed against shrinking and at least `end` bytes long: the peer that sent it
+ * cannot pull the pages away later.
+ */
+static int gmem_check_fd(int fd, uint64_t end)
+{
+	struct stat st;
+	int seals = fcntl(fd, F_GET_SEALS);
+
+	if (seals < 0)
+		return errno == EINVAL ? -EPERM : -errno;
+	if (!(seals & F_SEAL_SHRINK))
+		return -EPERM;
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	return (uint64_t)st.st_size >= end ? 0 : -EINVAL;
+}
+
 int gmem_map_fd(struct gmem *mem, uint64_t gpa, uint64_t size, int fd, uint64_t fd_offset,
 		bool writable)
 {
@@ -128,6 +150,8 @@ int gmem_map_fd(struct gmem *mem, uint64_t gpa, uint64_t size, int fd, uint64_t 
 	    size > SIZE_MAX)
 		return -EINVAL;
 	ret = gmem_check_free(mem, gpa, size);
+	if (ret == 0)
+		ret = gmem_check_fd(fd, end);
 	if (ret < 0)
 		return ret;
 	hva = mmap(NULL, size, prot, MAP_SHARED | MAP_NORESERVE, fd, (off_t)fd_offset);

@@ -63,8 +63,11 @@ int gmem_add_region(struct gmem *mem, uint64_t gpa, uint64_t size, int fd,
  * mmap [fd_offset, fd_offset + size) of fd MAP_SHARED, PROT_READ plus PROT_WRITE if
  * writable, at guest-physical gpa.  On success the gmem owns fd; on failure the caller
  * still does.  gpa, size and fd_offset must be page multiples, size > 0, nothing may
- * wrap (-EINVAL); -EEXIST if it overlaps a region, -ENOSPC when GMEM_MAX_REGIONS are
+ * wrap (-EINVAL); fd must be a memfd sealed with F_SEAL_SHRINK (-EPERM otherwise: a
+ * file that can shrink under the mapping would fault us) and hold fd_offset + size
+ * bytes (-EINVAL); -EEXIST if it overlaps a region, -ENOSPC when GMEM_MAX_REGIONS are
  * in use; mmap's errno otherwise (e.g. -EACCES for a read-only fd mapped writable).
+ * gmem_create's memfds are sealed so.
  */
 int gmem_map_fd(struct gmem *mem, uint64_t gpa, uint64_t size, int fd, uint64_t fd_offset,
 		bool writable);

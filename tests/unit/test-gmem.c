@@ -17,10 +17,11 @@
 
 static int tg_memfd(uint64_t size)
 {
-	int fd = memfd_create("test-gmem", MFD_CLOEXEC);
+	int fd = memfd_create("test-gmem", MFD_CLOEXEC | MFD_ALLOW_SEALING);
 
 	g_assert_cmpint(fd, >=, 0);
 	g_assert_cmpint(ftruncate(fd, (off_t)size), ==, 0);
+	g_assert_cmpint(fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK), ==, 0);
 	return fd;
 }
 
@@ -71,11 +72,13 @@ static void test_translate_straddle(void)
 static void test_map_fd(void)
 {
 	int fd = tg_memfd(4 * PG), ro_fd = dup(fd);
+	int unsealed = memfd_create("unsealed", MFD_CLOEXEC);
 	uint8_t *vmm;
 	struct gmem *mem;
 	char buf[4];
 
 	/* The "VMM" writes through its own mapping; the "remote" sees it, and back. */
+	g_assert_cmpint(ftruncate(unsealed, 4 * PG), ==, 0);
 	vmm = mmap(NULL, 4 * PG, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	g_assert_true(vmm != MAP_FAILED);
 	memcpy(vmm + PG, "ping", 4);
@@ -103,6 +106,10 @@ static void test_map_fd(void)
 	g_assert_cmpint(gmem_map_fd(mem, 0x30000, PG, fd, UINT64_MAX - PG + 1, true), ==,
 			-EINVAL);
 	g_assert_cmpint(gmem_map_fd(mem, 0x30000, PG, -1, 0, true), ==, -EINVAL);
+	g_assert_cmpint(gmem_map_fd(mem, 0x30000, 4 * PG, fd, PG, true), ==, -EINVAL); /* > file */
+	g_assert_cmpint(gmem_map_fd(mem, 0x30000, PG, unsealed, 0, true), ==, -EPERM);
+	g_assert_cmpint(gmem_map_fd(mem, 0x30000, PG, STDIN_FILENO, 0, true), <, 0);
+	close(unsealed);
 	g_assert_cmpint(fcntl(fd, F_GETFD), >=, 0);
 	g_assert_cmpuint(mem->nr_regions, ==, 2);
 	gmem_destroy(mem);
