@@ -3,7 +3,8 @@
  * machine: builds the VM from the parsed options and runs it to the end.  Order:
  * guest RAM, the kernel (so a bad image fails before anything connects), the
  * platform devices and host bridge, the PCI devices (in-process models and remote
- * connections, slots 1.. in command-line order), then KVM, memory slots and vCPUs.
+ * connections, slots 1.. in command-line order), the firmware's work (BAR
+ * assignment, ACPI tables), then KVM, memory slots and vCPUs.
  * The main thread then waits for a stop (debug-exit, SIGINT/SIGTERM, a guest
  * failure), kicks and joins every vCPU thread, and machine_destroy() frees the rest.
  * What happens inside a vCPU is vcpu.c's business.
@@ -38,7 +39,17 @@ static void machine_debugexit(void *ctx, int status)
 	machine_stop(ctx, status);
 }
 
-/* Serial, debug console, debug-exit and the host bridge's ports. */
+/* The first guest-physical address above RAM. */
+static uint64_t machine_ram_end(const struct gmem *mem)
+{
+	uint64_t end = 0;
+
+	for (unsigned i = 0; i < mem->nr_regions; i++)
+		end = MAX(end, mem->region[i].gpa + mem->region[i].size);
+	return end;
+}
+
+/* Serial, debug console, debug-exit, fw_cfg, the ACPI PM block and the host bridge. */
 static int machine_platform(struct machine *m, GError **err)
 {
 	const struct vmm_opts *o = m->opts;
@@ -55,6 +66,10 @@ static int machine_platform(struct machine *m, GError **err)
 		ret = debugcon_create(&m->io, DEBUGCON_PORT, &m->dcon);
 	if (ret == 0)
 		ret = debugexit_create(&m->io, DEBUGEXIT_PORT, &m->dexit);
+	if (ret == 0)
+		ret = fwcfg_create(&m->io, o->ram_size, machine_ram_end(m->mem), o->smp, &m->fwcfg);
+	if (ret == 0)
+		ret = acpi_pm_create(&m->io, &m->pm);
 	if (ret == 0)
 		ret = pcihost_create(&m->io, VMM_ECAM_BASE, &m->pci);
 	if (ret < 0)
@@ -121,6 +136,13 @@ static int machine_build(struct machine *m, GError **err)
 		ret = machine_platform(m, err);
 	for (unsigned i = 0; ret == 0 && i < o->nr_devices; i++)
 		ret = machine_device(m, &o->devices[i], err);
+	if (ret == 0) /* what SeaBIOS would have done before the kernel runs */
+		ret = firmware_assign_pci(m->pci, machine_ram_end(m->mem), err);
+	if (ret == 0 && !o->no_acpi) {
+		ret = acpi_build(m->mem, o->smp, VMM_ECAM_BASE, VMM_ECAM_SIZE);
+		if (ret < 0)
+			ret = machine_fail(err, ret, "cannot write the ACPI tables");
+	}
 	if (ret == 0)
 		ret = kvm_open(&m->kvm, o->smp, err);
 	if (ret == 0)
@@ -252,6 +274,7 @@ void machine_destroy(struct machine *m)
 	g_free(m->vcpus);
 	kvm_close(&m->kvm);
 	pcihost_destroy(m->pci);
+	fwcfg_destroy(m->fwcfg);
 	serial_destroy(m->serial);
 	chardev_close(m->serial_fd);
 	chardev_close(m->dcon.fd);

@@ -262,6 +262,61 @@ int boot_load(struct gmem *mem, const char *kernel, const char *cmdline,
 	      char *const *initrd, unsigned nr_initrd, const struct pvh_range *reserved,
 	      unsigned nr_reserved, struct pvh_boot *boot, GError **err);
 
+/* ---- fwcfg.c: QEMU's fw_cfg, traditional port-I/O interface (docs/platform.md) ---- */
+
+#define FWCFG_PORT 0x510 /* selector (16-bit write); data at 0x511 (8-bit read) */
+#define FWCFG_SIGNATURE 0x0000
+#define FWCFG_ID 0x0001
+#define FWCFG_RAM_SIZE 0x0003
+#define FWCFG_NB_CPUS 0x0005
+#define FWCFG_MAX_CPUS 0x000f
+#define FWCFG_MAX_RAM 0x0011 /* kvm-unit-tests' lib/x86/fwcfg.h; QEMU leaves it empty */
+#define FWCFG_FILE_DIR 0x0019
+#define FWCFG_FILE_FIRST 0x0020
+#define FWCFG_MAX_ITEMS 32
+
+struct fwcfg;
+/* ram_size from -m, ram_end the first address above guest RAM, smp from -smp. */
+int fwcfg_create(struct ioport_table *io, uint64_t ram_size, uint64_t ram_end, unsigned smp,
+		 struct fwcfg **out);
+void fwcfg_destroy(struct fwcfg *f);
+/* A read-only file item (before the vCPUs start).  -EINVAL (name), -EEXIST, -ENOSPC. */
+int fwcfg_add_file(struct fwcfg *f, const char *name, const void *data, size_t len);
+
+/* ---- firmware.c: SeaBIOS-style PCI resource assignment at machine start ---- */
+
+#define FIRMWARE_PCI_MEM32_BASE 0xc0000000ULL /* 32-bit PCI hole, above the ECAM window */
+#define FIRMWARE_PCI_MEM32_END 0xfec00000ULL  /* IOAPIC, HPET, LAPIC, BIOS above */
+#define FIRMWARE_PCI_IO_BASE 0xc000u
+#define FIRMWARE_PCI_IO_END 0x10000u
+#define FIRMWARE_PCI_MEM64_MIN (256ULL << 20) /* 64-bit BARs this large go above 4G */
+
+/*
+ * Size every BAR of every function on bus 0 through config cycles, assign them
+ * (largest first, naturally aligned; I/O from 0xc000, memory in the 32-bit hole,
+ * large 64-bit BARs from high_base up), enable I/O, memory and bus mastering, and
+ * set the interrupt line from the pin (PIIX routing: PIRQ (slot + pin - 1) & 3 ->
+ * IRQ 10, 10, 11, 11).  -ENOSPC with *err when a space is exhausted.
+ */
+int firmware_assign_pci(struct pcihost *h, uint64_t high_base, GError **err);
+
+/* ---- acpi.c: ACPI tables in the BIOS area, the PM timer block (docs/platform.md) ---- */
+
+#define ACPI_PM_BASE 0x600	  /* PM1a_EVT 0x600, PM1a_CNT 0x604, PM_TMR 0x608 */
+#define ACPI_PM_TIMER_HZ 3579545 /* ACPI 6.4, 4.8.3.3 */
+#define ACPI_TABLES_GPA 0xe0000ULL /* the RSDP first, then the tables */
+#define ACPI_TABLES_END 0xf0000ULL
+#define ACPI_SCI_IRQ 9
+
+struct acpi_pm {
+	struct timespec start; /* CLOCK_MONOTONIC at creation: the timer's zero */
+};
+int acpi_pm_create(struct ioport_table *io, struct acpi_pm *pm);
+/* The PM timer's 24-bit count now. */
+uint32_t acpi_pm_timer(const struct acpi_pm *pm);
+/* RSDP, RSDT, XSDT, FADT, FACS, DSDT, MADT (nr_cpus LAPICs), MCFG at ACPI_TABLES_GPA. */
+int acpi_build(struct gmem *mem, unsigned nr_cpus, uint64_t ecam_base, uint64_t ecam_size);
+
 /* ---- kvm.c: the VM and vCPU file descriptors ---- */
 
 struct kvm_cpuid2;
@@ -315,6 +370,8 @@ struct machine {
 	struct debugcon dcon;
 	struct debugexit dexit;
 	struct pcihost *pci;
+	struct fwcfg *fwcfg;
+	struct acpi_pm pm;
 	struct vcpu *vcpus;
 	unsigned nr_vcpus;
 	unsigned running; /* vCPU threads that have not halted for good */
