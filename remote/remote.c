@@ -25,6 +25,7 @@ struct remote {
 	GMainContext *ctx;
 	bool quit;
 	struct channel **ch;
+	struct remote_irq **irq; /* ch[i]'s device's interrupts, destroyed after it */
 	unsigned nr;   /* channels created */
 	unsigned live; /* channels that can still serve */
 	guint sig_src[2];
@@ -61,19 +62,34 @@ static gboolean remote_on_signal(gpointer opaque)
 
 static int remote_add(struct remote *r, const struct remote_devopt *o, GError **err)
 {
-	static const struct dev_env env = { .mem = NULL }; /* DMA comes in a later issue */
+	struct dev_env env = { .mem = NULL }; /* DMA comes in a later issue */
 	g_autofree char *msg = NULL;
 	struct dev *dev;
 	int ret;
 
+	/* The interrupts exist before the device, which gets them in its env. */
+	ret = remote_irq_create(o->id, &r->irq[r->nr]);
+	if (ret < 0)
+		return ret;
+	env.irq = remote_irq_get(r->irq[r->nr]);
 	ret = dev_create(o->type, o->id, &env, o->props, &dev, &msg);
 	if (ret < 0) {
 		g_set_error(err, REMOTE_ERROR, 0, "%s", msg);
+		g_clear_pointer(&r->irq[r->nr], remote_irq_destroy);
+		return ret;
+	}
+	ret = remote_irq_bind(r->irq[r->nr], &dev->cfg);
+	if (ret < 0) {
+		g_set_error(err, REMOTE_ERROR, 0, "%s: out of memory for its interrupts", o->id);
+		dev_destroy(dev);
+		g_clear_pointer(&r->irq[r->nr], remote_irq_destroy);
 		return ret;
 	}
 	ret = channel_create(o, dev, remote_channel_closed, r, &r->ch[r->nr], err);
-	if (ret < 0)
+	if (ret < 0) { /* the channel destroyed the device */
+		g_clear_pointer(&r->irq[r->nr], remote_irq_destroy);
 		return ret;
+	}
 	r->nr++;
 	r->live++;
 	return 0;
@@ -90,6 +106,7 @@ int remote_create(const struct remote_devopt *opts, unsigned nr, struct remote *
 	r->sig_src[0] = g_unix_signal_add(SIGTERM, remote_on_signal, r);
 	r->sig_src[1] = g_unix_signal_add(SIGINT, remote_on_signal, r);
 	r->ch = g_new0(struct channel *, nr);
+	r->irq = g_new0(struct remote_irq *, nr);
 	for (unsigned i = 0; i < nr; i++) {
 		ret = remote_add(r, &opts[i], err);
 		if (ret < 0) {
@@ -134,6 +151,9 @@ void remote_destroy(struct remote *r)
 {
 	for (unsigned i = 0; i < r->nr; i++)
 		channel_destroy(r->ch[i]);
+	for (unsigned i = 0; i < r->nr; i++)
+		remote_irq_destroy(r->irq[i]);
+	g_free(r->irq);
 	for (unsigned i = 0; i < G_N_ELEMENTS(r->sig_src); i++)
 		g_source_remove(r->sig_src[i]);
 	g_free(r->ch);

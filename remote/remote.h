@@ -10,6 +10,8 @@
  *                 that accepts one client at a time
  *   vfu_server.c  the vfio-user server of one connection: validates each request and
  *                 turns it into config-space and dev_* calls
+ *   irq.c         a device's interrupts: the eventfds SET_IRQS gives, signalled by
+ *                 irq_raise()/irq_set_intx()
  *
  * Threads: everything runs on the main-loop thread.
  */
@@ -20,6 +22,7 @@
 #include <json-c/json.h>
 
 #include "devices/devices.h"
+#include "protocol/protocol.h"
 
 /* One -device option, parsed and checked for form, not yet created. */
 struct remote_devopt {
@@ -31,6 +34,34 @@ struct remote_devopt {
 };
 
 void remote_devopt_clear(struct remote_devopt *o);
+
+/* --- irq.c -------------------------------------------------------------------- */
+struct remote_irq;
+
+/*
+ * A device's interrupts: create it before the device (its struct irq goes in
+ * dev_env.irq), then bind it to the device's config space, which sets the counts
+ * GET_IRQ_INFO reports: INTx 1 if the interrupt pin is 1..4, MSI and MSI-X from their
+ * capabilities.  Owns every eventfd it is given; destroy after the device.
+ */
+int remote_irq_create(const char *id, struct remote_irq **out);
+struct irq *remote_irq_get(struct remote_irq *ri);
+/* The remote_irq behind a device's env.irq, or NULL (no irq, or another kind). */
+struct remote_irq *remote_irq_from(struct irq *irq);
+int remote_irq_bind(struct remote_irq *ri, const struct pcicfg *cfg);
+void remote_irq_destroy(struct remote_irq *ri);
+/* VFIO_USER_DEVICE_GET_IRQ_INFO flags and count of an index (0, 0 when absent). */
+void remote_irq_info(const struct remote_irq *ri, uint32_t index, uint32_t *flags,
+		     uint32_t *count);
+/*
+ * A SET_IRQS request already checked by vfu_irq_set_decode().  -EINVAL when the index
+ * lacks the range or the action (MASK/UNMASK of MSI and MSI-X, an eventfd on MASK).
+ * fds kept are set to -1 in fds[]; the caller closes the rest.  ri may be NULL.
+ */
+int remote_irq_set(struct remote_irq *ri, const struct vfu_irq_set *s, const uint8_t *bools,
+		   int *fds, unsigned nr_fds);
+/* Device reset: the INTx line is low and unmasked; eventfds stay. */
+void remote_irq_reset(struct remote_irq *ri);
 
 /* --- vfu_server.c ------------------------------------------------------------- */
 struct vfu_server;

@@ -162,11 +162,12 @@ static int srv_region_info(struct vfu_server *s, const struct vfu_msg *m)
 	return srv_reply(s, m, &ri, sizeof(ri));
 }
 
-/* IRQs are wired in a later issue: every index reports count 0 until then. */
+/* Counts and flags come from the device's interrupts (remote/irq.c). */
 static int srv_irq_info(struct vfu_server *s, const struct vfu_msg *m)
 {
 	struct vfu_irq_info req, ii = { .argsz = sizeof(ii) };
 	int ret = vfu_irq_info_decode(m, false, &req);
+	uint32_t flags, count;
 
 	if (ret < 0)
 		return srv_malformed(s, m, EINVAL, "bad payload: %s", g_strerror(-ret));
@@ -175,7 +176,34 @@ static int srv_irq_info(struct vfu_server *s, const struct vfu_msg *m)
 		return srv_error(s, m, EINVAL);
 	}
 	ii.index = req.index;
+	remote_irq_info(remote_irq_from(s->dev->env.irq), req.index, &flags, &count);
+	ii.flags = flags;
+	ii.count = count;
 	return srv_reply(s, m, &ii, sizeof(ii));
+}
+
+/*
+ * Spec "VFIO_USER_DEVICE_SET_IRQS".  A request that breaks the form rules is
+ * malformed; one this device cannot do (index it lacks, range beyond its count,
+ * masking MSI-X) gets EINVAL.  fds not kept by remote_irq_set() are closed with m.
+ */
+static int srv_set_irqs(struct vfu_server *s, struct vfu_msg *m)
+{
+	struct vfu_irq_set req;
+	const uint8_t *bools;
+	int ret = vfu_irq_set_decode(m, false, &req, &bools);
+
+	if (ret < 0) {
+		vfu_msg_expect_fds(m, 0); /* close them */
+		return srv_malformed(s, m, EINVAL, "bad payload: %s", g_strerror(-ret));
+	}
+	ret = remote_irq_set(remote_irq_from(s->dev->env.irq), &req, bools, m->fds, m->nr_fds);
+	if (ret < 0) {
+		g_debug("%s: SET_IRQS flags 0x%x index %u start %u count %u refused", s->dev->id,
+			req.flags, req.index, req.start, req.count);
+		return srv_error(s, m, -ret);
+	}
+	return srv_reply(s, m, NULL, 0);
 }
 
 /* Config space in naturally aligned 4/2/1-byte pieces (pcicfg's access rules). */
@@ -259,6 +287,7 @@ static int srv_reset(struct vfu_server *s, const struct vfu_msg *m)
 	if (vfu_reset_decode(m, false) < 0)
 		return srv_malformed(s, m, EINVAL, "%zu unexpected payload bytes", m->len);
 	dev_reset(s->dev);
+	remote_irq_reset(remote_irq_from(s->dev->env.irq));
 	g_debug("%s: reset", s->dev->id);
 	return srv_reply(s, m, NULL, 0);
 }
@@ -313,6 +342,8 @@ static int srv_dispatch(struct vfu_server *s, struct vfu_msg *m)
 		return ret;
 	if (!s->versioned && cmd != VFU_CMD_VERSION)
 		return srv_malformed(s, m, EINVAL, "command before VERSION");
+	if (cmd == VFU_CMD_DEVICE_SET_IRQS)
+		return srv_set_irqs(s, m); /* the one command here that takes fds */
 	if (!fn) {
 		vfu_msg_expect_fds(m, 0); /* a DMA_MAP's fds, say: not kept */
 		g_debug("%s: command %u not implemented", s->dev->id, cmd);

@@ -25,7 +25,7 @@ struct ti_req {
 /* Send s (+ data_len bytes of data) with nr eventfds as a request; decode it. */
 static int ti_decode(const struct ti_req *r, size_t data_len, unsigned nr, bool reply)
 {
-	int fds[VFU_MAX_FDS];
+	int fds[VFU_MAX_FDS] = { 0 };
 	struct vfu_irq_set out;
 	const uint8_t *data;
 	struct vfu_msg m;
