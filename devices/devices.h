@@ -163,6 +163,9 @@ struct dev {
 
 /* Device models this library provides. */
 extern const struct dev_ops pci_testdev_ops;
+/* virtio 1.x over PCI; their backends are fds in the "fd" property, duplicated by create. */
+extern const struct dev_ops virtio_blk_ops;
+extern const struct dev_ops virtio_rng_ops;
 
 /*
  * The registry: an explicit NULL-terminated table defined by each executable, so a
