@@ -3,9 +3,10 @@
  * pci_testdev: a device that behaves like QEMU's pci-testdev (hw/misc/pci-testdev.c),
  * so a guest test written for QEMU's device (kvm-unit-tests' lib/pci-testdev.c does
  * this) passes unmodified against ours.  It is a plain state machine: it counts the
- * writes it sees and knows nothing of how they reached it.  It is not an ioeventfd
- * user yet; the "eventfd" tests count forwarded writes until a later issue wires them
- * to KVM ioeventfds.
+ * writes it sees and knows nothing of how they reached it.  The offsets of the
+ * "wildcard-eventfd" and "datamatch-eventfd" tests are declared as doorbells
+ * (dev->doorbells), so a remote hands them to the VMM as ioeventfds and a write there
+ * arrives through ops->doorbell instead of bar_write; it counts the same either way.
  *
  * Facts taken from QEMU's device (behaviour, not code):
  *  - IDs 1b36:0005, revision 0, class 0x00ff ("unclassified/other"), subsystem
@@ -168,6 +169,34 @@ static int pci_testdev_bar_write(struct dev *dev, unsigned bar, uint64_t off, un
 	return 0;
 }
 
+/*
+ * The eventfd tests' offsets (test i at base + i): index n here is test
+ * testdev_doorbell_test[n].  Datamatch ones fire on their data byte only.
+ */
+static const struct dev_doorbell testdev_doorbells[] = {
+	{ .bar = TESTDEV_BAR_MMIO, .off = TESTDEV_MMIO_SIZE / 2 + 1, .size = TESTDEV_WIDTH },
+	{ .bar = TESTDEV_BAR_MMIO, .off = TESTDEV_MMIO_SIZE / 2 + 2, .size = TESTDEV_WIDTH,
+	  .datamatch = true, .data = TESTDEV_DATAMATCH },
+	{ .bar = TESTDEV_BAR_PIO, .off = TESTDEV_PIO_SIZE / 2 + 4, .size = TESTDEV_WIDTH },
+	{ .bar = TESTDEV_BAR_PIO, .off = TESTDEV_PIO_SIZE / 2 + 5, .size = TESTDEV_WIDTH,
+	  .datamatch = true, .data = TESTDEV_DATAMATCH },
+};
+static const unsigned testdev_doorbell_test[] = { 1, 2, 4, 5 };
+
+/* A ring of doorbell `index` is the write that would have counted in bar_write. */
+static void pci_testdev_doorbell(struct dev *dev, unsigned index)
+{
+	struct pci_testdev *d = to_testdev(dev);
+	const struct dev_doorbell *db;
+
+	if (index >= G_N_ELEMENTS(testdev_doorbells))
+		return;
+	db = &testdev_doorbells[index];
+	if (d->current == (int)testdev_doorbell_test[index])
+		testdev_write_byte(d, db->bar == TESTDEV_BAR_MMIO ? 0 : 1, db->off,
+				   db->datamatch ? db->data : TESTDEV_NOMATCH);
+}
+
 static void pci_testdev_reset(struct dev *dev)
 {
 	to_testdev(dev)->current = -1;
@@ -201,6 +230,8 @@ static int pci_testdev_create(const struct dev_env *env, const char *id, json_ob
 	for (unsigned i = 0; i < TESTDEV_NR_TESTS; i++)
 		testdev_test_init(&d->test[i], i);
 	d->current = -1;
+	d->dev.doorbells = testdev_doorbells;
+	d->dev.nr_doorbells = G_N_ELEMENTS(testdev_doorbells);
 	*out = &d->dev;
 	return 0;
 }
@@ -219,4 +250,5 @@ const struct dev_ops pci_testdev_ops = {
 	.bar_read = pci_testdev_bar_read,
 	.bar_write = pci_testdev_bar_write,
 	.reset = pci_testdev_reset,
+	.doorbell = pci_testdev_doorbell,
 };

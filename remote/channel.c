@@ -115,7 +115,7 @@ bool channel_poll(struct channel *ch)
 	/* Reading the header is the probe: no separate poll() or peek per spin. */
 	ret = vfu_server_handle(ch->srv, true);
 	if (ret == -EAGAIN)
-		return false;
+		return vfu_server_poll_doorbells(ch->srv);
 	if (channel_served(ch, ret) == G_SOURCE_REMOVE)
 		g_source_remove(src); /* the watch GLib would have dropped */
 	return true;

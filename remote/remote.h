@@ -23,6 +23,7 @@
 
 #include "devices/devices.h"
 #include "protocol/protocol.h"
+#include "protocol/protocol.h"
 
 /* One -device option, parsed and checked for form, not yet created. */
 struct remote_devopt {
@@ -34,6 +35,36 @@ struct remote_devopt {
 };
 
 void remote_devopt_clear(struct remote_devopt *o);
+
+/* --- doorbells.c --------------------------------------------------------------- */
+struct doorbells;
+
+/*
+ * One eventfd per doorbell of dev (dev->doorbells) when the device has ops->doorbell,
+ * each watched in the thread-default GLib main context.  Doorbells that do not lie
+ * inside their BAR are skipped with a warning.  -errno from eventfd().
+ */
+int doorbells_create(struct dev *dev, struct doorbells **out);
+void doorbells_destroy(struct doorbells *db); /* NULL is a no-op */
+/* Deliver every ring waiting on the eventfds without blocking; true if one fired. */
+bool doorbells_poll(struct doorbells *db);
+/*
+ * The GET_REGION_IO_FDS sub-regions of BAR `region` (at most VFU_IO_FDS_MAX and
+ * VFU_MAX_FDS; fd_index i is fds[i], one eventfd each, still owned by db).  Returns n.
+ */
+unsigned doorbells_io_fds(const struct doorbells *db, uint32_t region,
+			  struct vfu_ioeventfd *subs, int *fds);
+
+/* --- dmamap.c ------------------------------------------------------------------ */
+/*
+ * DMA_MAP / DMA_UNMAP already decoded: map d's fd (m->fds[0], taken on success) into
+ * mem, or remove the exact mapping.  -errno for the error reply: -ENOTSUP (no fd:
+ * DMA_READ/WRITE not implemented), -EEXIST (overlap), -ENOSPC, -EPERM (fd not sealed
+ * against shrinking), -EINVAL (fd too small), -ENOENT (unmap of nothing mapped).
+ */
+int dmamap_map(struct gmem *mem, const char *id, struct vfu_msg *m,
+	       const struct vfu_dma_map *d);
+int dmamap_unmap(struct gmem *mem, const char *id, const struct vfu_dma_unmap *d);
 
 /* --- irq.c -------------------------------------------------------------------- */
 struct remote_irq;
@@ -82,6 +113,8 @@ void vfu_server_destroy(struct vfu_server *srv);
  * arriving (the remote's busy-poll phase).
  */
 int vfu_server_handle(struct vfu_server *srv, bool nowait);
+/* Deliver pending doorbell rings (the remote's busy-poll phase); true if one fired. */
+bool vfu_server_poll_doorbells(struct vfu_server *srv);
 
 /* --- channel.c ---------------------------------------------------------------- */
 struct channel;

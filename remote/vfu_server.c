@@ -31,6 +31,8 @@ struct vfu_server {
 	struct dev *dev;
 	int sock;
 	bool versioned; /* VERSION negotiated (spec: it must come first) */
+	struct gmem *mem;      /* guest memory the client mapped; the device's env.mem */
+	struct doorbells *db;  /* the device's doorbell eventfds */
 };
 
 /* A region access reply: the echoed access header, then up to a config space of data. */
@@ -206,6 +208,71 @@ static int srv_set_irqs(struct vfu_server *s, struct vfu_msg *m)
 	return srv_reply(s, m, NULL, 0);
 }
 
+/* Spec "VFIO_USER_DMA_MAP": the fd, if any, goes to the gmem on success. */
+static int srv_dma_map(struct vfu_server *s, struct vfu_msg *m)
+{
+	struct vfu_dma_map d;
+	int ret = vfu_dma_map_decode(m, false, &d);
+
+	if (ret < 0) {
+		vfu_msg_expect_fds(m, 0); /* close them */
+		return srv_malformed(s, m, EINVAL, "bad payload: %s", g_strerror(-ret));
+	}
+	ret = dmamap_map(s->mem, s->dev->id, m, &d);
+	return ret < 0 ? srv_error(s, m, -ret) : srv_reply(s, m, NULL, 0);
+}
+
+/* Spec "VFIO_USER_DMA_UNMAP": "The server responds with the original DMA entry". */
+static int srv_dma_unmap(struct vfu_server *s, const struct vfu_msg *m)
+{
+	struct vfu_dma_unmap d;
+	int ret = vfu_dma_unmap_decode(m, false, &d);
+
+	if (ret == -EOPNOTSUPP)
+		return srv_error(s, m, ENOTSUP);
+	if (ret < 0)
+		return srv_malformed(s, m, EINVAL, "bad payload: %s", g_strerror(-ret));
+	ret = dmamap_unmap(s->mem, s->dev->id, &d);
+	if (ret < 0)
+		return srv_error(s, m, -ret);
+	d.argsz = sizeof(d);
+	return srv_reply(s, m, &d, sizeof(d));
+}
+
+/*
+ * Spec "VFIO_USER_DEVICE_GET_REGION_IO_FDS": the doorbells of a BAR as ioeventfd
+ * sub-regions.  A client whose argsz has no room for them gets the count and the argsz
+ * it needs, and no array ("full payload not included").
+ */
+static int srv_io_fds(struct vfu_server *s, const struct vfu_msg *m)
+{
+	struct {
+		struct vfu_region_io_fds hdr;
+		struct vfu_ioeventfd sub[VFU_IO_FDS_MAX];
+	} __attribute__((packed)) rep = { 0 };
+	int fds[VFU_MAX_FDS];
+	unsigned n = 0;
+	uint32_t argsz;
+	size_t len;
+	int ret = vfu_region_io_fds_decode(m, false, &rep.hdr, rep.sub);
+
+	if (ret < 0)
+		return srv_malformed(s, m, EINVAL, "bad payload: %s", g_strerror(-ret));
+	if (rep.hdr.index >= VFU_PCI_NUM_REGIONS) {
+		g_debug("%s: IO fds of region %u out of range", s->dev->id, rep.hdr.index);
+		return srv_error(s, m, EINVAL);
+	}
+	if (rep.hdr.index < PCI_NUM_BARS)
+		n = doorbells_io_fds(s->db, rep.hdr.index, rep.sub, fds);
+	len = sizeof(rep.hdr) + n * sizeof(rep.sub[0]);
+	argsz = rep.hdr.argsz;
+	rep.hdr = (struct vfu_region_io_fds){ (uint32_t)len, 0, rep.hdr.index, n };
+	if (argsz < len)
+		return srv_reply(s, m, &rep.hdr, sizeof(rep.hdr));
+	ret = vfu_send(s->sock, m->hdr.msg_id, m->hdr.cmd, VFU_F_TYPE_REPLY, 0, &rep, len, fds, n);
+	return ret < 0 ? ret : 0;
+}
+
 /* Config space in naturally aligned 4/2/1-byte pieces (pcicfg's access rules). */
 static int srv_cfg_access(struct dev *dev, uint32_t off, uint32_t count, bool write,
 			  uint8_t *data)
@@ -259,6 +326,8 @@ static int srv_region_access(struct vfu_server *s, const struct vfu_msg *m, bool
 	struct vfu_region_access *a = &rep.hdr;
 	int ret = vfu_region_access_decode(m, false, write, a, &wdata);
 
+	/* A guest that rang a doorbell before this access sees the ring's effect. */
+	doorbells_poll(s->db);
 	if (ret < 0)
 		return srv_malformed(s, m, EINVAL, "bad payload: %s", g_strerror(-ret));
 	if (a->region >= VFU_PCI_NUM_REGIONS ||
@@ -330,6 +399,8 @@ static const srv_handler_fn srv_handlers[VFU_CMD_MAX] = {
 	[VFU_CMD_REGION_READ] = srv_region_read,
 	[VFU_CMD_REGION_WRITE] = srv_region_write,
 	[VFU_CMD_DEVICE_RESET] = srv_reset,
+	[VFU_CMD_DMA_UNMAP] = srv_dma_unmap,
+	[VFU_CMD_DEVICE_GET_REGION_IO_FDS] = srv_io_fds,
 };
 
 static int srv_dispatch(struct vfu_server *s, struct vfu_msg *m)
@@ -342,6 +413,8 @@ static int srv_dispatch(struct vfu_server *s, struct vfu_msg *m)
 		return ret;
 	if (!s->versioned && cmd != VFU_CMD_VERSION)
 		return srv_malformed(s, m, EINVAL, "command before VERSION");
+	if (cmd == VFU_CMD_DMA_MAP)
+		return srv_dma_map(s, m); /* takes an fd */
 	if (cmd == VFU_CMD_DEVICE_SET_IRQS)
 		return srv_set_irqs(s, m); /* the one command here that takes fds */
 	if (!fn) {
@@ -381,16 +454,37 @@ int vfu_server_handle(struct vfu_server *s, bool nowait)
 int vfu_server_create(struct dev *dev, int sock, struct vfu_server **out)
 {
 	struct vfu_server *s = calloc(1, sizeof(*s));
+	int ret;
 
 	if (!s)
 		return -ENOMEM;
 	s->dev = dev;
 	s->sock = sock;
+	ret = gmem_create_empty(&s->mem);
+	if (ret == 0)
+		ret = doorbells_create(dev, &s->db);
+	if (ret < 0) {
+		vfu_server_destroy(s);
+		return ret;
+	}
+	/* The device reaches the memory this client maps, and only while it is connected. */
+	dev->env.mem = s->mem;
 	*out = s;
 	return 0;
 }
 
 void vfu_server_destroy(struct vfu_server *s)
 {
+	if (!s)
+		return;
+	if (s->dev->env.mem == s->mem)
+		s->dev->env.mem = NULL;
+	doorbells_destroy(s->db);
+	gmem_destroy(s->mem);
 	free(s);
+}
+
+bool vfu_server_poll_doorbells(struct vfu_server *s)
+{
+	return doorbells_poll(s->db);
 }

@@ -166,9 +166,9 @@ static void test_unimplemented_with_fd(struct vfx *f, gconstpointer data)
 
 	vfx_handshake(f);
 	g_assert_cmpint(pipe2(p, O_CLOEXEC), ==, 0);
-	vfx_raw_send(f, VFU_CMD_DMA_MAP, VFU_F_TYPE_COMMAND, 0, 0, map, sizeof(map), p, 1);
+	vfx_raw_send(f, VFU_CMD_DEVICE_FEATURE, VFU_F_TYPE_COMMAND, 0, 0, map, sizeof(map), p, 1);
 	close(p[0]);
-	vfx_expect_error(f, VFU_CMD_DMA_MAP, ENOSYS, true);
+	vfx_expect_error(f, VFU_CMD_DEVICE_FEATURE, ENOSYS, true);
 	g_assert_cmpint(write(p[1], "x", 1), ==, -1); /* its fd was not kept */
 	g_assert_cmpint(errno, ==, EPIPE);
 	close(p[1]);

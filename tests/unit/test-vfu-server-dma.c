@@ -1,0 +1,247 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * Unit tests for the remote's guest-memory and doorbell commands (remote/dmamap.c,
+ * remote/doorbells.c through vfu_server.c): DMA_MAP of a sealed memfd that the device
+ * then reaches through dev->env.mem, DMA_UNMAP, every refusal (bad fields, missing or
+ * extra fds, overlap, unmapping what is not mapped, unsupported flags), and
+ * GET_REGION_IO_FDS handing out pci-testdev's doorbell eventfds, which count as the
+ * device's writes when rung.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "tests/unit/vfx.h"
+
+/* The registry this test binary links (remote/misc.c's is in the executable). */
+const struct dev_ops *const dev_table[] = { &pci_testdev_ops, NULL };
+
+#define PG 4096ULL
+
+static int td_memfd(uint64_t size, bool seal)
+{
+	int fd = memfd_create("test-dma", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+
+	g_assert_cmpint(fd, >=, 0);
+	g_assert_cmpint(ftruncate(fd, (off_t)size), ==, 0);
+	if (seal)
+		g_assert_cmpint(fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK), ==, 0);
+	return fd;
+}
+
+/* DMA_MAP of [addr, addr + size) at file offset off; returns the reply's error. */
+static uint32_t td_map(struct vfx *f, uint64_t addr, uint64_t size, uint64_t off, uint32_t flags,
+		       int fd)
+{
+	struct vfu_dma_map d = { .argsz = sizeof(d), .flags = flags, .offset = off,
+				 .address = addr, .size = size };
+	struct vfu_msg m;
+	uint32_t err;
+
+	vfx_raw_send(f, VFU_CMD_DMA_MAP, VFU_F_TYPE_COMMAND, 0, 0, &d, sizeof(d), &fd,
+		     fd >= 0 ? 1 : 0);
+	vfx_serve(f, true);
+	err = vfx_get_reply(f, VFU_CMD_DMA_MAP, &m);
+	g_assert_cmpuint(m.len, ==, 0);
+	vfu_msg_clear(&m);
+	return err;
+}
+
+static uint32_t td_unmap(struct vfx *f, uint64_t addr, uint64_t size, uint32_t flags)
+{
+	struct vfu_dma_unmap d = { .argsz = sizeof(d), .flags = flags, .address = addr,
+				   .size = size }, got;
+	struct vfu_msg m;
+	uint32_t err;
+
+	vfx_raw_send(f, VFU_CMD_DMA_UNMAP, VFU_F_TYPE_COMMAND, 0, 0, &d, sizeof(d), NULL, 0);
+	vfx_serve(f, true);
+	err = vfx_get_reply(f, VFU_CMD_DMA_UNMAP, &m);
+	if (!err) {
+		g_assert_cmpint(vfu_dma_unmap_decode(&m, true, &got), ==, 0);
+		g_assert_true(memcmp(&got, &d, sizeof(d)) == 0); /* the original entry */
+	}
+	vfu_msg_clear(&m);
+	return err;
+}
+
+static void test_map_unmap(struct vfx *f, gconstpointer data)
+{
+	int fd = td_memfd(8 * PG, true);
+	uint8_t *vmm = mmap(NULL, 8 * PG, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	char buf[4];
+
+	g_assert_true(vmm != MAP_FAILED);
+	vfx_handshake(f);
+	g_assert_nonnull(f->dev->env.mem); /* the device sees this connection's memory */
+	memcpy(vmm + 2 * PG, "ping", 4);
+	g_assert_cmpuint(td_map(f, 0x100000, 4 * PG, 2 * PG, VFU_DMA_MAP_READ | VFU_DMA_MAP_WRITE,
+				fd), ==, 0);
+	g_assert_cmpint(gmem_read(f->dev->env.mem, 0x100000, buf, 4), ==, 0);
+	g_assert_cmpmem(buf, 4, "ping", 4);
+	g_assert_cmpint(gmem_write(f->dev->env.mem, 0x100000 + PG, "pong", 4), ==, 0);
+	g_assert_cmpmem(vmm + 3 * PG, 4, "pong", 4);
+	g_assert_cmpint(gmem_read(f->dev->env.mem, 0x100000 + 4 * PG, buf, 1), ==, -EFAULT);
+	/* Read-only mapping: readable, not writable. */
+	g_assert_cmpuint(td_map(f, 0x200000, PG, 0, VFU_DMA_MAP_READ, fd), ==, 0);
+	g_assert_cmpint(gmem_write(f->dev->env.mem, 0x200000, "x", 1), ==, -EFAULT);
+	g_assert_cmpint(gmem_read(f->dev->env.mem, 0x200000, buf, 1), ==, 0);
+	/* Refusals that keep the connection. */
+	g_assert_cmpuint(td_map(f, 0x100000 + PG, PG, 0, VFU_DMA_MAP_READ, fd), ==, EEXIST);
+	g_assert_cmpuint(td_map(f, 0x300000, PG, 0, VFU_DMA_MAP_READ, -1), ==, ENOTSUP);
+	g_assert_cmpuint(td_map(f, 0x300000, 16 * PG, 0, VFU_DMA_MAP_READ, fd), ==, EINVAL);
+	g_assert_cmpuint(td_unmap(f, 0x100000, PG, 0), ==, ENOENT);      /* not exact */
+	g_assert_cmpuint(td_unmap(f, 0x400000, PG, 0), ==, ENOENT);      /* not mapped */
+	g_assert_cmpuint(td_unmap(f, 0x100000, 4 * PG, VFU_DMA_UNMAP_ALL), ==, ENOTSUP);
+	g_assert_cmpuint(td_unmap(f, 0x100000, 4 * PG, VFU_DMA_UNMAP_GET_DIRTY_BITMAP), ==,
+			 ENOTSUP);
+	g_assert_cmpuint(td_unmap(f, 0x100000, 4 * PG, 0), ==, 0);
+	g_assert_cmpint(gmem_read(f->dev->env.mem, 0x100000, buf, 1), ==, -EFAULT);
+	g_assert_cmpuint(td_unmap(f, 0x100000, 4 * PG, 0), ==, ENOENT); /* twice */
+	munmap(vmm, 8 * PG);
+	close(fd);
+}
+
+static void test_map_unsealed(struct vfx *f, gconstpointer data)
+{
+	int fd = td_memfd(PG, false);
+
+	vfx_handshake(f);
+	g_assert_cmpuint(td_map(f, 0, PG, 0, VFU_DMA_MAP_READ, fd), ==, EPERM);
+	close(fd);
+}
+
+/* Malformed DMA_MAP/DMA_UNMAP: a warning, an error reply, the connection closed. */
+static void td_map_bad(struct vfx *f, const struct vfu_dma_map *d, size_t len, unsigned nr_fds)
+{
+	int fds[2] = { td_memfd(PG, true), td_memfd(PG, true) };
+
+	vfx_handshake(f);
+	vfx_raw_send(f, VFU_CMD_DMA_MAP, VFU_F_TYPE_COMMAND, 0, 0, d, len, fds, nr_fds);
+	vfx_expect_error(f, VFU_CMD_DMA_MAP, EINVAL, false);
+	close(fds[0]);
+	close(fds[1]);
+}
+
+static void test_map_bad(gconstpointer data)
+{
+	const struct vfu_dma_map good = { .argsz = 32, .flags = VFU_DMA_MAP_READ, .address = 0,
+					  .size = PG };
+	struct vfu_dma_map bad[] = { good, good, good, good, good, good };
+	struct vfx f;
+
+	bad[0].size = 0;
+	bad[1].size = PG + 1;
+	bad[2].address = UINT64_MAX - PG + 1;
+	bad[3].offset = 8; /* unaligned */
+	bad[4].argsz = 40;
+	bad[5].flags = 0x10;
+	for (unsigned i = 0; i < G_N_ELEMENTS(bad); i++) {
+		vfx_setup(&f, NULL);
+		td_map_bad(&f, &bad[i], sizeof(bad[i]), 1);
+		vfx_teardown(&f, NULL);
+	}
+	vfx_setup(&f, NULL); /* two fds */
+	td_map_bad(&f, &good, sizeof(good), 2);
+	vfx_teardown(&f, NULL);
+	vfx_setup(&f, NULL); /* short */
+	td_map_bad(&f, &good, sizeof(good) - 8, 1);
+	vfx_teardown(&f, NULL);
+}
+
+static void test_unmap_bad(struct vfx *f, gconstpointer data)
+{
+	struct vfu_dma_unmap d = { .argsz = 24, .address = 0, .size = 3 };
+
+	vfx_handshake(f);
+	vfx_raw_send(f, VFU_CMD_DMA_UNMAP, VFU_F_TYPE_COMMAND, 0, 0, &d, sizeof(d), NULL, 0);
+	vfx_expect_error(f, VFU_CMD_DMA_UNMAP, EINVAL, false);
+}
+
+/* GET_REGION_IO_FDS of region index with room for `room` sub-regions. */
+static uint32_t td_io_fds(struct vfx *f, uint32_t index, unsigned room, struct vfu_msg *m)
+{
+	struct vfu_region_io_fds q = { .argsz = 16 + 40 * room, .index = index };
+
+	vfx_raw_send(f, VFU_CMD_DEVICE_GET_REGION_IO_FDS, VFU_F_TYPE_COMMAND, 0, 0, &q, sizeof(q),
+		     NULL, 0);
+	vfx_serve(f, true);
+	return vfx_get_reply(f, VFU_CMD_DEVICE_GET_REGION_IO_FDS, m);
+}
+
+static void test_io_fds(struct vfx *f, gconstpointer data)
+{
+	struct vfu_ioeventfd subs[VFU_IO_FDS_MAX];
+	struct vfu_region_io_fds r;
+	struct vfu_msg m;
+	uint64_t one = 1;
+
+	vfx_handshake(f);
+	g_assert_cmpuint(td_io_fds(f, 0, VFU_IO_FDS_MAX, &m), ==, 0);
+	g_assert_cmpint(vfu_region_io_fds_decode(&m, true, &r, subs), ==, 0);
+	g_assert_cmpuint(r.count, ==, 2); /* mmio wildcard and datamatch */
+	g_assert_cmpuint(m.nr_fds, ==, 2);
+	g_assert_cmpuint(subs[0].offset, ==, 2048 + 1);
+	g_assert_cmpuint(subs[0].flags, ==, 0);
+	g_assert_cmpuint(subs[1].offset, ==, 2048 + 2);
+	g_assert_cmpuint(subs[1].flags, ==, VFU_IO_FD_DATAMATCH);
+	g_assert_cmphex(subs[1].datamatch, ==, 0xfa);
+	/* Ring the wildcard doorbell of the running "mmio-wildcard-eventfd" test twice. */
+	vfx_wr(f, 0, 0, 1, 1);
+	g_assert_cmpint(write(m.fds[subs[0].fd_index], &one, 8), ==, 8);
+	g_assert_cmpint(write(m.fds[subs[0].fd_index], &one, 8), ==, 8);
+	g_assert_cmpuint(vfx_rd(f, 0, 12, 4), ==, 2); /* drained before the read */
+	g_assert_cmpint(write(m.fds[subs[1].fd_index], &one, 8), ==, 8); /* another test's */
+	g_assert_true(vfu_server_poll_doorbells(f->srv));
+	g_assert_false(vfu_server_poll_doorbells(f->srv));
+	g_assert_cmpuint(vfx_rd(f, 0, 12, 4), ==, 2);
+	vfu_msg_clear(&m);
+	g_assert_cmpuint(td_io_fds(f, 1, VFU_IO_FDS_MAX, &m), ==, 0); /* the I/O BAR */
+	g_assert_cmpint(vfu_region_io_fds_decode(&m, true, &r, subs), ==, 0);
+	g_assert_cmpuint(r.count, ==, 2);
+	g_assert_cmpuint(subs[0].offset, ==, 128 + 4);
+	vfu_msg_clear(&m);
+	g_assert_cmpuint(td_io_fds(f, 7, VFU_IO_FDS_MAX, &m), ==, 0); /* config: none */
+	g_assert_cmpint(vfu_region_io_fds_decode(&m, true, &r, subs), ==, 0);
+	g_assert_cmpuint(r.count, ==, 0);
+	vfu_msg_clear(&m);
+	g_assert_cmpuint(td_io_fds(f, 0, 1, &m), ==, 0); /* no room: count and argsz only */
+	g_assert_cmpuint(m.len, ==, 16);
+	g_assert_cmpuint(m.nr_fds, ==, 0);
+	memcpy(&r, m.payload, sizeof(r));
+	g_assert_cmpuint(r.argsz, ==, 16 + 2 * 40);
+	g_assert_cmpuint(r.count, ==, 2);
+	vfu_msg_clear(&m);
+	g_assert_cmpuint(td_io_fds(f, 9, VFU_IO_FDS_MAX, &m), ==, EINVAL);
+	vfu_msg_clear(&m);
+}
+
+static void test_io_fds_bad(struct vfx *f, gconstpointer data)
+{
+	struct vfu_region_io_fds q = { .argsz = 16, .index = 0, .count = 3 };
+
+	vfx_handshake(f);
+	vfx_raw_send(f, VFU_CMD_DEVICE_GET_REGION_IO_FDS, VFU_F_TYPE_COMMAND, 0, 0, &q, sizeof(q),
+		     NULL, 0);
+	vfx_expect_error(f, VFU_CMD_DEVICE_GET_REGION_IO_FDS, EINVAL, false);
+}
+
+static void td_add(const char *path, void (*fn)(struct vfx *, gconstpointer))
+{
+	g_test_add(path, struct vfx, NULL, vfx_setup, fn, vfx_teardown);
+}
+
+int main(int argc, char **argv)
+{
+	g_test_init(&argc, &argv, NULL);
+	td_add("/remote/vfu-server/dma/map-unmap", test_map_unmap);
+	td_add("/remote/vfu-server/dma/map-unsealed", test_map_unsealed);
+	g_test_add_data_func("/remote/vfu-server/dma/map-malformed", NULL, test_map_bad);
+	td_add("/remote/vfu-server/dma/unmap-malformed", test_unmap_bad);
+	td_add("/remote/vfu-server/io-fds/doorbells", test_io_fds);
+	td_add("/remote/vfu-server/io-fds/malformed", test_io_fds_bad);
+	return g_test_run();
+}
