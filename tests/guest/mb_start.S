@@ -7,13 +7,21 @@
  * saves both for the program (mb_boot_magic, mb_boot_info), hands the runtime a
  * minimal PVH start_info carrying only the command line, and joins start.S's _start32.
  * It does not check or copy the information structure: that is the program's test.
+ * Built with -DMB_AOUT, the header also carries the a.out-kludge address fields (flag
+ * bit 16), for multiboot-aout.elf.
  */
 
 #define MB_HEADER_MAGIC 0x1badb002
 #define MB_BOOT_MAGIC 0x2badb002
 #define MB_PAGE_ALIGN (1 << 0)	/* align modules on 4 KiB */
 #define MB_MEMORY_INFO (1 << 1)	/* want mem_* and the memory map */
+#define MB_AOUT_KLUDGE (1 << 16)	/* load by the address fields, not the ELF headers */
+#ifdef MB_AOUT
+#define MB_HEADER_FLAGS (MB_PAGE_ALIGN | MB_MEMORY_INFO | MB_AOUT_KLUDGE)
+#else
 #define MB_HEADER_FLAGS (MB_PAGE_ALIGN | MB_MEMORY_INFO)
+#endif
+#define MB_LOAD_ADDR 0x100000	/* guest.ld: the image starts at 1 MiB */
 
 #define MBI_FLAG_CMDLINE (1 << 2)
 #define MBI_CMDLINE 16		/* offset of cmdline in the information structure */
@@ -28,6 +36,15 @@ mb_header:
 	.long MB_HEADER_MAGIC
 	.long MB_HEADER_FLAGS
 	.long -(MB_HEADER_MAGIC + MB_HEADER_FLAGS)
+#ifdef MB_AOUT
+	/* Spec 3.1.3: the file from the header on is the image from header_addr on, up to
+	 * load_end_addr; zeros up to bss_end_addr.  guest.ld lays the file out that way. */
+	.long mb_header			/* header_addr */
+	.long MB_LOAD_ADDR		/* load_addr */
+	.long __bss_start		/* load_end_addr: .data ends where .bss starts */
+	.long __bss_end			/* bss_end_addr */
+	.long mb_entry			/* entry_addr */
+#endif
 
 	.code32
 	.globl mb_entry

@@ -3,7 +3,8 @@
  * Integration tests of issue 6: multiboot.elf (tests/guest), a Multiboot v1 kernel
  * written for QEMU's pc machine, boots unmodified under Debian's QEMU 7.2 (-accel kvm,
  * SeaBIOS assigning BARs, QEMU's fw_cfg and ACPI) and under mpvmm with its pci-testdev
- * in a separate mpvmm-misc process, and passes every check in both.  The guest's own
+ * in a separate mpvmm-misc process, and passes every check in both; so does its
+ * a.out-kludge build (multiboot-aout.elf) under mpvmm.  The guest's own
  * checks are the test; this file only runs it, with two boot modules, and reads the
  * verdict.  Negative cases of the guest's checks run under TCG (tests/guest/meson.build).
  */
@@ -103,6 +104,23 @@ static void test_mpvmm_remote(void)
 	g_assert_cmpint(WEXITSTATUS(status), ==, 0);
 }
 
+/* The a.out-kludge build of the same kernel (ELF64, loaded by the header's addresses),
+ * with the pci-testdev inside mpvmm this time. */
+static void test_mpvmm_aout(void)
+{
+	g_autofree char *elf = tu_guest("multiboot-aout"), *mods = mb_modules();
+	g_autofree char *out = NULL, *err = NULL;
+	char *argv[] = { (char *)tu_bin("MPVMM"), "-m", "128M", "-kernel", elf, "-initrd", mods,
+			 "-append", "mbtest mem=128 mods=2 mcfg=1", "-device", "pci-testdev,id=t0",
+			 "-serial", "none", "-debugcon", "stdio", NULL };
+	int status;
+
+	if (tu_skip_without_kvm())
+		return;
+	status = run(argv, NULL, 0, &out, &err);
+	assert_guest_passed(status, out, err, 80);
+}
+
 /* mpvmm -machine acpi=off: no RSDP anywhere a guest looks; everything else still there. */
 static void test_mpvmm_acpi_off(void)
 {
@@ -126,6 +144,7 @@ int main(int argc, char **argv)
 	g_test_init(&argc, &argv, NULL);
 	g_test_add_func("/integration/multiboot/qemu", test_qemu);
 	g_test_add_func("/integration/multiboot/mpvmm-remote", test_mpvmm_remote);
+	g_test_add_func("/integration/multiboot/mpvmm-aout", test_mpvmm_aout);
 	g_test_add_func("/integration/multiboot/mpvmm-acpi-off", test_mpvmm_acpi_off);
 	return g_test_run();
 }
