@@ -173,6 +173,9 @@ static int opt_initrd(struct vmm_opts *o, const char *val, GError **err)
 	g_auto(GStrv) parts = g_strsplit(val, ",", -1);
 	unsigned n = g_strv_length(parts);
 
+	if (n == 0)
+		return opt_error(err, "-initrd: empty; use -initrd FILE[ ARGS][,FILE...] (no file "
+				      "name given)");
 	if (n > MB_MAX_MODULES)
 		return opt_error(err, "-initrd: %u modules; mpvmm passes at most %d", n,
 				 MB_MAX_MODULES);

@@ -196,6 +196,40 @@ static void test_append_too_long(void)
 	options_free(&o);
 }
 
+static void test_initrd_machine(void)
+{
+	g_autofree char *m = NULL;
+	g_autofree char *many = NULL;
+	g_autofree char *longmod = g_strnfill(VMM_CMDLINE_MAX + 1, 'm');
+	struct vmm_opts o;
+
+	g_assert_cmpint(parse(&o, &m, "-kernel", "k", "-initrd", "a.bin x=1,b.bin", "-machine",
+			      "pc,acpi=off", NULL),
+			==, 0);
+	g_assert_cmpuint(o.nr_initrd, ==, 2);
+	g_assert_cmpstr(o.initrd[0], ==, "a.bin x=1");
+	g_assert_cmpstr(o.initrd[1], ==, "b.bin");
+	g_assert_true(o.no_acpi);
+	options_free(&o);
+	g_assert_cmpint(parse(&o, &m, "-kernel", "k", "-machine", "acpi=on", NULL), ==, 0);
+	g_assert_false(o.no_acpi);
+	g_assert_cmpuint(o.nr_initrd, ==, 0);
+	options_free(&o);
+	assert_fails("-initrd", "no file name", "-kernel", "k", "-initrd", "a.bin,,b.bin");
+	assert_fails("-initrd", "no file name", "-kernel", "k", "-initrd", "");
+	assert_fails("-initrd", "no file name", "-kernel", "k", "-initrd", " args");
+	assert_fails("-initrd", "longer than", "-kernel", "k", "-initrd", longmod);
+	many = g_strjoinv(",", (char *[]){"m", "m", "m", "m", "m", "m", "m", "m", "m", "m", "m",
+					  "m", "m", "m", "m", "m", "m", "m", "m", "m", "m", "m",
+					  "m", "m", "m", "m", "m", "m", "m", "m", "m", "m", "m",
+					  NULL});
+	assert_fails("-initrd", "at most 32", "-kernel", "k", "-initrd", many);
+	assert_fails("-machine q35", "not supported", "-kernel", "k", "-machine", "q35");
+	assert_fails("'acpi=maybe'", "acpi=on|off", "-kernel", "k", "-machine", "acpi=maybe");
+	assert_fails("'pc'", "not supported", "-kernel", "k", "-machine", "acpi=on,pc");
+	assert_fails("-initrd", "more than once", "-kernel", "k", "-initrd", "a", "-initrd", "b");
+}
+
 static void test_device_bad(void)
 {
 	assert_fails("unknown device type 'foo'", "-device help", "-device", "foo");
@@ -375,6 +409,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/vmm/options/bad", test_bad_options);
 	g_test_add_func("/vmm/options/append-too-long", test_append_too_long);
 	g_test_add_func("/vmm/options/help", test_help_text);
+	g_test_add_func("/vmm/options/initrd-machine", test_initrd_machine);
 	g_test_add_func("/vmm/devopt/bad", test_device_bad);
 	g_test_add_func("/vmm/devopt/long", test_device_long_id);
 	g_test_add_func("/vmm/devopt/socket-fd", test_device_socket_fd);
