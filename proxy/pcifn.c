@@ -9,6 +9,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "proxy/proxy.h"
 
@@ -29,7 +30,14 @@ struct pcifn {
 	uint16_t command; /* shadow of the command register, for decode */
 	struct pcifn_bar bar[PCIFN_NUM_BARS];
 	uint32_t bar_reg[PCIFN_NUM_BARS]; /* address bits as programmed, per dword */
+	uint64_t decoded[PCIFN_NUM_BARS];  /* what bar_hook was last told, 0 = nothing */
+	pcifn_bar_map_fn bar_hook;
+	void *bar_hook_ctx;
+	struct pcifn_ioeventfd ioev[PCIFN_MAX_IOEVENTFDS];
+	unsigned nr_ioev;
 };
+
+static void pcifn_bars_changed(struct pcifn *fn);
 
 static bool pcifn_bars_valid(const struct pcifn_bar bars[PCIFN_NUM_BARS])
 {
@@ -91,6 +99,8 @@ void pcifn_destroy(struct pcifn *fn)
 	if (!fn)
 		return;
 	fn->ops->destroy(fn->be);
+	for (unsigned i = 0; i < fn->nr_ioev; i++)
+		close(fn->ioev[i].fd);
 	pthread_mutex_destroy(&fn->lock);
 	free(fn->id);
 	free(fn);
@@ -223,6 +233,7 @@ int pcifn_cfg_write(struct pcifn *fn, uint32_t off, unsigned size, uint32_t val)
 			pcifn_command_store(fn, off, size, val);
 		ret = pcifn_check(fn, fn->ops->cfg_write(fn->be, off, size, val), "config write");
 	}
+	pcifn_bars_changed(fn);
 	pthread_mutex_unlock(&fn->lock);
 	return ret;
 }
@@ -235,6 +246,52 @@ static uint64_t pcifn_bar_base(const struct pcifn *fn, unsigned bar)
 	if (fn->bar[bar].flags & PCIFN_BAR_MEM64)
 		base |= (uint64_t)(fn->bar_reg[bar + 1] & pcifn_bar_mask(fn, bar + 1)) << 32;
 	return base;
+}
+
+/*
+ * Called with fn->lock held after anything that may move a BAR: tell the hook about
+ * every BAR whose decoded address (0 when not decoded) changed.
+ */
+static void pcifn_bars_changed(struct pcifn *fn)
+{
+	for (unsigned i = 0; i < PCIFN_NUM_BARS && fn->bar_hook; i++) {
+		const struct pcifn_bar *b = &fn->bar[i];
+		uint16_t enable = (b->flags & PCIFN_BAR_IO) ? PCI_COMMAND_IO : PCI_COMMAND_MEMORY;
+		uint64_t now = b->size && (fn->command & enable) ? pcifn_bar_base(fn, i) : 0;
+
+		if (now == fn->decoded[i])
+			continue;
+		fn->bar_hook(fn->bar_hook_ctx, fn, i, fn->decoded[i], now);
+		fn->decoded[i] = now;
+	}
+}
+
+void pcifn_set_bar_hook(struct pcifn *fn, pcifn_bar_map_fn hook, void *ctx)
+{
+	fn->bar_hook = hook;
+	fn->bar_hook_ctx = ctx;
+}
+
+int pcifn_add_ioeventfd(struct pcifn *fn, const struct pcifn_ioeventfd *ev)
+{
+	uint64_t end;
+
+	if (ev->bar >= PCIFN_NUM_BARS || !fn->bar[ev->bar].size || ev->fd < 0 ||
+	    (ev->size != 1 && ev->size != 2 && ev->size != 4 && ev->size != 8) ||
+	    __builtin_add_overflow(ev->off, (uint64_t)ev->size, &end) ||
+	    end > fn->bar[ev->bar].size ||
+	    (ev->size < 8 && ev->datamatch && (ev->data >> (8 * ev->size))))
+		return -EINVAL;
+	if (fn->nr_ioev == PCIFN_MAX_IOEVENTFDS)
+		return -ENOSPC;
+	fn->ioev[fn->nr_ioev++] = *ev;
+	return 0;
+}
+
+unsigned pcifn_ioeventfds(const struct pcifn *fn, const struct pcifn_ioeventfd **out)
+{
+	*out = fn->ioev;
+	return fn->nr_ioev;
 }
 
 bool pcifn_decode(struct pcifn *fn, bool io, uint64_t addr, unsigned len, unsigned *bar,
@@ -315,6 +372,7 @@ void pcifn_reset(struct pcifn *fn)
 	pthread_mutex_lock(&fn->lock);
 	memset(fn->bar_reg, 0, sizeof(fn->bar_reg));
 	fn->command = 0;
+	pcifn_bars_changed(fn);
 	if (!fn->dead && fn->ops->reset)
 		pcifn_check(fn, fn->ops->reset(fn->be), "reset");
 	pthread_mutex_unlock(&fn->lock);

@@ -73,14 +73,61 @@ int pcifn_bar_write(struct pcifn *fn, unsigned bar, uint64_t off, unsigned size,
 void pcifn_reset(struct pcifn *fn);
 
 /*
+ * Doorbells: ranges of a BAR where a guest write only needs to wake the device, so the
+ * VMM may turn them into KVM ioeventfds (docs/protocol.md, GET_REGION_IO_FDS).  A
+ * function holds the eventfds (owned; closed by pcifn_destroy) and tells a hook where
+ * each BAR is decoded, so whoever registers the ioeventfds can follow the guest's BAR
+ * programming, decode enables and resets.
+ */
+#define PCIFN_MAX_IOEVENTFDS 32
+
+struct pcifn_ioeventfd {
+	unsigned bar;
+	uint64_t off;   /* within the BAR; off + size <= its size */
+	unsigned size;  /* 1, 2, 4 or 8 */
+	bool datamatch; /* fire only on a write of exactly `data` */
+	uint64_t data;
+	int fd;         /* eventfd, owned by the function */
+};
+
+/*
+ * Add a doorbell; the function owns ev->fd on success.  -EINVAL when the BAR is absent,
+ * the size is not 1/2/4/8, [off, off + size) leaves the BAR or data is wider than size;
+ * -ENOSPC past PCIFN_MAX_IOEVENTFDS.  Before the function is in use (not locked).
+ */
+int pcifn_add_ioeventfd(struct pcifn *fn, const struct pcifn_ioeventfd *ev);
+/* The doorbells added so far; the array lives as long as fn. */
+unsigned pcifn_ioeventfds(const struct pcifn *fn, const struct pcifn_ioeventfd **out);
+
+/*
+ * Called whenever the address BAR `bar` decodes at changes: programming, the command
+ * register's memory/io enable, reset.  0 means "not decoded" (disabled, unassigned).
+ * Called with the function's lock held, on the thread that made the change (a vCPU
+ * thread): the hook must not call pcifn_* on fn.
+ */
+typedef void (*pcifn_bar_map_fn)(void *ctx, struct pcifn *fn, unsigned bar, uint64_t old_base,
+				 uint64_t new_base);
+/* Install the hook (NULL removes it).  Before the function is in use. */
+void pcifn_set_bar_hook(struct pcifn *fn, pcifn_bar_map_fn hook, void *ctx);
+
+struct gmem;
+
+/*
  * vfio-user client backend.  Handshakes on the connected socket `sock` (VERSION with
  * the device-id extension; the remote must host a device named `id`), reads device,
- * region and IRQ info, validates it, and builds the function.  Takes ownership of sock.
+ * region and IRQ info, validates it, and builds the function.  Then it offers guest RAM:
+ * one DMA_MAP per region of `mem` (may be NULL: no DMA), with the region's memfd and
+ * offset, or without an fd for a region that has none (the remote may refuse that: a
+ * warning, the device then cannot reach that region); and asks each BAR's doorbells
+ * with GET_REGION_IO_FDS, checks them against the BAR and adds them to the function
+ * (pcifn_add_ioeventfd).  Takes ownership of sock; mem is only read during the call.
  * Errors name the device and say what to fix.
  */
-int proxy_connect(const char *id, int sock, struct pcifn **out, GError **err);
+int proxy_connect(const char *id, int sock, const struct gmem *mem, struct pcifn **out,
+		  GError **err);
 
 /* Connect to a listening remote's socket path (then as proxy_connect). */
-int proxy_connect_path(const char *id, const char *path, struct pcifn **out, GError **err);
+int proxy_connect_path(const char *id, const char *path, const struct gmem *mem,
+		       struct pcifn **out, GError **err);
 
 #endif

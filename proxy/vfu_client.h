@@ -19,6 +19,16 @@ struct vfu_client {
 
 extern const struct pcifn_backend_ops vfu_client_ops;
 void vfu_client_destroy(void *be);
+/*
+ * vfu_dma.c: after the handshake, DMA_MAP every region of mem (NULL: none), then take
+ * each BAR's doorbells from GET_REGION_IO_FDS into fn.  -EPROTO for a malformed or
+ * out-of-bounds reply, other -errno from the round trips.
+ */
+struct gmem;
+int vfu_client_dma_map(struct vfu_client *c, const struct gmem *mem);
+int vfu_client_io_fds(struct vfu_client *c, struct pcifn *fn,
+		      const struct pcifn_bar bars[PCIFN_NUM_BARS]);
+
 /* One REGION_READ/WRITE of count <= 8 bytes; data is little-endian. */
 int vfu_client_access(struct vfu_client *c, uint32_t region, uint64_t off, uint32_t count,
 		      bool write, void *data);

@@ -203,7 +203,32 @@ static int hs_check_socket(const char *id, int sock, GError **err)
 	return 0;
 }
 
-int proxy_connect(const char *id, int sock, struct pcifn **out, GError **err)
+/* Guest RAM and doorbells (vfu_dma.c); fn is destroyed on failure. */
+static int hs_bypass(struct vfu_client *c, const struct gmem *mem, struct pcifn *fn,
+		     const struct pcifn_bar bars[PCIFN_NUM_BARS], GError **err)
+{
+	int ret = vfu_client_dma_map(c, mem);
+
+	if (ret < 0) {
+		g_set_error(err, PROXY_ERROR, 0,
+			    "pci-proxy-dev '%s': the remote refused guest RAM (DMA_MAP: %s); it "
+			    "must be able to mmap the VMM's memfds", c->id, g_strerror(-ret));
+		pcifn_destroy(fn);
+		return ret;
+	}
+	ret = vfu_client_io_fds(c, fn, bars);
+	if (ret < 0) {
+		g_set_error(err, PROXY_ERROR, 0,
+			    "pci-proxy-dev '%s': the remote described its doorbells badly "
+			    "(GET_REGION_IO_FDS: %s); the device cannot be attached", c->id,
+			    g_strerror(-ret));
+		pcifn_destroy(fn);
+	}
+	return ret;
+}
+
+int proxy_connect(const char *id, int sock, const struct gmem *mem, struct pcifn **out,
+		  GError **err)
 {
 	struct pcifn_bar bars[PCIFN_NUM_BARS] = { 0 };
 	struct vfu_client *c;
@@ -236,16 +261,22 @@ int proxy_connect(const char *id, int sock, struct pcifn **out, GError **err)
 		goto destroy;
 	}
 	ret = pcifn_create(id, &vfu_client_ops, c, bars, out);
-	if (ret < 0)
+	if (ret < 0) {
 		g_set_error(err, PROXY_ERROR, 0,
 			    "pci-proxy-dev '%s': inconsistent BAR layout from the remote", id);
-	return ret; /* pcifn_create destroyed c on failure */
+		return ret; /* pcifn_create destroyed c on failure */
+	}
+	ret = hs_bypass(c, mem, *out, bars, err);
+	if (ret < 0)
+		*out = NULL; /* hs_bypass destroyed it */
+	return ret;
 destroy:
 	vfu_client_destroy(c);
 	return ret;
 }
 
-int proxy_connect_path(const char *id, const char *path, struct pcifn **out, GError **err)
+int proxy_connect_path(const char *id, const char *path, const struct gmem *mem,
+		       struct pcifn **out, GError **err)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	int sock;
@@ -270,5 +301,5 @@ int proxy_connect_path(const char *id, const char *path, struct pcifn **out, GEr
 		close(sock);
 		return ret;
 	}
-	return proxy_connect(id, sock, out, err);
+	return proxy_connect(id, sock, mem, out, err);
 }

@@ -31,6 +31,9 @@ extern char __bss_end[];
 /* Sum of @len bytes at @addr (ACPI checksums: the sum over a table must be 0). */
 uint8_t mb_sum(uint64_t addr, size_t len);
 
+/* Whether [@addr, @addr + @len) overlaps RAM in the loader's memory map. */
+bool mb_ram_overlaps(uint64_t addr, uint64_t len);
+
 void mb_fwcfg_check(const struct mb_expect *x);
 void mb_acpi_check(const struct mb_expect *x);
 void mb_pci_check(const struct mb_expect *x);

@@ -32,6 +32,10 @@
 #define FADT_FLAGS 112
 #define FADT_TMR_VAL_EXT (1u << 8)
 #define FADT_X_DSDT 140
+#define FADT_FIRMWARE_CTRL 36
+#define FADT_X_FIRMWARE_CTRL 132
+#define FADT_X_PM_TMR_BLK 208 /* Generic Address Structure (5.2.3.2): space id, ..., u64 */
+#define GAS_SYSTEM_IO 1
 
 /* MADT (5.2.12) entry types. */
 #define MADT_LAPIC_ADDR 36
@@ -104,14 +108,14 @@ static uint64_t acpi_find(const char *sig)
 }
 
 /* RSDT (@entry 4) or XSDT (@entry 8): check the table and every table it lists. */
-static void acpi_sdt_walk(uint64_t addr, const char *sig, unsigned entry)
+static bool acpi_sdt_walk(uint64_t addr, const char *sig, unsigned entry)
 {
 	uint32_t len;
 	unsigned n;
 
 	if (!acpi_table_check(addr, sig) ||
 	    !report(acpi_sig(addr, sig), "%s at 0x%lx has signature %s", sig, addr, sig))
-		return;
+		return false;
 	len = readl(addr + HDR_LENGTH);
 	n = (len - ACPI_HDR_LEN) / entry;
 	report((len - ACPI_HDR_LEN) % entry == 0 && n > 0,
@@ -121,6 +125,7 @@ static void acpi_sdt_walk(uint64_t addr, const char *sig, unsigned entry)
 
 		acpi_table_check(entry == 8 ? readq(a) : readl(a), sig);
 	}
+	return true;
 }
 
 /* The ACPI PM timer runs at 3.579545 MHz: some work later, it must have moved on.  No
@@ -140,10 +145,28 @@ static void acpi_pm_timer_check(uint16_t port, bool ext)
 	       port, ext ? 32 : 24, t0, t1, (t1 - t0) & mask);
 }
 
+/* FADT's PM timer: a 4-byte port block, the same port in X_PM_TMR_BLK if given. */
+static void acpi_fadt_pm_timer(uint64_t fadt, uint32_t len)
+{
+	uint32_t port = readl(fadt + FADT_PM_TMR_BLK);
+
+	if (!report(port && port < 0x10000 && readb(fadt + FADT_PM_TMR_LEN) == 4,
+		    "FADT PM_TMR_BLK port 0x%x, PM_TMR_LEN %u (4)", port,
+		    readb(fadt + FADT_PM_TMR_LEN)))
+		return;
+	if (len >= FADT_X_PM_TMR_BLK + 12 && readq(fadt + FADT_X_PM_TMR_BLK + 4))
+		report(readb(fadt + FADT_X_PM_TMR_BLK) == GAS_SYSTEM_IO &&
+			       readq(fadt + FADT_X_PM_TMR_BLK + 4) == port,
+		       "FADT X_PM_TMR_BLK: I/O space (%u), port 0x%lx like PM_TMR_BLK",
+		       readb(fadt + FADT_X_PM_TMR_BLK), readq(fadt + FADT_X_PM_TMR_BLK + 4));
+	acpi_pm_timer_check((uint16_t)port, readl(fadt + FADT_FLAGS) & FADT_TMR_VAL_EXT);
+}
+
+/* The FADT, the DSDT and FACS it points to (64-bit pointers win when set), its timer. */
 static void acpi_fadt_check(void)
 {
-	uint64_t fadt = acpi_find("FACP"), dsdt;
-	uint32_t len, port;
+	uint64_t fadt = acpi_find("FACP"), dsdt, facs;
+	uint32_t len;
 
 	if (!report(fadt, "FADT (FACP) is listed"))
 		return;
@@ -156,12 +179,15 @@ static void acpi_fadt_check(void)
 		dsdt = readq(fadt + FADT_X_DSDT);
 	if (acpi_table_check(dsdt, "FADT"))
 		report(acpi_sig(dsdt, "DSDT"), "FADT points to a DSDT at 0x%lx", dsdt);
-	port = readl(fadt + FADT_PM_TMR_BLK);
-	if (!report(port && port < 0x10000 && readb(fadt + FADT_PM_TMR_LEN) == 4,
-		    "FADT PM_TMR_BLK port 0x%x, PM_TMR_LEN %u (4)", port,
-		    readb(fadt + FADT_PM_TMR_LEN)))
-		return;
-	acpi_pm_timer_check((uint16_t)port, readl(fadt + FADT_FLAGS) & FADT_TMR_VAL_EXT);
+	facs = readl(fadt + FADT_FIRMWARE_CTRL);
+	if (len >= FADT_X_FIRMWARE_CTRL + 8 && readq(fadt + FADT_X_FIRMWARE_CTRL))
+		facs = readq(fadt + FADT_X_FIRMWARE_CTRL);
+	if (facs)
+		report(facs < (1ull << 32) - 64 && !(facs & 63) && acpi_sig(facs, "FACS") &&
+			       readl(facs + HDR_LENGTH) >= 64,
+		       "FADT points to a FACS at 0x%lx: 64-byte aligned, length %u (>= 64)", facs,
+		       facs < (1ull << 32) - 64 ? readl(facs + HDR_LENGTH) : 0);
+	acpi_fadt_pm_timer(fadt, len);
 }
 
 static void acpi_madt_check(const struct mb_expect *x)
@@ -237,9 +263,23 @@ static void acpi_mcfg_check(const struct mb_expect *x)
 	}
 }
 
+/* Where both exist, the RSDT and XSDT must list the same tables in the same order. */
+static void acpi_sdt_agree(uint64_t rsdt, uint64_t xsdt)
+{
+	uint32_t rn = (readl(rsdt + HDR_LENGTH) - ACPI_HDR_LEN) / 4;
+	uint32_t xn = (readl(xsdt + HDR_LENGTH) - ACPI_HDR_LEN) / 8, i;
+
+	for (i = 0; i < rn && i < xn; i++)
+		if (readl(rsdt + ACPI_HDR_LEN + 4 * i) != readq(xsdt + ACPI_HDR_LEN + 8 * i))
+			break;
+	report(rn == xn && i == rn, "RSDT and XSDT list the same %u tables (first difference %u)",
+	       rn, i);
+}
+
 void mb_acpi_check(const struct mb_expect *x)
 {
-	uint64_t rsdp = rsdp_find();
+	uint64_t rsdp = rsdp_find(), rsdt, xsdt = 0;
+	uint32_t len;
 	uint8_t rev;
 
 	if (!x->acpi) {
@@ -249,16 +289,20 @@ void mb_acpi_check(const struct mb_expect *x)
 	if (!report(rsdp, "RSDP found (EBDA or 0xe0000-0xfffff), checksum of its 20 bytes is 0"))
 		return;
 	rev = readb(rsdp + RSDP_REVISION);
-	report_note("RSDP at 0x%lx, revision %u, RSDT 0x%x", rsdp, rev, readl(rsdp + RSDP_RSDT));
-	if (rev >= 2 && report(readl(rsdp + RSDP_LENGTH) >= RSDP_V2_LEN &&
-				       readl(rsdp + RSDP_LENGTH) <= 4096 &&
-				       !mb_sum(rsdp, readl(rsdp + RSDP_LENGTH)),
-			       "RSDP v2: length %u, extended checksum is 0",
-			       readl(rsdp + RSDP_LENGTH)) &&
-	    readq(rsdp + RSDP_XSDT))
-		acpi_sdt_walk(readq(rsdp + RSDP_XSDT), "XSDT", 8);
-	if (readl(rsdp + RSDP_RSDT))
-		acpi_sdt_walk(readl(rsdp + RSDP_RSDT), "RSDT", 4);
+	rsdt = readl(rsdp + RSDP_RSDT);
+	report_note("RSDP at 0x%lx, revision %u, RSDT 0x%lx", rsdp, rev, rsdt);
+	if (rev >= 2) {
+		len = readl(rsdp + RSDP_LENGTH);
+		if (report(len >= RSDP_V2_LEN && len <= 4096 && !mb_sum(rsdp, len),
+			   "RSDP v2: length %u, extended checksum is 0", len))
+			xsdt = readq(rsdp + RSDP_XSDT);
+	}
+	if (xsdt && !acpi_sdt_walk(xsdt, "XSDT", 8))
+		xsdt = 0;
+	if (rsdt && !acpi_sdt_walk(rsdt, "RSDT", 4))
+		rsdt = 0;
+	if (rsdt && xsdt)
+		acpi_sdt_agree(rsdt, xsdt);
 	report(acpi_nr > 0, "RSDT or XSDT: %u valid tables", acpi_nr);
 	acpi_fadt_check();
 	acpi_madt_check(x);

@@ -3,10 +3,11 @@
  * mb_pci.c: multiboot.elf's check of the PCI resources firmware assigned on bus 0, as
  * SeaBIOS does on QEMU's pc machine: every implemented BAR of every type-0 function
  * has an address aligned to its size, the command register decodes what the BARs
- * need, and a function with an interrupt pin has an interrupt line.  Then it drives
- * the pci-testdev through its firmware-assigned BARs (testdev.c).  BARs are sized the
- * way an OS sizes them (decode off, all-ones, restore) and must read back unchanged;
- * nothing is reassigned.  It does not use the runtime's pci_init(), which would.
+ * need, a function with an interrupt pin has an interrupt line, and no BAR overlaps
+ * RAM, the legacy ports below 0x1000 or another BAR.  Then it drives the pci-testdev
+ * through its firmware-assigned BARs (testdev.c).  BARs are sized the way an OS sizes
+ * them (decode off, all-ones, restore) and must read back unchanged; nothing is
+ * reassigned.  It does not use the runtime's pci_init(), which would.
  */
 #include "mb.h"
 #include "testdev.h"
@@ -53,6 +54,43 @@ static unsigned mb_pci_bar_probe(uint16_t bdf, unsigned i, struct pci_bar *b, bo
 	return b->is64 ? 2 : 1;
 }
 
+#define MAX_BARS 64
+#define IO_LEGACY_END 0x1000 /* ISA and motherboard ports below */
+
+/* Every assigned BAR seen, for the overlap check across functions. */
+static struct pci_bar all_bars[MAX_BARS];
+static unsigned all_nr;
+
+static void mb_pci_bar_add(const struct pci_bar *b)
+{
+	if (all_nr < MAX_BARS)
+		all_bars[all_nr++] = *b;
+}
+
+/* Memory BARs in no RAM, I/O BARs above the legacy ports, no two BARs overlapping. */
+static void mb_pci_layout_check(void)
+{
+	unsigned in_ram = 0, legacy = 0, overlap = 0;
+
+	for (unsigned i = 0; i < all_nr; i++) {
+		const struct pci_bar *a = &all_bars[i];
+
+		if (a->io)
+			legacy += a->addr < IO_LEGACY_END;
+		else
+			in_ram += mb_ram_overlaps(a->addr, a->size);
+		for (unsigned j = i + 1; j < all_nr; j++) {
+			const struct pci_bar *b = &all_bars[j];
+
+			overlap += a->io == b->io && a->addr < b->addr + b->size &&
+				   b->addr < a->addr + a->size;
+		}
+	}
+	report(!in_ram && !legacy && !overlap,
+	       "%u BARs: %u memory BARs in RAM, %u I/O BARs below 0x%x, %u overlapping pairs",
+	       all_nr, in_ram, legacy, IO_LEGACY_END, overlap);
+}
+
 /* Probe and check every BAR of a type-0 function; @bars receives them. */
 static void mb_pci_fn_check(uint16_t bdf, struct pci_bar *bars)
 {
@@ -75,6 +113,8 @@ static void mb_pci_fn_check(uint16_t bdf, struct pci_bar *bars)
 		if (!b->size)
 			continue;
 		need |= b->io ? PCI_COMMAND_IO : PCI_COMMAND_MEMORY;
+		if (b->addr)
+			mb_pci_bar_add(b);
 		report(b->addr && !(b->size & (b->size - 1)) && !(b->addr & (b->size - 1)),
 		       "00:%02x.%x BAR%u: %s size 0x%lx assigned at 0x%lx, aligned", dev, fn, i,
 		       b->io ? "io" : b->is64 ? "mem64" : "mem32", b->size, b->addr);
@@ -140,6 +180,7 @@ void mb_pci_check(const struct mb_expect *x)
 			if (mb_pci_present(bdf | f))
 				found |= mb_pci_visit(bdf | f, testdev, found);
 	}
+	mb_pci_layout_check();
 	if (!x->testdev) {
 		report(!found, "testdev=0: no pci-testdev on bus 0");
 		return;

@@ -80,6 +80,15 @@ static bool mmap_ram_overlap(void)
 	return false;
 }
 
+bool mb_ram_overlaps(uint64_t addr, uint64_t len)
+{
+	for (unsigned i = 0; i < mmap.nr; i++)
+		if (mmap.type[i] == MB_MMAP_RAM && addr < mmap.addr[i] + mmap.len[i] &&
+		    mmap.addr[i] < addr + len)
+			return true;
+	return false;
+}
+
 /* Copy the memory map, checking each entry's size field walks exactly mmap_length. */
 static bool mb_mmap_read(const struct mb_info *mbi)
 {

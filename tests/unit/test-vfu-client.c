@@ -173,7 +173,7 @@ static int connect_to(enum fault fault, struct pcifn **fn, GError **err, pthread
 	tu_socketpair(sv);
 	r->sock = sv[1];
 	g_assert_cmpint(pthread_create(th, NULL, remote_thread, r), ==, 0);
-	return proxy_connect("t0", sv[0], fn, err);
+	return proxy_connect("t0", sv[0], NULL, fn, err);
 }
 
 static void test_good(void)
@@ -244,11 +244,11 @@ static void test_not_socket(void)
 	int p[2];
 
 	g_assert_cmpint(pipe(p), ==, 0);
-	g_assert_cmpint(proxy_connect("t0", p[0], &fn, &err), ==, -ENOTSOCK);
+	g_assert_cmpint(proxy_connect("t0", p[0], NULL, &fn, &err), ==, -ENOTSOCK);
 	g_assert_nonnull(strstr(err->message, "not a connected stream socket"));
 	close(p[1]);
 	g_clear_error(&err);
-	g_assert_cmpint(proxy_connect_path("t0", "/nonexistent/t0.sock", &fn, &err), <, 0);
+	g_assert_cmpint(proxy_connect_path("t0", "/nonexistent/t0.sock", NULL, &fn, &err), <, 0);
 	g_assert_nonnull(strstr(err->message, "cannot connect"));
 }
 

@@ -1,0 +1,128 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * vfu_dma: the connection-time setup that lets a remote device bypass the VMM.
+ * Guest RAM goes to the remote with one DMA_MAP per gmem region (spec
+ * "VFIO_USER_DMA_MAP": the region's memfd and offset, or no fd for a region without
+ * one), and each BAR's doorbells come back with DEVICE_GET_REGION_IO_FDS (spec
+ * "VFIO_USER_DEVICE_GET_REGION_IO_FDS"): eventfds the VMM registers as KVM ioeventfds
+ * (vmm/ioeventfd.c).  The remote is untrusted: every sub-region is checked against
+ * its BAR before the function takes it.  Serving DMA_READ/DMA_WRITE for regions
+ * without an fd is not implemented (docs/protocol.md).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <unistd.h>
+
+#include "memory/memory.h"
+#include "proxy/vfu_client.h"
+
+static int vfu_dma_map_one(struct vfu_client *c, const struct gmem_region *r)
+{
+	struct vfu_dma_map req = {
+		.argsz = sizeof(req), .flags = VFU_DMA_MAP_READ | VFU_DMA_MAP_WRITE,
+		.offset = r->fd >= 0 ? r->fd_offset : 0, .address = r->gpa, .size = r->size,
+	};
+	struct vfu_dma_map none;
+	struct vfu_msg reply;
+	int ret;
+
+	ret = vfu_call(c->sock, &c->next_id, VFU_CMD_DMA_MAP, &req, sizeof(req), &r->fd,
+		       r->fd >= 0 ? 1 : 0, &reply);
+	if (ret < 0)
+		return ret;
+	ret = vfu_dma_map_decode(&reply, true, &none);
+	vfu_msg_clear(&reply);
+	return ret;
+}
+
+int vfu_client_dma_map(struct vfu_client *c, const struct gmem *mem)
+{
+	for (unsigned i = 0; mem && i < mem->nr_regions; i++) {
+		const struct gmem_region *r = &mem->region[i];
+		int ret = vfu_dma_map_one(c, r);
+
+		if (ret == -EPROTO || ret == -ECONNRESET || ret == -EPIPE)
+			return ret;
+		if (ret < 0 && r->fd >= 0)
+			return ret;
+		/* Without an fd the remote would need DMA_READ/WRITE, which it may refuse. */
+		if (ret < 0)
+			g_warning("%s: the remote cannot reach guest RAM at 0x%" PRIx64 "+0x%" PRIx64
+				  " (%s); DMA there will fail", c->id, r->gpa, r->size,
+				  g_strerror(-ret));
+	}
+	return 0;
+}
+
+/* Take sub-region s (checked by the decoder) as a doorbell of BAR `bar`. */
+static int vfu_io_fd_add(struct vfu_client *c, struct pcifn *fn, unsigned bar,
+			 const struct vfu_ioeventfd *s, const struct vfu_msg *m)
+{
+	struct pcifn_ioeventfd ev = {
+		.bar = bar, .off = s->offset, .size = (unsigned)s->size,
+		.datamatch = s->flags & VFU_IO_FD_DATAMATCH, .data = s->datamatch,
+	};
+	int ret;
+
+	/* Sub-regions may share an fd: the function owns one copy per doorbell. */
+	ev.fd = fcntl(m->fds[s->fd_index], F_DUPFD_CLOEXEC, 3);
+	if (ev.fd < 0)
+		return -errno;
+	ret = pcifn_add_ioeventfd(fn, &ev);
+	if (ret == 0)
+		return 0;
+	close(ev.fd);
+	if (ret == -ENOSPC) { /* the write still reaches the device, through the VMM */
+		g_warning("%s: more than %u doorbells; BAR%u+0x%" PRIx64 " stays a plain write",
+			  c->id, PCIFN_MAX_IOEVENTFDS, bar, ev.off);
+		return 0;
+	}
+	g_warning("%s: remote offered a doorbell at BAR%u+0x%" PRIx64 " size %u outside the "
+		  "BAR", c->id, bar, ev.off, ev.size);
+	return -EPROTO;
+}
+
+static int vfu_io_fds_bar(struct vfu_client *c, struct pcifn *fn, unsigned bar)
+{
+	struct vfu_region_io_fds req = {
+		.argsz = sizeof(req) + VFU_IO_FDS_MAX * sizeof(struct vfu_ioeventfd),
+		.index = bar,
+	}, got;
+	struct vfu_ioeventfd subs[VFU_IO_FDS_MAX];
+	struct vfu_msg reply;
+	int ret;
+
+	ret = vfu_call(c->sock, &c->next_id, VFU_CMD_DEVICE_GET_REGION_IO_FDS, &req, sizeof(req),
+		       NULL, 0, &reply);
+	if (ret < 0)
+		return ret;
+	ret = vfu_region_io_fds_decode(&reply, true, &got, subs);
+	if (ret == 0 && got.index != bar)
+		ret = -EPROTO;
+	for (unsigned i = 0; ret == 0 && i < got.count; i++)
+		ret = vfu_io_fd_add(c, fn, bar, &subs[i], &reply);
+	vfu_msg_clear(&reply);
+	return ret == -EBADMSG ? -EPROTO : ret;
+}
+
+int vfu_client_io_fds(struct vfu_client *c, struct pcifn *fn,
+		      const struct pcifn_bar bars[PCIFN_NUM_BARS])
+{
+	for (unsigned i = 0; i < PCIFN_NUM_BARS; i++) {
+		int ret;
+
+		if (!bars[i].size)
+			continue;
+		ret = vfu_io_fds_bar(c, fn, i);
+		/* A server without the command (ENOSYS, EINVAL): no doorbells, all still works. */
+		if (ret == -ENOSYS || ret == -EINVAL || ret == -ENOTSUP) {
+			g_info("%s: remote offers no doorbells for BAR%u (%s)", c->id, i,
+			       g_strerror(-ret));
+			continue;
+		}
+		if (ret < 0)
+			return ret;
+	}
+	return 0;
+}

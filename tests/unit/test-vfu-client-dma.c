@@ -1,0 +1,273 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * Unit tests for proxy/'s connection-time bypass setup (proxy/vfu_dma.c) and the
+ * pcifn doorbell hook: the proxy connects to a real vfu_server serving pci-testdev,
+ * through a relay thread that can replace the server's GET_REGION_IO_FDS replies with
+ * hostile ones (offsets outside the BAR, fd_index out of range, too many fds, bad
+ * sizes, a wrong index) or refuse DMA_MAP.  Checked: guest RAM written by the "VMM"
+ * is what the device reads through its gmem; doorbells arrive in the function and
+ * ring the device; the BAR hook follows programming, decode enables and reset; every
+ * bad reply fails the connection with a message naming the device.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "memory/memory.h"
+#include "protocol/protocol.h"
+#include "proxy/proxy.h"
+#include "remote/remote.h"
+
+const struct dev_ops *const dev_table[] = { &pci_testdev_ops, NULL };
+
+enum fault { F_NONE, F_IO_OUTSIDE, F_IO_FD_INDEX, F_IO_EXTRA_FD, F_IO_SIZE, F_IO_INDEX,
+	     F_DMA_REFUSE };
+
+struct relay {
+	int outer, inner; /* proxy side, server side */
+	struct dev *dev;
+	struct vfu_server *srv;
+	enum fault fault;
+};
+
+/* A hostile GET_REGION_IO_FDS reply for BAR0 of 4 KiB. */
+static void relay_bad_io_fds(struct relay *r, const struct vfu_msg *m)
+{
+	struct {
+		struct vfu_region_io_fds h;
+		struct vfu_ioeventfd s;
+	} __attribute__((packed)) rep = {
+		{ .argsz = 56, .index = 0, .count = 1 },
+		{ .offset = 0x10, .size = 4, .fd_index = 0 },
+	};
+	int fds[2] = { eventfd(0, EFD_CLOEXEC), eventfd(0, EFD_CLOEXEC) };
+	unsigned nr = 1;
+
+	if (r->fault == F_IO_OUTSIDE)
+		rep.s.offset = 4096 - 2; /* 4 bytes from 4094: past the BAR */
+	if (r->fault == F_IO_FD_INDEX)
+		rep.s.fd_index = 1;
+	if (r->fault == F_IO_EXTRA_FD)
+		nr = 2;
+	if (r->fault == F_IO_SIZE)
+		rep.s.size = 3;
+	if (r->fault == F_IO_INDEX)
+		rep.h.index = 1;
+	g_assert_cmpint(vfu_send(r->outer, m->hdr.msg_id, m->hdr.cmd, VFU_F_TYPE_REPLY, 0, &rep,
+				 sizeof(rep), fds, nr), ==, 0);
+	close(fds[0]);
+	close(fds[1]);
+}
+
+/* Pass m to the real server and its reply back, unless the fault replaces it. */
+static void relay_one(struct relay *r, struct vfu_msg *m)
+{
+	struct vfu_msg rep;
+
+	if (r->fault >= F_IO_OUTSIDE && r->fault <= F_IO_INDEX &&
+	    m->hdr.cmd == VFU_CMD_DEVICE_GET_REGION_IO_FDS) {
+		const struct vfu_region_io_fds *q = (const void *)m->payload;
+
+		if (q->index == 0)
+			return relay_bad_io_fds(r, m);
+	}
+	if (r->fault == F_DMA_REFUSE && m->hdr.cmd == VFU_CMD_DMA_MAP) {
+		g_assert_cmpint(vfu_send(r->outer, m->hdr.msg_id, m->hdr.cmd,
+					 VFU_F_TYPE_REPLY | VFU_F_ERROR, EPERM, NULL, 0, NULL, 0),
+				==, 0);
+		return;
+	}
+	g_assert_cmpint(vfu_send(r->inner, m->hdr.msg_id, m->hdr.cmd, m->hdr.flags, 0, m->payload,
+				 m->len, m->fds, m->nr_fds), ==, 0);
+	g_assert_cmpint(vfu_server_handle(r->srv, false), ==, 0);
+	g_assert_cmpint(vfu_recv(r->inner, &rep, VFU_MAX_MSG), ==, 0);
+	g_assert_cmpint(vfu_send(r->outer, rep.hdr.msg_id, rep.hdr.cmd, rep.hdr.flags,
+				 rep.hdr.error, rep.payload, rep.len, rep.fds, rep.nr_fds), ==, 0);
+	vfu_msg_clear(&rep);
+}
+
+static void *relay_thread(void *opaque)
+{
+	struct relay *r = opaque;
+	struct vfu_msg m;
+
+	while (vfu_recv(r->outer, &m, VFU_MAX_MSG) == 0) {
+		relay_one(r, &m);
+		vfu_msg_clear(&m);
+	}
+	return NULL;
+}
+
+static int relay_start(struct relay *r, enum fault fault, const struct gmem *mem,
+		       pthread_t *th, struct pcifn **fn, GError **err)
+{
+	static const struct dev_env env = { 0 };
+	g_autofree char *msg = NULL;
+	int a[2], b[2];
+
+	memset(r, 0, sizeof(*r));
+	r->fault = fault;
+	g_assert_cmpint(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, a), ==, 0);
+	g_assert_cmpint(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, b), ==, 0);
+	r->outer = a[1];
+	r->inner = b[0];
+	g_assert_cmpint(dev_create("pci-testdev", "t0", &env, NULL, &r->dev, &msg), ==, 0);
+	g_assert_cmpint(vfu_server_create(r->dev, b[1], &r->srv), ==, 0);
+	g_assert_cmpint(pthread_create(th, NULL, relay_thread, r), ==, 0);
+	return proxy_connect("t0", a[0], mem, fn, err);
+}
+
+static void relay_stop(struct relay *r, pthread_t th)
+{
+	pthread_join(th, NULL); /* the proxy's socket closed */
+	vfu_server_destroy(r->srv);
+	close(r->outer);
+	close(r->inner);
+	dev_destroy(r->dev);
+}
+
+struct hook_log {
+	unsigned calls;
+	unsigned bar;
+	uint64_t old_base, new_base;
+};
+
+static void hook(void *ctx, struct pcifn *fn, unsigned bar, uint64_t old_base, uint64_t new_base)
+{
+	struct hook_log *h = ctx;
+
+	h->calls++;
+	h->bar = bar;
+	h->old_base = old_base;
+	h->new_base = new_base;
+}
+
+static void test_good(void)
+{
+	const struct pcifn_ioeventfd *ev;
+	g_autoptr(GError) err = NULL;
+	struct hook_log h = { 0 };
+	struct pcifn *fn = NULL;
+	struct gmem *mem;
+	struct relay r;
+	pthread_t th;
+	char buf[8];
+
+	g_assert_cmpint(gmem_create(2 << 20, 1 << 20, &mem), ==, 0); /* two regions */
+	g_assert_cmpint(gmem_write(mem, 0x1000, "guest!", 6), ==, 0);
+	g_assert_cmpint(relay_start(&r, F_NONE, mem, &th, &fn, &err), ==, 0);
+	g_assert_no_error(err);
+	/* Guest RAM is shared: the device reads what the VMM wrote, and back. */
+	g_assert_cmpint(gmem_read(r.dev->env.mem, 0x1000, buf, 6), ==, 0);
+	g_assert_cmpmem(buf, 6, "guest!", 6);
+	g_assert_cmpint(gmem_write(r.dev->env.mem, (4ULL << 30) + 8, "dev", 3), ==, 0);
+	g_assert_cmpint(gmem_read(mem, (4ULL << 30) + 8, buf, 3), ==, 0);
+	g_assert_cmpmem(buf, 3, "dev", 3);
+	/* pci-testdev's four doorbells, two per BAR. */
+	g_assert_cmpuint(pcifn_ioeventfds(fn, &ev), ==, 4);
+	g_assert_cmpuint(ev[0].bar, ==, 0);
+	g_assert_cmpuint(ev[0].off, ==, 2049);
+	g_assert_false(ev[0].datamatch);
+	g_assert_true(ev[1].datamatch);
+	g_assert_cmphex(ev[1].data, ==, 0xfa);
+	g_assert_cmpuint(ev[3].bar, ==, 1);
+	/* The hook follows BAR0: programmed, enabled, disabled, reset. */
+	pcifn_set_bar_hook(fn, hook, &h);
+	g_assert_cmpint(pcifn_cfg_write(fn, 0x10, 4, 0xe0000000), ==, 0);
+	g_assert_cmpuint(h.calls, ==, 0); /* decoding is off */
+	g_assert_cmpint(pcifn_cfg_write(fn, 0x04, 2, 0x2), ==, 0);
+	g_assert_cmpuint(h.calls, ==, 1);
+	g_assert_cmpuint(h.bar, ==, 0);
+	g_assert_cmphex(h.new_base, ==, 0xe0000000);
+	g_assert_cmpint(pcifn_cfg_write(fn, 0x10, 4, 0xe0001000), ==, 0);
+	g_assert_cmpuint(h.calls, ==, 2);
+	g_assert_cmphex(h.old_base, ==, 0xe0000000);
+	g_assert_cmphex(h.new_base, ==, 0xe0001000);
+	g_assert_cmpint(pcifn_cfg_write(fn, 0x14, 4, 0xc000), ==, 0); /* I/O BAR, io off */
+	g_assert_cmpuint(h.calls, ==, 2);
+	g_assert_cmpint(pcifn_cfg_write(fn, 0x04, 2, 0x3), ==, 0);
+	g_assert_cmpuint(h.calls, ==, 3);
+	g_assert_cmpuint(h.bar, ==, 1);
+	g_assert_cmphex(h.new_base, ==, 0xc000);
+	g_assert_cmpint(pcifn_cfg_write(fn, 0x04, 2, 0x1), ==, 0); /* memory off */
+	g_assert_cmpuint(h.calls, ==, 4);
+	g_assert_cmphex(h.new_base, ==, 0);
+	pcifn_reset(fn);
+	g_assert_cmpuint(h.calls, ==, 5);
+	g_assert_cmpuint(h.bar, ==, 1);
+	g_assert_cmphex(h.new_base, ==, 0);
+	/* Ringing the eventfd the proxy holds reaches the device. */
+	g_assert_cmpint(pcifn_bar_write(fn, 0, 0, 1, 1), ==, 0); /* select mmio-wildcard */
+	g_assert_cmpint(write(ev[0].fd, &(uint64_t){ 1 }, 8), ==, 8);
+	g_assert_cmpint(pcifn_bar_read(fn, 0, 12, 4, &(uint64_t){ 0 }), ==, 0);
+	g_assert_true(vfu_server_poll_doorbells(r.srv) == false); /* drained by the read */
+	pcifn_destroy(fn);
+	relay_stop(&r, th);
+	gmem_destroy(mem);
+}
+
+/* A RAM region without an fd: offered without one, refused, a warning, still usable. */
+static void test_no_fd_region(void)
+{
+	g_autoptr(GError) err = NULL;
+	struct pcifn *fn = NULL;
+	static uint8_t ram[4096] __attribute__((aligned(4096)));
+	struct gmem *mem;
+	struct relay r;
+	pthread_t th;
+
+	g_assert_cmpint(gmem_create_empty(&mem), ==, 0);
+	g_assert_cmpint(gmem_add_region(mem, 0, sizeof(ram), -1, 0, ram), ==, 0);
+	g_test_expect_message("proxy", G_LOG_LEVEL_WARNING, "*t0*cannot reach guest RAM*");
+	g_assert_cmpint(relay_start(&r, F_NONE, mem, &th, &fn, &err), ==, 0);
+	g_test_assert_expected_messages();
+	g_assert_null(gmem_translate(r.dev->env.mem, 0, 1));
+	pcifn_destroy(fn);
+	relay_stop(&r, th);
+	mem->nr_regions = 0; /* ram is static: nothing to unmap */
+	gmem_destroy(mem);
+}
+
+static void expect_refused(enum fault fault, const char *words)
+{
+	g_autoptr(GError) err = NULL;
+	struct pcifn *fn = NULL;
+	struct gmem *mem;
+	struct relay r;
+	pthread_t th;
+
+	g_assert_cmpint(gmem_create(1 << 20, 1 << 20, &mem), ==, 0);
+	if (fault == F_IO_OUTSIDE)
+		g_test_expect_message("proxy", G_LOG_LEVEL_WARNING, "*t0*outside the BAR*");
+	g_assert_cmpint(relay_start(&r, fault, mem, &th, &fn, &err), <, 0);
+	g_test_assert_expected_messages();
+	g_assert_null(fn);
+	g_assert_nonnull(err);
+	g_test_message("fault %d: %s", fault, err->message);
+	g_assert_nonnull(strstr(err->message, "'t0'"));
+	g_assert_nonnull(strstr(err->message, words));
+	relay_stop(&r, th);
+	gmem_destroy(mem);
+}
+
+static void test_refused(void)
+{
+	expect_refused(F_IO_OUTSIDE, "doorbells badly");
+	expect_refused(F_IO_FD_INDEX, "doorbells badly");
+	expect_refused(F_IO_EXTRA_FD, "doorbells badly");
+	expect_refused(F_IO_SIZE, "doorbells badly");
+	expect_refused(F_IO_INDEX, "doorbells badly");
+	expect_refused(F_DMA_REFUSE, "refused guest RAM");
+}
+
+int main(int argc, char **argv)
+{
+	g_test_init(&argc, &argv, NULL);
+	g_test_add_func("/proxy/vfu-client-dma/good", test_good);
+	g_test_add_func("/proxy/vfu-client-dma/no-fd-region", test_no_fd_region);
+	g_test_add_func("/proxy/vfu-client-dma/refused", test_refused);
+	return g_test_run();
+}
