@@ -156,8 +156,8 @@ static uint32_t acpi_fadt(struct acpi_buf *ab, uint32_t facs, uint32_t dsdt)
 
 	put32(t + 36, facs);
 	put32(t + 40, dsdt);
-	put16(t + 46, ACPI_SCI_IRQ);  /* SCI_INT; SMI_CMD (48) stays 0: always ACPI mode */
-	put32(t + 56, ACPI_PM_BASE);	  /* PM1a_EVT_BLK */
+	put16(t + 46, ACPI_SCI_IRQ);	 /* SCI_INT; SMI_CMD (48) stays 0: always ACPI mode */
+	put32(t + 56, ACPI_PM_BASE);	 /* PM1a_EVT_BLK */
 	put32(t + 64, ACPI_PM_BASE + 4); /* PM1a_CNT_BLK */
 	put32(t + 76, ACPI_PM_BASE + 8); /* PM_TMR_BLK */
 	t[88] = 4;			 /* PM1_EVT_LEN */
@@ -166,8 +166,8 @@ static uint32_t acpi_fadt(struct acpi_buf *ab, uint32_t facs, uint32_t dsdt)
 	put16(t + 96, 101);		 /* P_LVL2_LAT > 100: no C2 */
 	put16(t + 98, 1001);		 /* P_LVL3_LAT > 1000: no C3 */
 	put16(t + 109, 0x0001);		 /* IAPC_BOOT_ARCH: LEGACY_DEVICES */
-	put32(t + 112, (1u << 0) | (1u << 2) | (1u << 4) | (1u << 5)); /* WBINVD, PROC_C1,
-									   no power or sleep button */
+	/* Flags: WBINVD, PROC_C1, no fixed power button, no fixed sleep button. */
+	put32(t + 112, (1u << 0) | (1u << 2) | (1u << 4) | (1u << 5));
 	put64(t + 132, facs); /* X_FIRMWARE_CTRL */
 	put64(t + 140, dsdt); /* X_DSDT */
 	acpi_gas_io(t + 148, 32, ACPI_PM_BASE);

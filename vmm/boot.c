@@ -16,8 +16,8 @@
 #include "vmm/vmm.h"
 
 /* The whole regular file, at most max bytes; opt names the option in errors. */
-static int boot_read_file(const char *opt, const char *path, uint64_t max, char **data,
-			  size_t *len, GError **err)
+static int boot_read_file(const char *opt, const char *path, uint64_t max, char **data, size_t *len,
+			  GError **err)
 {
 	g_autofree char *buf = NULL;
 	struct stat st;
@@ -93,8 +93,8 @@ static int boot_multiboot(struct gmem *mem, const char *kernel, const char *img,
 	}
 	ret = boot_read_modules(mem, initrd, nr_initrd, mods, bufs, err);
 	if (ret == 0) {
-		ret = multiboot_load(mem, img, len, cmdline, mods, nr_initrd, reserved,
-				     nr_reserved, boot, err);
+		ret = multiboot_load(mem, img, len, cmdline, mods, nr_initrd, reserved, nr_reserved,
+				     boot, err);
 		if (ret < 0)
 			g_prefix_error(err, "-kernel %s: ", kernel);
 	}

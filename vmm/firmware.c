@@ -90,7 +90,7 @@ static void fw_collect(struct fw_state *s, unsigned slot)
 			struct fw_bar *b = &s->bar[s->nr++];
 
 			*b = (struct fw_bar){.slot = slot, .bar = i, .size = size, .mem64 = mem64};
-			b->space = io			       ? FW_IO
+			b->space = io					     ? FW_IO
 				   : mem64 && size >= FIRMWARE_PCI_MEM64_MIN ? FW_MEM64
 									     : FW_MEM32;
 		}

@@ -22,7 +22,7 @@
 struct fwcfg_item {
 	uint16_t key;
 	uint32_t len;
-	uint8_t *data; /* owned */
+	uint8_t *data;			/* owned */
 	char name[FWCFG_FILE_NAME_MAX]; /* files only; "" for the fixed keys */
 };
 

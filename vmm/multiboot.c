@@ -485,9 +485,8 @@ static int mb_plan_kernel(struct mb_plan *p, const uint8_t *img, size_t len, GEr
 }
 
 int multiboot_load(struct gmem *mem, const void *img, size_t len, const char *cmdline,
-		   const struct mb_module *mods, unsigned nr_mods,
-		   const struct pvh_range *reserved, unsigned nr_reserved, struct pvh_boot *boot,
-		   GError **err)
+		   const struct mb_module *mods, unsigned nr_mods, const struct pvh_range *reserved,
+		   unsigned nr_reserved, struct pvh_boot *boot, GError **err)
 {
 	struct mb_boot_info bi = {cmdline, mods, nr_mods, reserved, nr_reserved};
 	g_autofree struct mb_plan *p = g_new0(struct mb_plan, 1);
@@ -522,7 +521,7 @@ int multiboot_load(struct gmem *mem, const void *img, size_t len, const char *cm
 		memset(dst + p->load[i].filesz, 0, p->load[i].memsz - p->load[i].filesz);
 	}
 	gmem_write(mem, MB_INFO_GPA, ib->b, sizeof(ib->b));
-	*boot = (struct pvh_boot){.entry = p->entry, .start_info = MB_INFO_GPA,
-				  .magic = MB_BOOTLOADER_MAGIC};
+	*boot = (struct pvh_boot){
+		.entry = p->entry, .start_info = MB_INFO_GPA, .magic = MB_BOOTLOADER_MAGIC};
 	return 0;
 }

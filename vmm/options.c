@@ -149,7 +149,9 @@ static int opt_smp(struct vmm_opts *o, const char *val, GError **err)
 static int opt_kernel(struct vmm_opts *o, const char *val, GError **err)
 {
 	if (!*val)
-		return opt_error(err, "-kernel: empty file name; give the path of a PVH ELF or Multiboot kernel");
+		return opt_error(
+			err,
+			"-kernel: empty file name; give the path of a PVH ELF or Multiboot kernel");
 	o->kernel = g_strdup(val);
 	return 0;
 }
@@ -331,7 +333,8 @@ static void options_defaults(struct vmm_opts *o)
 static int options_check(const struct vmm_opts *o, GError **err)
 {
 	if (!o->kernel)
-		return opt_error(err, "no guest to run; give -kernel FILE (a PVH ELF or Multiboot kernel)");
+		return opt_error(
+			err, "no guest to run; give -kernel FILE (a PVH ELF or Multiboot kernel)");
 	for (unsigned i = 0; i < o->nr_devices; i++) {
 		for (unsigned j = 0; j < i; j++) {
 			const struct devopt *a = &o->devices[j], *b = &o->devices[i];

@@ -193,6 +193,12 @@ static int pvh_check_load(const struct pvh_image *img, struct gmem *mem, unsigne
 				 "page 0x%llx-0x%llx where mpvmm writes hvm_start_info; link the "
 				 "image at 1M",
 				 i, ph->p_paddr, ph->p_memsz, PVH_INFO_GPA, PVH_INFO_END - 1);
+	if (ph->p_paddr < PC_HIGH_START && end > PC_VGA_START)
+		return pvh_error(err,
+				 "segment %u at 0x%" PRIx64 "+0x%" PRIx64 " overlaps the BIOS "
+				 "area 0xa0000-0xfffff (reserved; mpvmm's ACPI tables live there); "
+				 "link the image at 1M",
+				 i, ph->p_paddr, ph->p_memsz);
 	return 0;
 }
 

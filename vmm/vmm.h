@@ -73,9 +73,9 @@ struct vmm_opts {
 	char *append; /* NULL when -append was not given */
 	struct chardev_opt serial, debugcon;
 	bool no_reboot;
-	bool no_acpi;	      /* -machine acpi=off */
-	unsigned nr_initrd;   /* -initrd FILE[,FILE...]: Multiboot modules */
-	char **initrd;	      /* "PATH[ ARGS]" each, owned */
+	bool no_acpi;	    /* -machine acpi=off */
+	unsigned nr_initrd; /* -initrd FILE[,FILE...]: Multiboot modules */
+	char **initrd;	    /* "PATH[ ARGS]" each, owned */
 	unsigned nr_devices;
 	struct devopt *devices;
 };
@@ -251,16 +251,15 @@ int multiboot_find(const void *img, size_t len, size_t *off);
  * multiboot info at MB_INFO_GPA.  On error nothing has been written; -ENOEXEC.
  */
 int multiboot_load(struct gmem *mem, const void *img, size_t len, const char *cmdline,
-		   const struct mb_module *mods, unsigned nr_mods,
-		   const struct pvh_range *reserved, unsigned nr_reserved, struct pvh_boot *boot,
-		   GError **err);
+		   const struct mb_module *mods, unsigned nr_mods, const struct pvh_range *reserved,
+		   unsigned nr_reserved, struct pvh_boot *boot, GError **err);
 
 /* ---- boot.c: -kernel and -initrd: read the files, pick PVH or Multiboot ---- */
 
 /* Reserved ranges the memory maps report besides the BIOS area (ECAM). */
-int boot_load(struct gmem *mem, const char *kernel, const char *cmdline,
-	      char *const *initrd, unsigned nr_initrd, const struct pvh_range *reserved,
-	      unsigned nr_reserved, struct pvh_boot *boot, GError **err);
+int boot_load(struct gmem *mem, const char *kernel, const char *cmdline, char *const *initrd,
+	      unsigned nr_initrd, const struct pvh_range *reserved, unsigned nr_reserved,
+	      struct pvh_boot *boot, GError **err);
 
 /* ---- fwcfg.c: QEMU's fw_cfg, traditional port-I/O interface (docs/platform.md) ---- */
 
@@ -302,8 +301,8 @@ int firmware_assign_pci(struct pcihost *h, uint64_t high_base, GError **err);
 
 /* ---- acpi.c: ACPI tables in the BIOS area, the PM timer block (docs/platform.md) ---- */
 
-#define ACPI_PM_BASE 0x600	  /* PM1a_EVT 0x600, PM1a_CNT 0x604, PM_TMR 0x608 */
-#define ACPI_PM_TIMER_HZ 3579545 /* ACPI 6.4, 4.8.3.3 */
+#define ACPI_PM_BASE 0x600	   /* PM1a_EVT 0x600, PM1a_CNT 0x604, PM_TMR 0x608 */
+#define ACPI_PM_TIMER_HZ 3579545   /* ACPI 6.4, 4.8.3.3 */
 #define ACPI_TABLES_GPA 0xe0000ULL /* the RSDP first, then the tables */
 #define ACPI_TABLES_END 0xf0000ULL
 #define ACPI_SCI_IRQ 9

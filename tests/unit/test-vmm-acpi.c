@@ -103,7 +103,7 @@ static void check_fadt(struct gmem *mem, const uint8_t *t)
 	g_assert_cmpuint(le32(t + 36) % 64, ==, 0);
 	g_assert_cmphex(le32(t + 76), ==, ACPI_PM_BASE + 8); /* PM_TMR_BLK */
 	g_assert_cmpuint(t[91], ==, 4);			     /* PM_TMR_LEN */
-	g_assert_cmphex(le32(t + 56), ==, ACPI_PM_BASE);    /* PM1a_EVT_BLK */
+	g_assert_cmphex(le32(t + 56), ==, ACPI_PM_BASE);     /* PM1a_EVT_BLK */
 	g_assert_cmphex(le32(t + 64), ==, ACPI_PM_BASE + 4);
 	g_assert_cmpuint(le32(t + 48), ==, 0); /* SMI_CMD: always in ACPI mode */
 	g_assert_cmpuint(t[208], ==, 1);       /* X_PM_TMR_BLK: system I/O */

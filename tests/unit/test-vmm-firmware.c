@@ -58,8 +58,8 @@ static const struct pcifn_backend_ops fake_ops = {
 static void attach_fake(struct pcihost *h, uint64_t bar0, unsigned want_slot)
 {
 	const struct pcifn_bar bars[PCIFN_NUM_BARS] = {
-		{bar0, 0}, {0x20, PCIFN_BAR_IO}, {512ULL << 20, PCIFN_BAR_MEM64}, {0, 0},
-		{0x10000, PCIFN_BAR_MEM64}, {0, 0},
+		{bar0, 0}, {0x20, PCIFN_BAR_IO},       {512ULL << 20, PCIFN_BAR_MEM64},
+		{0, 0},	   {0x10000, PCIFN_BAR_MEM64}, {0, 0},
 	};
 	struct fake *f = g_new0(struct fake, 1);
 	struct pcifn *fn;

@@ -142,7 +142,7 @@ static void test_ignored(void)
 	sel(&x, FWCFG_SIGNATURE);
 	g_assert_true(ioport_write(&x.io, FWCFG_PORT + 1, 1, 'X'));  /* data write */
 	g_assert_true(ioport_write(&x.io, FWCFG_PORT, 1, FWCFG_ID)); /* byte selector */
-	g_assert_true(ioport_read(&x.io, FWCFG_PORT, 2, &v));	      /* selector read */
+	g_assert_true(ioport_read(&x.io, FWCFG_PORT, 2, &v));	     /* selector read */
 	g_assert_cmphex(v, ==, 0xffff);
 	g_assert_true(ioport_read(&x.io, FWCFG_PORT + 1, 1, &v));
 	g_assert_cmphex(v, ==, 'Q');

@@ -61,8 +61,14 @@ static bool ram_untouched(const struct gmem *mem)
 /* An a.out-kludge kernel: header at offset hoff, loaded at LOAD, 0x200 bytes, bss to 8K. */
 static void kludge_init(uint8_t *b, size_t len, size_t hoff, uint32_t flags)
 {
-	uint32_t h[8] = {0x1BADB002, flags, -(0x1BADB002u + flags), LOAD + (uint32_t)hoff, LOAD,
-			 LOAD + (uint32_t)len, LOAD + 0x2000, LOAD + 0x40};
+	uint32_t h[8] = {0x1BADB002,
+			 flags,
+			 -(0x1BADB002u + flags),
+			 LOAD + (uint32_t)hoff,
+			 LOAD,
+			 LOAD + (uint32_t)len,
+			 LOAD + 0x2000,
+			 LOAD + 0x40};
 
 	memset(b, 0x90, len);
 	memcpy(b + hoff, h, sizeof(h));
@@ -84,9 +90,9 @@ static void assert_rejected(const void *img, size_t len, const struct mb_module 
 	g_autoptr(GError) err = NULL;
 	struct pvh_boot boot;
 
-	g_assert_cmpint(multiboot_load(mem, img, len, cmdline, mods, nr_mods, &ecam, 1, &boot,
-				       &err),
-			==, -ENOEXEC);
+	g_assert_cmpint(
+		multiboot_load(mem, img, len, cmdline, mods, nr_mods, &ecam, 1, &boot, &err), ==,
+		-ENOEXEC);
 	if (!strstr(err->message, needle))
 		g_error("'%s' lacks '%s'", err->message, needle);
 	g_assert_true(ram_untouched(mem));
@@ -116,9 +122,8 @@ static void check_mmap(struct gmem *mem, const struct mbi *mbi)
 static void test_kludge(void)
 {
 	static const char m0[] = "module zero", m1[] = "one";
-	const struct mb_module mods[] = {{m0, sizeof(m0), "m0.bin a=1"},
-					 {NULL, 0, "empty"},
-					 {m1, sizeof(m1), "m1.bin"}};
+	const struct mb_module mods[] = {
+		{m0, sizeof(m0), "m0.bin a=1"}, {NULL, 0, "empty"}, {m1, sizeof(m1), "m1.bin"}};
 	struct gmem *mem = ram(RAM_SIZE);
 	struct mod_entry me[3];
 	struct pvh_boot boot;
@@ -183,10 +188,18 @@ static void elf_init(struct elf_img *im)
 	im->eh->e_phoff = sizeof(Elf32_Ehdr);
 	im->eh->e_phentsize = sizeof(Elf32_Phdr);
 	im->eh->e_phnum = 2;
-	im->ph[0] = (Elf32_Phdr){.p_type = PT_LOAD, .p_offset = 0x100, .p_vaddr = 0xc0100000,
-				 .p_paddr = LOAD, .p_filesz = 0x100, .p_memsz = 0x1000};
-	im->ph[1] = (Elf32_Phdr){.p_type = PT_LOAD, .p_offset = 0x200, .p_vaddr = LOAD + 0x10000,
-				 .p_paddr = LOAD + 0x10000, .p_filesz = 0x200, .p_memsz = 0x200};
+	im->ph[0] = (Elf32_Phdr){.p_type = PT_LOAD,
+				 .p_offset = 0x100,
+				 .p_vaddr = 0xc0100000,
+				 .p_paddr = LOAD,
+				 .p_filesz = 0x100,
+				 .p_memsz = 0x1000};
+	im->ph[1] = (Elf32_Phdr){.p_type = PT_LOAD,
+				 .p_offset = 0x200,
+				 .p_vaddr = LOAD + 0x10000,
+				 .p_paddr = LOAD + 0x10000,
+				 .p_filesz = 0x200,
+				 .p_memsz = 0x200};
 	memcpy(im->b + 0x100, hdr, sizeof(hdr));
 }
 
@@ -198,9 +211,9 @@ static void test_elf(void)
 	struct mbi mbi;
 
 	elf_init(&im);
-	g_assert_cmpint(multiboot_load(mem, im.b, sizeof(im.b), NULL, NULL, 0, &ecam, 1, &boot,
-				       NULL),
-			==, 0);
+	g_assert_cmpint(
+		multiboot_load(mem, im.b, sizeof(im.b), NULL, NULL, 0, &ecam, 1, &boot, NULL), ==,
+		0);
 	g_assert_cmphex(boot.entry, ==, LOAD + 0x10);
 	g_assert_cmpmem(gmem_translate(mem, LOAD, 0x100), 0x100, im.b + 0x100, 0x100);
 	g_assert_cmphex(*(uint8_t *)gmem_translate(mem, LOAD + 0x100, 1), ==, 0);
@@ -349,8 +362,8 @@ static void test_elf_bad(void)
 }
 
 /* boot_load: the file is read, and neither format gives the combined message. */
-static void assert_boot_rejected(const void *img, size_t len, uint64_t ram_size,
-				 char **initrd, const char *needle)
+static void assert_boot_rejected(const void *img, size_t len, uint64_t ram_size, char **initrd,
+				 const char *needle)
 {
 	g_autofree char *path = g_strdup("/tmp/test-vmm-multiboot-XXXXXX");
 	int fd = g_mkstemp(path);
@@ -386,8 +399,7 @@ static void test_boot_format(void)
 	assert_boot_rejected(img, sizeof(img), 2 << 20, NULL, "at most the guest RAM size");
 	img[0x18]++;
 	assert_boot_rejected(img, 0x200, RAM_SIZE, NULL, "bad checksum");
-	g_assert_cmpint(boot_load(mem, "/nonexistent/kernel", NULL, NULL, 0, &ecam, 1, &boot,
-				  &err),
+	g_assert_cmpint(boot_load(mem, "/nonexistent/kernel", NULL, NULL, 0, &ecam, 1, &boot, &err),
 			==, -ENOENT);
 	g_assert_true(ram_untouched(mem));
 	gmem_destroy(mem);

@@ -219,10 +219,10 @@ static void test_initrd_machine(void)
 	assert_fails("-initrd", "no file name", "-kernel", "k", "-initrd", "");
 	assert_fails("-initrd", "no file name", "-kernel", "k", "-initrd", " args");
 	assert_fails("-initrd", "longer than", "-kernel", "k", "-initrd", longmod);
-	many = g_strjoinv(",", (char *[]){"m", "m", "m", "m", "m", "m", "m", "m", "m", "m", "m",
-					  "m", "m", "m", "m", "m", "m", "m", "m", "m", "m", "m",
-					  "m", "m", "m", "m", "m", "m", "m", "m", "m", "m", "m",
-					  NULL});
+	many = g_strjoinv(",",
+			  (char *[]){"m", "m", "m", "m", "m", "m", "m", "m", "m", "m", "m", "m",
+				     "m", "m", "m", "m", "m", "m", "m", "m", "m", "m", "m", "m",
+				     "m", "m", "m", "m", "m", "m", "m", "m", "m", NULL});
 	assert_fails("-initrd", "at most 32", "-kernel", "k", "-initrd", many);
 	assert_fails("-machine q35", "not supported", "-kernel", "k", "-machine", "q35");
 	assert_fails("'acpi=maybe'", "acpi=on|off", "-kernel", "k", "-machine", "acpi=maybe");

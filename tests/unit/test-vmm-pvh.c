@@ -247,6 +247,9 @@ static void test_bad_segment(void)
 	img_init(&im);
 	im.load->p_paddr = 0x7800; /* over the boot page */
 	assert_rejected(&im, IMG_LEN, "overlaps the boot page");
+	img_init(&im);
+	im.load->p_paddr = 0xff800; /* into the BIOS area, where the ACPI tables go */
+	assert_rejected(&im, IMG_LEN, "overlaps the BIOS area");
 }
 
 static void test_bad_note(void)
