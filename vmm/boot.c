@@ -15,13 +15,28 @@
 
 #include "vmm/vmm.h"
 
-/* The whole regular file, at most max bytes; opt names the option in errors. */
-static int boot_read_file(const char *opt, const char *path, uint64_t max, char **data, size_t *len,
-			  GError **err)
+/* Read exactly size bytes; -EIO if the file shrank. */
+static int boot_read_all(int fd, char *buf, size_t size)
+{
+	size_t done = 0;
+
+	while (done < size) {
+		ssize_t n = read(fd, buf + done, size - done);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return n < 0 ? -errno : -EIO;
+		done += (size_t)n;
+	}
+	return 0;
+}
+
+int boot_read_file(const char *opt, const char *path, uint64_t max, char **data, size_t *len,
+		   GError **err)
 {
 	g_autofree char *buf = NULL;
 	struct stat st;
-	size_t done = 0;
 	int fd, ret = 0;
 
 	fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -39,21 +54,14 @@ static int boot_read_file(const char *opt, const char *path, uint64_t max, char 
 		goto close_fd;
 	}
 	buf = g_malloc((size_t)st.st_size + 1);
-	while (done < (size_t)st.st_size) {
-		ssize_t n = read(fd, buf + done, (size_t)st.st_size - done);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			ret = n < 0 ? -errno : -EIO;
-			g_set_error(err, VMM_ERROR, -ret, "%s %s: read failed: %s", opt, path,
-				    n < 0 ? g_strerror(-ret) : "file shrank while reading");
-			goto close_fd;
-		}
-		done += (size_t)n;
+	ret = boot_read_all(fd, buf, (size_t)st.st_size);
+	if (ret < 0) {
+		g_set_error(err, VMM_ERROR, -ret, "%s %s: read failed: %s", opt, path,
+			    ret == -EIO ? "file shrank while reading" : g_strerror(-ret));
+		goto close_fd;
 	}
 	*data = g_steal_pointer(&buf);
-	*len = done;
+	*len = (size_t)st.st_size;
 close_fd:
 	if (fd >= 0)
 		close(fd);

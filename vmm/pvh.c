@@ -10,11 +10,8 @@
  */
 #include <elf.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "vmm/vmm.h"
 
@@ -336,50 +333,6 @@ int pvh_probe(const void *elf, size_t len, GError **why)
 	return 1;
 }
 
-/* The whole file; images larger than guest RAM cannot load and are refused early. */
-static int pvh_read_file(const char *path, uint64_t max, char **data, size_t *len, GError **err)
-{
-	g_autofree char *buf = NULL;
-	struct stat st;
-	size_t done = 0;
-	int fd, ret = 0;
-
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0 || fstat(fd, &st) < 0) {
-		ret = -errno;
-		g_set_error(err, VMM_ERROR, -ret, "-kernel %s: %s", path, g_strerror(-ret));
-		goto close_fd;
-	}
-	if (!S_ISREG(st.st_mode) || (uint64_t)st.st_size > max) {
-		ret = -EFBIG;
-		g_set_error(err, VMM_ERROR, EFBIG,
-			    "-kernel %s: not a regular file of at most the "
-			    "guest RAM size",
-			    path);
-		goto close_fd;
-	}
-	buf = g_malloc((size_t)st.st_size + 1);
-	while (done < (size_t)st.st_size) {
-		ssize_t n = read(fd, buf + done, (size_t)st.st_size - done);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			ret = n < 0 ? -errno : -EIO;
-			g_set_error(err, VMM_ERROR, -ret, "-kernel %s: read failed: %s", path,
-				    n < 0 ? g_strerror(-ret) : "file shrank while reading");
-			goto close_fd;
-		}
-		done += (size_t)n;
-	}
-	*data = g_steal_pointer(&buf);
-	*len = done;
-close_fd:
-	if (fd >= 0)
-		close(fd);
-	return ret;
-}
-
 int pvh_load_file(struct gmem *mem, const char *path, const char *cmdline,
 		  const struct pvh_range *reserved, unsigned nr_reserved, struct pvh_boot *boot,
 		  GError **err)
@@ -388,7 +341,7 @@ int pvh_load_file(struct gmem *mem, const char *path, const char *cmdline,
 	size_t len = 0;
 	int ret;
 
-	ret = pvh_read_file(path, gmem_size(mem), &data, &len, err);
+	ret = boot_read_file("-kernel", path, gmem_size(mem), &data, &len, err);
 	if (ret < 0)
 		return ret;
 	ret = pvh_load(mem, data, len, cmdline, reserved, nr_reserved, boot, err);

@@ -256,6 +256,13 @@ int multiboot_load(struct gmem *mem, const void *img, size_t len, const char *cm
 
 /* ---- boot.c: -kernel and -initrd: read the files, pick PVH or Multiboot ---- */
 
+/*
+ * A whole regular file of at most max bytes (refused early: it could not load) into a
+ * new g_malloc'd *data; opt ("-kernel") names the option in errors.
+ */
+int boot_read_file(const char *opt, const char *path, uint64_t max, char **data, size_t *len,
+		   GError **err);
+
 /* Reserved ranges the memory maps report besides the BIOS area (ECAM). */
 int boot_load(struct gmem *mem, const char *kernel, const char *cmdline, char *const *initrd,
 	      unsigned nr_initrd, const struct pvh_range *reserved, unsigned nr_reserved,
