@@ -258,8 +258,8 @@ static void acpi_mcfg_check(const struct mb_expect *x)
 			continue;
 		ids = readl(base);
 		report(ids == pci_cfg_readl(0, 0),
-		       "MCFG entry %u: ECAM reads 00:00.0 IDs 0x%08x like port 0xcf8 (0x%08x)", i, ids,
-		       pci_cfg_readl(0, 0));
+		       "MCFG entry %u: ECAM reads 00:00.0 IDs 0x%08x like port 0xcf8 (0x%08x)", i,
+		       ids, pci_cfg_readl(0, 0));
 	}
 }
 

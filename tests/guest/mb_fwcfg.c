@@ -110,7 +110,8 @@ static void fw_cfg_dir_check(void)
 	}
 	report(!bad && !dup,
 	       "fw_cfg file directory: every name printable and terminated, every key a file "
-	       "key (>= 0x%x), no key twice (%u bad, %u duplicate)", FW_CFG_FILE_FIRST, bad, dup);
+	       "key (>= 0x%x), no key twice (%u bad, %u duplicate)",
+	       FW_CFG_FILE_FIRST, bad, dup);
 }
 
 void mb_fwcfg_check(const struct mb_expect *x)

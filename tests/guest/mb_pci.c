@@ -91,6 +91,13 @@ static void mb_pci_layout_check(void)
 	       all_nr, in_ram, legacy, IO_LEGACY_END, overlap);
 }
 
+static const char *mb_pci_bar_kind(const struct pci_bar *b)
+{
+	if (b->io)
+		return "io";
+	return b->is64 ? "mem64" : "mem32";
+}
+
 /* Probe and check every BAR of a type-0 function; @bars receives them. */
 static void mb_pci_fn_check(uint16_t bdf, struct pci_bar *bars)
 {
@@ -117,7 +124,7 @@ static void mb_pci_fn_check(uint16_t bdf, struct pci_bar *bars)
 			mb_pci_bar_add(b);
 		report(b->addr && !(b->size & (b->size - 1)) && !(b->addr & (b->size - 1)),
 		       "00:%02x.%x BAR%u: %s size 0x%lx assigned at 0x%lx, aligned", dev, fn, i,
-		       b->io ? "io" : b->is64 ? "mem64" : "mem32", b->size, b->addr);
+		       mb_pci_bar_kind(b), b->size, b->addr);
 	}
 	report((cmd & need) == need,
 	       "00:%02x.%x command 0x%04x decodes what its BARs need (0x%x)%s", dev, fn, cmd, need,
@@ -185,7 +192,6 @@ void mb_pci_check(const struct mb_expect *x)
 		report(!found, "testdev=0: no pci-testdev on bus 0");
 		return;
 	}
-	if (report(found, "pci-testdev %04x:%04x found on bus 0", TESTDEV_VENDOR,
-		   TESTDEV_DEVICE))
+	if (report(found, "pci-testdev %04x:%04x found on bus 0", TESTDEV_VENDOR, TESTDEV_DEVICE))
 		mb_testdev_drive(testdev);
 }

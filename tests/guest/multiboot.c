@@ -64,7 +64,8 @@ static int mmap_ram_at(uint64_t addr, uint64_t len)
 {
 	for (unsigned i = 0; i < mmap.nr; i++)
 		if (mmap.type[i] == MB_MMAP_RAM && addr >= mmap.addr[i] &&
-		    addr - mmap.addr[i] <= mmap.len[i] && len <= mmap.len[i] - (addr - mmap.addr[i]))
+		    addr - mmap.addr[i] <= mmap.len[i] &&
+		    len <= mmap.len[i] - (addr - mmap.addr[i]))
 			return (int)i;
 	return -1;
 }
@@ -135,7 +136,8 @@ static void mb_mmap_check(const struct mb_info *mbi, const struct mb_expect *x)
 	region_end = high >= 0 ? mmap.addr[high] + mmap.len[high] : 0;
 	report(high >= 0 && upper_end <= region_end && upper_end + MIB > region_end,
 	       "mem_upper %u KiB: 1 MiB + mem_upper is the end of the RAM at 1 MiB (0x%lx) less "
-	       "under 1 MiB", mbi->mem_upper, region_end);
+	       "under 1 MiB",
+	       mbi->mem_upper, region_end);
 	report(mmap_ram_at(KERNEL_BASE, (uintptr_t)__bss_end - KERNEL_BASE) >= 0,
 	       "memory map: the kernel image 0x%x-0x%lx lies in RAM", KERNEL_BASE,
 	       (uintptr_t)__bss_end - 1);
@@ -194,7 +196,8 @@ static void mb_modules_check(const struct mb_info *mbi, const struct mb_expect *
 	unsigned n = mbi->flags & MBI_MODS ? mbi->mods_count : 0;
 
 	if (!report(n == x->mods, "modules: %u given, mods=%u expected (flags bit 3 %s)", n,
-		    x->mods, mbi->flags & MBI_MODS ? "set" : "clear") || !n)
+		    x->mods, mbi->flags & MBI_MODS ? "set" : "clear") ||
+	    !n)
 		return;
 	if (!report(mmap_ram_at(mbi->mods_addr, n * sizeof(*mods)) >= 0,
 		    "modules: the list at 0x%x lies in RAM", mbi->mods_addr))
