@@ -11,7 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "proxy/proxy.h"
+#include "proxy/pciirq.h"
 
 #define PCI_COMMAND 0x04
 #define PCI_COMMAND_IO 0x1
@@ -30,6 +30,7 @@ struct pcifn {
 	uint16_t command; /* shadow of the command register, for decode */
 	struct pcifn_bar bar[PCIFN_NUM_BARS];
 	uint32_t bar_reg[PCIFN_NUM_BARS]; /* address bits as programmed, per dword */
+	struct pciirq *irq;		  /* interrupts, once pcifn_irq_setup() ran */
 	uint64_t decoded[PCIFN_NUM_BARS];  /* what bar_hook was last told, 0 = nothing */
 	pcifn_bar_map_fn bar_hook;
 	void *bar_hook_ctx;
@@ -98,6 +99,7 @@ void pcifn_destroy(struct pcifn *fn)
 {
 	if (!fn)
 		return;
+	pciirq_destroy(fn->irq);
 	fn->ops->destroy(fn->be);
 	for (unsigned i = 0; i < fn->nr_ioev; i++)
 		close(fn->ioev[i].fd);
@@ -190,6 +192,8 @@ int pcifn_cfg_read(struct pcifn *fn, uint32_t off, unsigned size, uint32_t *val)
 		ret = pcifn_check(fn, fn->ops->cfg_read(fn->be, off, size, val), "config read");
 		if (ret < 0)
 			*val = size == 4 ? 0xffffffffu : (1u << (size * 8)) - 1;
+		else
+			pciirq_cfg_read(fn->irq, off, size, val);
 	}
 	pthread_mutex_unlock(&fn->lock);
 	return ret;
@@ -232,6 +236,9 @@ int pcifn_cfg_write(struct pcifn *fn, uint32_t off, unsigned size, uint32_t val)
 		if (dw == PCI_COMMAND)
 			pcifn_command_store(fn, off, size, val);
 		ret = pcifn_check(fn, fn->ops->cfg_write(fn->be, off, size, val), "config write");
+		if (ret == 0)
+			ret = pcifn_check(fn, pciirq_cfg_write(fn->irq, off, size, val),
+					  "interrupt setup");
 	}
 	pcifn_bars_changed(fn);
 	pthread_mutex_unlock(&fn->lock);
@@ -341,6 +348,9 @@ int pcifn_bar_read(struct pcifn *fn, unsigned bar, uint64_t off, unsigned size, 
 	pthread_mutex_lock(&fn->lock);
 	if (fn->dead) {
 		ret = -ENODEV;
+	} else if (fn->irq && msix_claims(fn->irq, bar, off, size)) {
+		msix_read(fn->irq, bar, off, size, val); /* the MSI-X table or PBA */
+		ret = 0;
 	} else {
 		ret = pcifn_check(fn, fn->ops->bar_read(fn->be, bar, off, size, val), "BAR read");
 		if (ret < 0)
@@ -359,9 +369,28 @@ int pcifn_bar_write(struct pcifn *fn, unsigned bar, uint64_t off, unsigned size,
 	pthread_mutex_lock(&fn->lock);
 	if (fn->dead)
 		ret = -ENODEV;
+	else if (fn->irq && msix_claims(fn->irq, bar, off, size))
+		msix_write(fn->irq, bar, off, size, val), ret = 0;
 	else
 		ret = pcifn_check(fn, fn->ops->bar_write(fn->be, bar, off, size, val),
 				  "BAR write");
+	pthread_mutex_unlock(&fn->lock);
+	return ret;
+}
+
+int pcifn_irq_setup(struct pcifn *fn, const struct pcifn_irq_ops *ops, void *ctx,
+		    const unsigned intx_gsi[4])
+{
+	int ret;
+
+	pthread_mutex_lock(&fn->lock);
+	if (fn->irq)
+		ret = -EEXIST;
+	else if (fn->dead)
+		ret = -ENODEV;
+	else
+		ret = pcifn_check(fn, pciirq_create(fn->id, fn->ops, fn->be, fn->bar, ops, ctx,
+						    intx_gsi, &fn->irq), "interrupt setup");
 	pthread_mutex_unlock(&fn->lock);
 	return ret;
 }
@@ -372,6 +401,7 @@ void pcifn_reset(struct pcifn *fn)
 	pthread_mutex_lock(&fn->lock);
 	memset(fn->bar_reg, 0, sizeof(fn->bar_reg));
 	fn->command = 0;
+	pciirq_reset(fn->irq);
 	pcifn_bars_changed(fn);
 	if (!fn->dead && fn->ops->reset)
 		pcifn_check(fn, fn->ops->reset(fn->be), "reset");
