@@ -11,6 +11,7 @@
 #include <elf.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <stddef.h>
 #include <string.h>
 
 #include "vmm/vmm.h"
@@ -159,7 +160,7 @@ static int pvh_find_entry(const struct pvh_image *img, uint32_t *entry, GError *
 			return ret < 0 ? ret : 0;
 	}
 	return pvh_error(err, "no PVH entry point: the image has no XEN_ELFNOTE_PHYS32_ENTRY "
-			      "note (type 18, name \"Xen\"); mpvmm boots PVH images only");
+			      "note (type 18, name \"Xen\")");
 }
 
 static int pvh_check_load(const struct pvh_image *img, struct gmem *mem, unsigned i,
@@ -321,6 +322,12 @@ int pvh_load(struct gmem *mem, const void *elf, size_t len, const char *cmdline,
 	pvh_copy_segments(&img, mem);
 	boot->start_info = (uint32_t)PVH_INFO_GPA;
 	return pvh_write_info(mem, cmdline, map, n);
+}
+
+int pvh_set_rsdp(struct gmem *mem, uint64_t rsdp)
+{
+	return gmem_write(mem, PVH_INFO_GPA + offsetof(struct hvm_start_info, rsdp_paddr), &rsdp,
+			  sizeof(rsdp));
 }
 
 int pvh_probe(const void *elf, size_t len, GError **why)

@@ -194,6 +194,15 @@ void pcihost_cfg_write(struct pcihost *h, unsigned bus, unsigned dev, unsigned f
 bool pcihost_mmio(struct pcihost *h, uint64_t addr, unsigned len, bool write, uint64_t *val);
 bool pcihost_pio(struct pcihost *h, uint16_t port, unsigned len, bool write, uint64_t *val);
 
+/* ---- ioeventfd.c: doorbells as KVM ioeventfds ---- */
+
+struct machine;
+/*
+ * Register fn's doorbells (pcifn_ioeventfds) as KVM ioeventfds at their BARs' current
+ * addresses and follow the BARs from now on (pcifn_set_bar_hook).  After kvm_open().
+ */
+void ioeventfd_attach(struct machine *m, struct pcifn *fn);
+
 /* ---- localdev.c: a devices/ model run in-process, as a pcifn backend ---- */
 
 int localdev_create(const char *type, const char *id, json_object *props, struct gmem *mem,
@@ -227,6 +236,8 @@ int pvh_load(struct gmem *mem, const void *elf, size_t len, const char *cmdline,
 int pvh_load_file(struct gmem *mem, const char *path, const char *cmdline,
 		  const struct pvh_range *reserved, unsigned nr_reserved, struct pvh_boot *boot,
 		  GError **err);
+/* After pvh_load: tell the guest where the ACPI RSDP is (hvm_start_info.rsdp_paddr). */
+int pvh_set_rsdp(struct gmem *mem, uint64_t rsdp);
 /* 1 when elf is an ELF64 with a XEN_ELFNOTE_PHYS32_ENTRY note, else 0 (*why says why). */
 int pvh_probe(const void *elf, size_t len, GError **why);
 
@@ -320,7 +331,7 @@ struct acpi_pm {
 int acpi_pm_create(struct ioport_table *io, struct acpi_pm *pm);
 /* The PM timer's 24-bit count now. */
 uint32_t acpi_pm_timer(const struct acpi_pm *pm);
-/* RSDP, RSDT, XSDT, FADT, FACS, DSDT, MADT (nr_cpus LAPICs), MCFG at ACPI_TABLES_GPA. */
+/* RSDP at ACPI_TABLES_GPA, then RSDT, XSDT, FADT, FACS, DSDT, MADT (nr_cpus LAPICs), MCFG. */
 int acpi_build(struct gmem *mem, unsigned nr_cpus, uint64_t ecam_base, uint64_t ecam_size);
 
 /* ---- kvm.c: the VM and vCPU file descriptors ---- */
@@ -350,6 +361,8 @@ struct vcpu {
 	pthread_t thread;
 	bool started;
 	struct machine *m;
+	/* Exits to this process (KVM_RUN returns), by kind; read after the thread ends. */
+	uint64_t exits, exits_io, exits_mmio;
 };
 
 int vcpu_create(struct kvm *k, unsigned index, struct machine *m, struct vcpu *v, GError **err);
@@ -376,6 +389,8 @@ struct machine {
 	struct debugcon dcon;
 	struct debugexit dexit;
 	struct pcihost *pci;
+	struct pcifn *fn[PCIHOST_SLOTS]; /* attached functions, owned by pci */
+	unsigned nr_fn;
 	struct fwcfg *fwcfg;
 	struct acpi_pm pm;
 	struct vcpu *vcpus;

@@ -139,6 +139,7 @@ static void test_good(void)
 	g_assert_cmpuint(si.version, ==, 1);
 	g_assert_cmpuint(si.nr_modules, ==, 0);
 	g_assert_cmphex(si.cmdline_paddr, ==, PVH_CMDLINE_GPA);
+	g_assert_cmphex(si.rsdp_paddr, ==, 0);
 	g_assert_cmpstr(gmem_translate(mem, si.cmdline_paddr, 10), ==, "console=x");
 	g_assert_cmpuint(si.memmap_entries, ==, 4);
 	g_assert_cmpint(gmem_read(mem, si.memmap_paddr, map, sizeof(map)), ==, 0);
@@ -147,6 +148,10 @@ static void test_good(void)
 		g_assert_cmphex(map[i].size, ==, want[i].size);
 		g_assert_cmpuint(map[i].type, ==, want[i].type);
 	}
+	g_assert_cmpint(pvh_set_rsdp(mem, 0xe0000), ==, 0);
+	g_assert_cmpint(gmem_read(mem, PVH_INFO_GPA, &si, sizeof(si)), ==, 0);
+	g_assert_cmphex(si.rsdp_paddr, ==, 0xe0000);
+	g_assert_cmphex(si.magic, ==, 0x336ec578);
 	gmem_destroy(mem);
 }
 
