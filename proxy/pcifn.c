@@ -268,15 +268,20 @@ static void pcifn_bars_changed(struct pcifn *fn)
 
 		if (now == fn->decoded[i])
 			continue;
-		fn->bar_hook(fn->bar_hook_ctx, fn, i, fn->decoded[i], now);
+		fn->bar_hook(fn->bar_hook_ctx, fn, i, b->flags & PCIFN_BAR_IO, fn->decoded[i], now);
 		fn->decoded[i] = now;
 	}
 }
 
 void pcifn_set_bar_hook(struct pcifn *fn, pcifn_bar_map_fn hook, void *ctx)
 {
+	pthread_mutex_lock(&fn->lock);
 	fn->bar_hook = hook;
 	fn->bar_hook_ctx = ctx;
+	/* The new hook learns where the BARs are decoded now (firmware may have set them). */
+	memset(fn->decoded, 0, sizeof(fn->decoded));
+	pcifn_bars_changed(fn);
+	pthread_mutex_unlock(&fn->lock);
 }
 
 int pcifn_add_ioeventfd(struct pcifn *fn, const struct pcifn_ioeventfd *ev)

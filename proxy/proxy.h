@@ -107,14 +107,18 @@ int pcifn_add_ioeventfd(struct pcifn *fn, const struct pcifn_ioeventfd *ev);
 unsigned pcifn_ioeventfds(const struct pcifn *fn, const struct pcifn_ioeventfd **out);
 
 /*
- * Called whenever the address BAR `bar` decodes at changes: programming, the command
- * register's memory/io enable, reset.  0 means "not decoded" (disabled, unassigned).
- * Called with the function's lock held, on the thread that made the change (a vCPU
- * thread): the hook must not call pcifn_* on fn.
+ * Called whenever the address BAR `bar` (an I/O BAR if io) decodes at changes:
+ * programming, the command register's memory/io enable, reset.  0 means "not decoded"
+ * (disabled, unassigned).  Called with the function's lock held, on the thread that
+ * made the change (a vCPU thread): the hook must not call pcifn_* on fn other than
+ * pcifn_ioeventfds() and pcifn_id().
  */
-typedef void (*pcifn_bar_map_fn)(void *ctx, struct pcifn *fn, unsigned bar, uint64_t old_base,
-				 uint64_t new_base);
-/* Install the hook (NULL removes it).  Before the function is in use. */
+typedef void (*pcifn_bar_map_fn)(void *ctx, struct pcifn *fn, unsigned bar, bool io,
+				 uint64_t old_base, uint64_t new_base);
+/*
+ * Install the hook (NULL removes it); it is called at once for every BAR decoded now
+ * (old_base 0), so it may be installed after the BARs were programmed.
+ */
 void pcifn_set_bar_hook(struct pcifn *fn, pcifn_bar_map_fn hook, void *ctx);
 
 struct gmem;

@@ -99,6 +99,7 @@ static int machine_device(struct machine *m, const struct devopt *d, GError **er
 			    d->type, d->id, PCIHOST_SLOTS - 1);
 		return ret;
 	}
+	m->fn[m->nr_fn++] = fn;
 	g_info("%s: %s at 00:%02x.0", d->id, d->type, slot);
 	return 0;
 }
@@ -149,6 +150,8 @@ static int machine_build(struct machine *m, GError **err)
 		ret = kvm_open(&m->kvm, o->smp, err);
 	if (ret == 0)
 		ret = kvm_map_gmem(&m->kvm, m->mem, err);
+	for (unsigned i = 0; ret == 0 && i < m->nr_fn; i++)
+		ioeventfd_attach(m, m->fn[i]);
 	if (ret == 0)
 		ret = machine_vcpus(m, &boot, err);
 	return ret;
@@ -236,6 +239,22 @@ static void machine_join(struct machine *m)
 	}
 }
 
+/*
+ * MPVMM_EXIT_STATS=1 (a debugging aid, not an option): how often each vCPU exited to
+ * this process, which shows whether doorbells and interrupts bypassed the VMM.
+ */
+static void machine_print_exits(const struct machine *m)
+{
+	const char *want = g_getenv("MPVMM_EXIT_STATS");
+
+	if (!want || strcmp(want, "1") != 0)
+		return;
+	for (unsigned i = 0; i < m->nr_vcpus; i++)
+		g_printerr("mpvmm: vCPU%u: %" G_GUINT64_FORMAT " exits to userspace (io %"
+			   G_GUINT64_FORMAT ", mmio %" G_GUINT64_FORMAT ")\n", i,
+			   m->vcpus[i].exits, m->vcpus[i].exits_io, m->vcpus[i].exits_mmio);
+}
+
 int machine_run(struct machine *m)
 {
 	sigset_t stop;
@@ -263,6 +282,7 @@ int machine_run(struct machine *m)
 	}
 	machine_wait(m, sfd);
 	machine_join(m);
+	machine_print_exits(m);
 	close(sfd);
 	return __atomic_load_n(&m->status, __ATOMIC_ACQUIRE);
 }

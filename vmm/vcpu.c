@@ -194,6 +194,9 @@ static void *vcpu_thread(void *arg)
 			vcpu_fail(v, what);
 			break;
 		}
+		v->exits++;
+		v->exits_io += v->run->exit_reason == KVM_EXIT_IO;
+		v->exits_mmio += v->run->exit_reason == KVM_EXIT_MMIO;
 		if (!vcpu_exit(v))
 			break;
 	}

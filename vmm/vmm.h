@@ -194,6 +194,15 @@ void pcihost_cfg_write(struct pcihost *h, unsigned bus, unsigned dev, unsigned f
 bool pcihost_mmio(struct pcihost *h, uint64_t addr, unsigned len, bool write, uint64_t *val);
 bool pcihost_pio(struct pcihost *h, uint16_t port, unsigned len, bool write, uint64_t *val);
 
+/* ---- ioeventfd.c: doorbells as KVM ioeventfds ---- */
+
+struct machine;
+/*
+ * Register fn's doorbells (pcifn_ioeventfds) as KVM ioeventfds at their BARs' current
+ * addresses and follow the BARs from now on (pcifn_set_bar_hook).  After kvm_open().
+ */
+void ioeventfd_attach(struct machine *m, struct pcifn *fn);
+
 /* ---- localdev.c: a devices/ model run in-process, as a pcifn backend ---- */
 
 int localdev_create(const char *type, const char *id, json_object *props, struct gmem *mem,
@@ -352,6 +361,8 @@ struct vcpu {
 	pthread_t thread;
 	bool started;
 	struct machine *m;
+	/* Exits to this process (KVM_RUN returns), by kind; read after the thread ends. */
+	uint64_t exits, exits_io, exits_mmio;
 };
 
 int vcpu_create(struct kvm *k, unsigned index, struct machine *m, struct vcpu *v, GError **err);
@@ -378,6 +389,8 @@ struct machine {
 	struct debugcon dcon;
 	struct debugexit dexit;
 	struct pcihost *pci;
+	struct pcifn *fn[PCIHOST_SLOTS]; /* attached functions, owned by pci */
+	unsigned nr_fn;
 	struct fwcfg *fwcfg;
 	struct acpi_pm pm;
 	struct vcpu *vcpus;

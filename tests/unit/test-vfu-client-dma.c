@@ -132,15 +132,18 @@ static void relay_stop(struct relay *r, pthread_t th)
 struct hook_log {
 	unsigned calls;
 	unsigned bar;
+	bool io;
 	uint64_t old_base, new_base;
 };
 
-static void hook(void *ctx, struct pcifn *fn, unsigned bar, uint64_t old_base, uint64_t new_base)
+static void hook(void *ctx, struct pcifn *fn, unsigned bar, bool io, uint64_t old_base,
+		 uint64_t new_base)
 {
 	struct hook_log *h = ctx;
 
 	h->calls++;
 	h->bar = bar;
+	h->io = io;
 	h->old_base = old_base;
 	h->new_base = new_base;
 }
@@ -176,11 +179,13 @@ static void test_good(void)
 	g_assert_cmpuint(ev[3].bar, ==, 1);
 	/* The hook follows BAR0: programmed, enabled, disabled, reset. */
 	pcifn_set_bar_hook(fn, hook, &h);
+	g_assert_cmpuint(h.calls, ==, 0); /* nothing decoded yet */
 	g_assert_cmpint(pcifn_cfg_write(fn, 0x10, 4, 0xe0000000), ==, 0);
 	g_assert_cmpuint(h.calls, ==, 0); /* decoding is off */
 	g_assert_cmpint(pcifn_cfg_write(fn, 0x04, 2, 0x2), ==, 0);
 	g_assert_cmpuint(h.calls, ==, 1);
 	g_assert_cmpuint(h.bar, ==, 0);
+	g_assert_false(h.io);
 	g_assert_cmphex(h.new_base, ==, 0xe0000000);
 	g_assert_cmpint(pcifn_cfg_write(fn, 0x10, 4, 0xe0001000), ==, 0);
 	g_assert_cmpuint(h.calls, ==, 2);
@@ -191,6 +196,7 @@ static void test_good(void)
 	g_assert_cmpint(pcifn_cfg_write(fn, 0x04, 2, 0x3), ==, 0);
 	g_assert_cmpuint(h.calls, ==, 3);
 	g_assert_cmpuint(h.bar, ==, 1);
+	g_assert_true(h.io);
 	g_assert_cmphex(h.new_base, ==, 0xc000);
 	g_assert_cmpint(pcifn_cfg_write(fn, 0x04, 2, 0x1), ==, 0); /* memory off */
 	g_assert_cmpuint(h.calls, ==, 4);
@@ -199,6 +205,15 @@ static void test_good(void)
 	g_assert_cmpuint(h.calls, ==, 5);
 	g_assert_cmpuint(h.bar, ==, 1);
 	g_assert_cmphex(h.new_base, ==, 0);
+	/* A hook installed after programming learns the current address at once. */
+	g_assert_cmpint(pcifn_cfg_write(fn, 0x10, 4, 0xe0002000), ==, 0);
+	g_assert_cmpint(pcifn_cfg_write(fn, 0x04, 2, 0x2), ==, 0);
+	h.calls = 0;
+	pcifn_set_bar_hook(fn, hook, &h);
+	g_assert_cmpuint(h.calls, ==, 1);
+	g_assert_cmphex(h.old_base, ==, 0);
+	g_assert_cmphex(h.new_base, ==, 0xe0002000);
+	pcifn_reset(fn);
 	/* Ringing the eventfd the proxy holds reaches the device. */
 	g_assert_cmpint(pcifn_bar_write(fn, 0, 0, 1, 1), ==, 0); /* select mmio-wildcard */
 	g_assert_cmpint(write(ev[0].fd, &(uint64_t){ 1 }, 8), ==, 8);
