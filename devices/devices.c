@@ -115,8 +115,9 @@ int dev_create(const char *type, const char *id, const struct dev_env *env, json
 		return ret;
 	ret = ops->create(env, id, props, &dev);
 	if (ret < 0) {
-		*err = g_strdup_printf("%s '%s': cannot create the device: %s", ops->type, id,
-				       g_strerror(-ret));
+		*err = g_strdup_printf("%s '%s': cannot create the device: %s (check the "
+				       "properties against -device %s,help)", ops->type, id,
+				       g_strerror(-ret), ops->type);
 		return ret;
 	}
 	dev->id = strdup(id);

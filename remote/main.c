@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
- * main: the command line of a device-class process (mpvmm-misc).  Parses and checks
- * every option strictly, prints help, and hands the device list to remote.c.  The
- * class's device table is in its own file (misc.c); this file serves any class.
+ * main: the command line of a device-class process (mpvmm-misc, mpvmm-storage).  Parses
+ * and checks every option strictly, prints help, has the devices' backends opened
+ * (blockdev.c, entropy.c) and hands the device list to remote.c.  The class's device
+ * table is in its own file (misc.c, storage.c); this file serves any class.
  * It does not open sockets or create devices itself.
  */
 #include <errno.h>
@@ -10,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "remote/remote.h"
 
@@ -18,6 +20,8 @@
 static const char usage[] =
 	"Usage: %1$s -device TYPE,id=ID,socket=FD|PATH [-device ...]\n"
 	"       %1$s -device help | -device TYPE,help | --help | -version\n"
+	"       -blockdev driver=file,node-name=NODE,filename=PATH[,read-only=on]\n"
+	"                    a raw image for a -device virtio-blk,...,drive=NODE\n"
 	"\n"
 	"Emulates each device in this process and serves it over vfio-user on its own\n"
 	"socket, for an mpvmm -device pci-proxy-dev,id=ID,socket=... to connect to.\n"
@@ -190,8 +194,23 @@ static int fail(const char *prog, GError *err)
 	return 1;
 }
 
-static int run(const char *prog, struct remote_devopt *opts, unsigned nr)
+/* Open the devices' backends: before any sandbox, after the inherited fds were checked. */
+static int resolve_backends(struct blockdevs *bds, struct remote_devopt *opts, unsigned nr,
+			    int *entropy_fd, GError **err)
 {
+	int ret = blockdevs_open(bds, err);
+
+	for (unsigned i = 0; ret >= 0 && i < nr; i++) {
+		ret = blockdev_resolve(bds, &opts[i], err);
+		if (ret >= 0)
+			ret = entropy_resolve(&opts[i], entropy_fd, err);
+	}
+	return ret < 0 ? ret : blockdevs_check_used(bds, err);
+}
+
+static int run(const char *prog, struct remote_devopt *opts, unsigned nr, struct blockdevs **bds)
+{
+	int entropy_fd = -1;
 	GError *err = NULL;
 	struct remote *r;
 	int status;
@@ -208,8 +227,16 @@ static int run(const char *prog, struct remote_devopt *opts, unsigned nr)
 		if (opts[i].fd >= 0 && channel_check_fd(&opts[i], &err) < 0)
 			return fail(prog, err);
 	}
-	if (remote_create(opts, nr, &r, &err) < 0)
+	if (resolve_backends(*bds, opts, nr, &entropy_fd, &err) < 0 ||
+	    remote_create(opts, nr, &r, &err) < 0) {
+		if (entropy_fd >= 0)
+			close(entropy_fd);
 		return fail(prog, err);
+	}
+	/* Each device holds its own duplicate of its backend. */
+	if (entropy_fd >= 0)
+		close(entropy_fd);
+	g_clear_pointer(bds, blockdevs_free);
 	status = remote_run(r);
 	remote_destroy(r);
 	return status;
@@ -219,6 +246,7 @@ int main(int argc, char **argv)
 {
 	g_autofree struct remote_devopt *opts = g_new0(struct remote_devopt, argc);
 	g_autofree char *prog = g_path_get_basename(argv[0]);
+	struct blockdevs *bds = blockdevs_new();
 	const struct dev_ops *help_ops = NULL;
 	GError *err = NULL;
 	int status = -1;
@@ -234,6 +262,13 @@ int main(int argc, char **argv)
 		} else if (!strcmp(a, "-version") || !strcmp(a, "--version")) {
 			printf("%s %s\n", prog, MPVMM_VERSION);
 			status = 0;
+		} else if (!strcmp(a, "-blockdev")) {
+			if (i + 1 >= argc) {
+				fprintf(stderr, "%s: -blockdev needs an argument (see --help)\n", prog);
+				status = 1;
+			} else if (blockdev_parse(bds, argv[++i], &err) < 0) {
+				status = fail(prog, err);
+			}
 		} else if (strcmp(a, "-device") != 0) {
 			fprintf(stderr, "%s: unknown option '%s' (see --help)\n", prog, a);
 			status = 1;
@@ -249,7 +284,8 @@ int main(int argc, char **argv)
 	else if (status < 0 && help)
 		print_types();
 	if (status < 0)
-		status = help ? 0 : run(prog, opts, nr);
+		status = help ? 0 : run(prog, opts, nr, &bds);
+	blockdevs_free(bds);
 	for (unsigned i = 0; i < nr; i++)
 		remote_devopt_clear(&opts[i]);
 	return status;

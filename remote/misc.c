@@ -8,5 +8,6 @@
 
 const struct dev_ops *const dev_table[] = {
 	&pci_testdev_ops,
+	&virtio_rng_ops,
 	NULL,
 };
