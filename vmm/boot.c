@@ -68,19 +68,24 @@ close_fd:
 	return ret;
 }
 
-/* "PATH[ ARGS]": the file is PATH, the module's string the whole entry (as GRUB does). */
+/*
+ * "PATH[ ARGS]": the file is PATH, the module's string the whole entry (as GRUB does).
+ * Together the modules may not exceed guest RAM: nothing larger could load.
+ */
 static int boot_read_modules(struct gmem *mem, char *const *initrd, unsigned nr,
 			     struct mb_module *mods, char **bufs, GError **err)
 {
+	uint64_t left = gmem_size(mem);
+
 	for (unsigned i = 0; i < nr; i++) {
 		g_autofree char *path = g_strndup(initrd[i], strcspn(initrd[i], " "));
-		int ret = boot_read_file("-initrd", path, gmem_size(mem), &bufs[i], &mods[i].len,
-					 err);
+		int ret = boot_read_file("-initrd", path, left, &bufs[i], &mods[i].len, err);
 
 		if (ret < 0)
 			return ret;
 		mods[i].data = bufs[i];
 		mods[i].string = initrd[i];
+		left -= mods[i].len;
 	}
 	return 0;
 }

@@ -383,6 +383,60 @@ static void assert_boot_rejected(const void *img, size_t len, uint64_t ram_size,
 	unlink(path);
 }
 
+/* A minimal PVH ELF64: one PT_LOAD at 1M, the Xen entry note. */
+static size_t pvh_image(uint8_t *b)
+{
+	Elf64_Ehdr *eh = (Elf64_Ehdr *)b;
+	Elf64_Phdr *ph = (Elf64_Phdr *)(b + sizeof(*eh));
+	const uint32_t note[5] = {4, 4, 18, 0x006e6558 /* "Xen" */, LOAD};
+
+	memset(b, 0, 0x300);
+	memcpy(eh->e_ident, ELFMAG, SELFMAG);
+	eh->e_ident[EI_CLASS] = ELFCLASS64;
+	eh->e_ident[EI_DATA] = ELFDATA2LSB;
+	eh->e_type = ET_EXEC;
+	eh->e_machine = EM_X86_64;
+	eh->e_phoff = sizeof(*eh);
+	eh->e_phentsize = sizeof(*ph);
+	eh->e_phnum = 2;
+	ph[0] = (Elf64_Phdr){.p_type = PT_LOAD,
+			     .p_offset = 0x200,
+			     .p_paddr = LOAD,
+			     .p_filesz = 0x100,
+			     .p_memsz = 0x100};
+	ph[1] = (Elf64_Phdr){.p_type = PT_NOTE, .p_offset = 0x180, .p_filesz = 20, .p_align = 4};
+	memcpy(b + 0x180, note, sizeof(note));
+	return 0x300;
+}
+
+/* Two modules of 2.5 MiB each: each fits in 4 MiB of RAM, together they do not. */
+static void test_boot_modules_too_big(void)
+{
+	static uint8_t img[0x200], mod[(5 << 20) / 2];
+	g_autofree char *path = g_strdup("/tmp/test-vmm-multiboot-mod-XXXXXX");
+	int fd = g_mkstemp(path);
+	char *initrd[2] = {path, path};
+	struct gmem *mem = ram(RAM_SIZE);
+	g_autoptr(GError) err = NULL;
+	g_autofree char *kpath = g_strdup("/tmp/test-vmm-multiboot-XXXXXX");
+	int kfd = g_mkstemp(kpath);
+	struct pvh_boot boot;
+
+	g_assert_cmpint(fd, >=, 0);
+	g_assert_cmpint(kfd, >=, 0);
+	g_assert_cmpint(write(fd, mod, sizeof(mod)), ==, (ssize_t)sizeof(mod));
+	kludge_init(img, sizeof(img), 0x10, KLUDGE);
+	g_assert_cmpint(write(kfd, img, sizeof(img)), ==, (ssize_t)sizeof(img));
+	close(fd);
+	close(kfd);
+	g_assert_cmpint(boot_load(mem, kpath, NULL, initrd, 2, &ecam, 1, &boot, &err), ==, -EFBIG);
+	g_assert_nonnull(strstr(err->message, "at most the guest RAM size"));
+	g_assert_true(ram_untouched(mem));
+	gmem_destroy(mem);
+	unlink(path);
+	unlink(kpath);
+}
+
 static void test_boot_format(void)
 {
 	static uint8_t img[(2 << 20) + 4096];
@@ -401,6 +455,8 @@ static void test_boot_format(void)
 	assert_boot_rejected(img, 0x200, RAM_SIZE, NULL, "bad checksum");
 	g_assert_cmpint(boot_load(mem, "/nonexistent/kernel", NULL, NULL, 0, &ecam, 1, &boot, &err),
 			==, -ENOENT);
+	assert_boot_rejected(img, pvh_image(img), RAM_SIZE, initrd,
+			     "is a PVH kernel; mpvmm passes modules to Multiboot kernels only");
 	g_assert_true(ram_untouched(mem));
 	gmem_destroy(mem);
 }
@@ -416,5 +472,6 @@ int main(int argc, char **argv)
 	g_test_add_func("/vmm/multiboot/modules-bad", test_modules_bad);
 	g_test_add_func("/vmm/multiboot/elf-bad", test_elf_bad);
 	g_test_add_func("/vmm/boot/format", test_boot_format);
+	g_test_add_func("/vmm/boot/modules-too-big", test_boot_modules_too_big);
 	return g_test_run();
 }
