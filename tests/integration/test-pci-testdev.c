@@ -116,6 +116,56 @@ static void test_in_vmm(void)
 	assert_guest_passed(status, out);
 }
 
+/* "mpvmm: vCPU0: N exits to userspace (io I, mmio M)" from MPVMM_EXIT_STATS=1. */
+static void parse_exits(const char *err, unsigned *io, unsigned *mmio)
+{
+	const char *line = strstr(err, "mpvmm: vCPU0: ");
+	unsigned total;
+
+	g_assert_nonnull(line);
+	g_assert_cmpint(sscanf(line, "mpvmm: vCPU0: %u exits to userspace (io %u, mmio %u)",
+			       &total, io, mmio), ==, 3);
+	g_assert_cmpuint(total, >=, *io + *mmio);
+}
+
+/*
+ * Doorbells bypass the VMM: the same guest run with the device in-VMM (every write
+ * exits) and in mpvmm-misc (doorbell writes go to KVM ioeventfds) prints the same
+ * report, and the remote run has at least one fewer exit per doorbell write.  The
+ * guest writes each eventfd entry 16 times with its data and once with other data,
+ * which a wildcard doorbell also takes: 2 x (16 + 1) + 2 x 16 = 66 writes, 33 MMIO
+ * and 33 port I/O.
+ */
+static void test_doorbell_bypass(void)
+{
+	g_autofree char *out = NULL, *err = NULL, *lout = NULL, *lerr = NULL;
+	unsigned io, mmio, lio, lmmio;
+	struct tu_proc misc;
+	int sv[2], status;
+
+	if (tu_skip_without_kvm())
+		return;
+	g_setenv("MPVMM_EXIT_STATS", "1", TRUE);
+	status = run_vmm("pci-testdev", "pci-testdev,id=t0", NULL, -1, &lout, &lerr);
+	assert_guest_passed(status, lout);
+	tu_socketpair(sv);
+	spawn_misc("t0", sv[1], &misc);
+	close(sv[1]);
+	status = run_vmm("pci-testdev", "pci-proxy-dev,id=t0,socket=3", NULL, sv[0], &out, &err);
+	close(sv[0]);
+	g_unsetenv("MPVMM_EXIT_STATS");
+	assert_guest_passed(status, out);
+	g_assert_cmpstr(out, ==, lout); /* the same report: every doorbell write counted */
+	g_assert_nonnull(strstr(out, "wildcard-eventfd: 16 writes of 0xce at +0x801 counted 16"));
+	parse_exits(lerr, &lio, &lmmio);
+	parse_exits(err, &io, &mmio);
+	g_test_message("exits: in-VMM io %u mmio %u, remote io %u mmio %u", lio, lmmio, io, mmio);
+	g_assert_cmpuint(lmmio, >=, mmio + 33);
+	g_assert_cmpuint(lio, >=, io + 33);
+	status = tu_wait(&misc, 10);
+	g_assert_true(WIFEXITED(status));
+}
+
 /* The same ELF under Debian's QEMU 7.2 with QEMU's own pci-testdev. */
 static void test_qemu(void)
 {
@@ -220,6 +270,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/integration/pci-testdev/remote-fd", test_remote_fd);
 	g_test_add_func("/integration/pci-testdev/remote-path", test_remote_path);
 	g_test_add_func("/integration/pci-testdev/in-vmm", test_in_vmm);
+	g_test_add_func("/integration/pci-testdev/doorbell-bypass", test_doorbell_bypass);
 	g_test_add_func("/integration/pci-testdev/qemu", test_qemu);
 	g_test_add_func("/integration/pci-testdev/wrong-id", test_wrong_id);
 	g_test_add_func("/integration/pci-testdev/remote-killed", test_remote_killed);
