@@ -43,19 +43,19 @@
 #define VIRTQ_DESC_F_INDIRECT 4
 #define VIRTQ_AVAIL_F_NO_INTERRUPT 1
 
-#define VIRTQ_MAX_SIZE 256          /* queue size we offer; also the chain length limit */
+#define VIRTQ_MAX_SIZE 256	     /* queue size we offer; also the chain length limit */
 #define VIRTQ_MAX_BYTES (256u << 20) /* total bytes one chain may describe */
 
 #define BIT64(n) (1ull << (n))
 
 struct virtq {
-	uint16_t size;     /* power of two, <= VIRTQ_MAX_SIZE */
+	uint16_t size; /* power of two, <= VIRTQ_MAX_SIZE */
 	bool enabled;
-	bool indirect;     /* VIRTIO_F_INDIRECT_DESC negotiated */
+	bool indirect; /* VIRTIO_F_INDIRECT_DESC negotiated */
 	uint16_t msix_vector;
 	uint64_t desc, avail, used; /* guest-physical ring addresses */
-	uint16_t last_avail;        /* next avail entry the device consumes */
-	uint16_t used_idx;          /* next used entry the device fills */
+	uint16_t last_avail;	    /* next avail entry the device consumes */
+	uint16_t used_idx;	    /* next used entry the device fills */
 };
 
 /*
@@ -137,12 +137,12 @@ struct virtio_dev {
 	uint8_t status, isr;
 	uint16_t config_vector, queue_sel;
 	unsigned nr_queues;
-	int msix_cap;                 /* config offset of the MSI-X capability */
+	int msix_cap; /* config offset of the MSI-X capability */
 	const void *config;
 	unsigned config_size;
 	struct virtq vq[VIRTIO_PCI_MAX_QUEUES];
 	struct dev_doorbell doorbell[VIRTIO_PCI_MAX_QUEUES];
-	struct virtq_req req;         /* scratch: the request being served */
+	struct virtq_req req; /* scratch: the request being served */
 };
 
 /* Config space, capabilities, BARs and doorbells; 0 or -EINVAL. */
@@ -151,10 +151,8 @@ int virtio_pci_init(struct virtio_dev *vdev, const struct virtio_pci_params *p,
 struct virtio_dev *virtio_dev_of(struct dev *dev);
 
 /* dev_ops members shared by every virtio device. */
-int virtio_pci_bar_read(struct dev *dev, unsigned bar, uint64_t off, unsigned size,
-			uint64_t *val);
-int virtio_pci_bar_write(struct dev *dev, unsigned bar, uint64_t off, unsigned size,
-			 uint64_t val);
+int virtio_pci_bar_read(struct dev *dev, unsigned bar, uint64_t off, unsigned size, uint64_t *val);
+int virtio_pci_bar_write(struct dev *dev, unsigned bar, uint64_t off, unsigned size, uint64_t val);
 void virtio_pci_reset(struct dev *dev);
 void virtio_pci_doorbell(struct dev *dev, unsigned index);
 

@@ -36,24 +36,39 @@
 #define VIRTIO_BLK_F_WRITE_ZEROES 14
 
 /* Request types and status (5.2.6). */
-enum { BLK_T_IN = 0, BLK_T_OUT = 1, BLK_T_FLUSH = 4, BLK_T_GET_ID = 8, BLK_T_DISCARD = 11,
-       BLK_T_WRITE_ZEROES = 13 };
+enum {
+	BLK_T_IN = 0,
+	BLK_T_OUT = 1,
+	BLK_T_FLUSH = 4,
+	BLK_T_GET_ID = 8,
+	BLK_T_DISCARD = 11,
+	BLK_T_WRITE_ZEROES = 13
+};
 enum { BLK_S_OK = 0, BLK_S_IOERR = 1, BLK_S_UNSUPP = 2 };
-#define BLK_HDR 16      /* le32 type, le32 reserved, le64 sector */
-#define BLK_SEG 16      /* discard/write-zeroes segment: le64 sector, le32 num, le32 flags */
+#define BLK_HDR 16 /* le32 type, le32 reserved, le64 sector */
+#define BLK_SEG 16 /* discard/write-zeroes segment: le64 sector, le32 num, le32 flags */
 #define BLK_WZ_F_UNMAP 1
 #define BLK_ID_BYTES 20
 
 /* Configuration layout (5.2.4), byte offsets. */
-enum { CFG_CAPACITY = 0, CFG_SEG_MAX = 12, CFG_BLK_SIZE = 20, CFG_NUM_QUEUES = 34,
-       CFG_MAX_DISCARD_SECTORS = 36, CFG_MAX_DISCARD_SEG = 40, CFG_DISCARD_ALIGN = 44,
-       CFG_MAX_WZ_SECTORS = 48, CFG_MAX_WZ_SEG = 52, CFG_SIZE = 60 };
+enum {
+	CFG_CAPACITY = 0,
+	CFG_SEG_MAX = 12,
+	CFG_BLK_SIZE = 20,
+	CFG_NUM_QUEUES = 34,
+	CFG_MAX_DISCARD_SECTORS = 36,
+	CFG_MAX_DISCARD_SEG = 40,
+	CFG_DISCARD_ALIGN = 44,
+	CFG_MAX_WZ_SECTORS = 48,
+	CFG_MAX_WZ_SEG = 52,
+	CFG_SIZE = 60
+};
 #define BLK_MAX_RANGE_SECTORS (UINT32_MAX / SECTOR) /* per discard/write-zeroes segment */
 
 struct virtio_blk {
 	struct virtio_dev vdev;
-	int fd;               /* our duplicate of the image fd */
-	uint64_t capacity;    /* sectors */
+	int fd;		   /* our duplicate of the image fd */
+	uint64_t capacity; /* sectors */
 	bool read_only, punch, zero;
 	char serial[BLK_ID_BYTES];
 	uint8_t config[CFG_SIZE];
@@ -239,8 +254,8 @@ static const char *prop(json_object *cfg, const char *name)
 	return cfg && json_object_object_get_ex(cfg, name, &v) ? json_object_get_string(v) : NULL;
 }
 
-static int prop_uint(json_object *cfg, const char *name, uint64_t min, uint64_t max,
-		     uint64_t def, uint64_t *out)
+static int prop_uint(json_object *cfg, const char *name, uint64_t min, uint64_t max, uint64_t def,
+		     uint64_t *out)
 {
 	const char *s = prop(cfg, name);
 
@@ -285,10 +300,10 @@ static int blk_open(struct virtio_blk *b, int fd)
 	if (b->fd < 0)
 		return -errno;
 	if (!b->read_only) {
-		b->punch = fallocate(b->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
-				     st.st_size, SECTOR) == 0;
-		b->zero = fallocate(b->fd, FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE,
-				    st.st_size, SECTOR) == 0;
+		b->punch = fallocate(b->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, st.st_size,
+				     SECTOR) == 0;
+		b->zero = fallocate(b->fd, FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE, st.st_size,
+				    SECTOR) == 0;
 	}
 	return 0;
 }
@@ -342,8 +357,7 @@ static int blk_props(struct virtio_blk *b, json_object *cfg, uint64_t *fd, uint6
 static int virtio_blk_create(const struct dev_env *env, const char *id, json_object *cfg,
 			     struct dev **out)
 {
-	struct virtio_pci_params p = { .device_id = VIRTIO_ID_BLOCK,
-				       .class_code = VIRTIO_BLK_CLASS };
+	struct virtio_pci_params p = {.device_id = VIRTIO_ID_BLOCK, .class_code = VIRTIO_BLK_CLASS};
 	struct virtio_blk *b = calloc(1, sizeof(*b));
 	uint64_t fd, nrq;
 	int ret;

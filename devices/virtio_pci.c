@@ -34,9 +34,22 @@ enum { VCAP_COMMON = 1, VCAP_NOTIFY = 2, VCAP_ISR = 3, VCAP_DEVICE = 4 };
 
 /* Common configuration structure (4.1.4.3), byte offsets. */
 enum {
-	CC_DFSELECT = 0, CC_DF = 4, CC_GFSELECT = 8, CC_GF = 12, CC_MSIX = 16, CC_NUMQ = 18,
-	CC_STATUS = 20, CC_CFGGEN = 21, CC_Q_SELECT = 22, CC_Q_SIZE = 24, CC_Q_MSIX = 26,
-	CC_Q_ENABLE = 28, CC_Q_NOFF = 30, CC_Q_DESC = 32, CC_Q_DRIVER = 40, CC_Q_DEVICE = 48,
+	CC_DFSELECT = 0,
+	CC_DF = 4,
+	CC_GFSELECT = 8,
+	CC_GF = 12,
+	CC_MSIX = 16,
+	CC_NUMQ = 18,
+	CC_STATUS = 20,
+	CC_CFGGEN = 21,
+	CC_Q_SELECT = 22,
+	CC_Q_SIZE = 24,
+	CC_Q_MSIX = 26,
+	CC_Q_ENABLE = 28,
+	CC_Q_NOFF = 30,
+	CC_Q_DESC = 32,
+	CC_Q_DRIVER = 40,
+	CC_Q_DEVICE = 48,
 	CC_SIZE = 56,
 };
 
@@ -64,8 +77,8 @@ static uint64_t get_le(const uint8_t *p, unsigned size)
 
 static int add_vcap(struct pcicfg *cfg, uint8_t type, uint32_t off, uint32_t len)
 {
-	int at = pcicfg_add_cap(cfg, PCI_CAP_ID_VNDR, type == VCAP_NOTIFY ? VCAP_NOTIFY_LEN :
-										 VCAP_LEN);
+	int at = pcicfg_add_cap(cfg, PCI_CAP_ID_VNDR,
+				type == VCAP_NOTIFY ? VCAP_NOTIFY_LEN : VCAP_LEN);
 
 	if (at < 0)
 		return at;
@@ -135,14 +148,17 @@ int virtio_pci_init(struct virtio_dev *vdev, const struct virtio_pci_params *p,
 		    const struct virtio_dev_ops *ops)
 {
 	const struct pcicfg_ident ident = {
-		.vendor = VIRTIO_PCI_VENDOR, .device = VIRTIO_PCI_DEVICE_BASE + p->device_id,
-		.subsys_vendor = VIRTIO_PCI_VENDOR, .subsys = VIRTIO_PCI_SUBSYS,
+		.vendor = VIRTIO_PCI_VENDOR,
+		.device = VIRTIO_PCI_DEVICE_BASE + p->device_id,
+		.subsys_vendor = VIRTIO_PCI_VENDOR,
+		.subsys = VIRTIO_PCI_SUBSYS,
 		.revision = 1, /* modern-only devices have revision >= 1 (4.1.2.1) */
-		.class_code = p->class_code, .int_pin = 1,
+		.class_code = p->class_code,
+		.int_pin = 1,
 	};
 	const struct pcicfg_bar bars[PCI_NUM_BARS] = {
-		[VIRTIO_PCI_MSIX_BAR] = { .size = VIRTIO_PCI_MSIX_BAR_SIZE },
-		[VIRTIO_PCI_BAR] = { .size = VIRTIO_PCI_BAR_SIZE, .flags = PCI_BAR_MEM64 },
+		[VIRTIO_PCI_MSIX_BAR] = {.size = VIRTIO_PCI_MSIX_BAR_SIZE},
+		[VIRTIO_PCI_BAR] = {.size = VIRTIO_PCI_BAR_SIZE, .flags = PCI_BAR_MEM64},
 	};
 	int ret;
 
@@ -154,8 +170,8 @@ int virtio_pci_init(struct virtio_dev *vdev, const struct virtio_pci_params *p,
 		return ret;
 	vdev->ops = ops;
 	vdev->nr_queues = p->nr_queues;
-	vdev->host_features = p->features | BIT64(VIRTIO_F_VERSION_1) |
-			      BIT64(VIRTIO_F_INDIRECT_DESC);
+	vdev->host_features =
+		p->features | BIT64(VIRTIO_F_VERSION_1) | BIT64(VIRTIO_F_INDIRECT_DESC);
 	vdev->config = p->config;
 	vdev->config_size = p->config_size;
 	ret = virtio_pci_caps(vdev);
@@ -236,8 +252,8 @@ void virtio_pci_reset(struct dev *dev)
 /* The common configuration structure as the driver sees it now (4.1.4.3). */
 static void common_snapshot(const struct virtio_dev *vdev, uint8_t *cc)
 {
-	const struct virtq *vq = vdev->queue_sel < vdev->nr_queues ? &vdev->vq[vdev->queue_sel] :
-								    NULL;
+	const struct virtq *vq =
+		vdev->queue_sel < vdev->nr_queues ? &vdev->vq[vdev->queue_sel] : NULL;
 	uint64_t df = vdev->dfselect < 2 ? vdev->host_features >> (32 * vdev->dfselect) : 0;
 	uint64_t gf = vdev->gfselect < 2 ? vdev->guest_features >> (32 * vdev->gfselect) : 0;
 
@@ -382,24 +398,40 @@ static unsigned field_size(unsigned off, unsigned size)
 static void common_write(struct virtio_dev *vdev, unsigned off, unsigned size, uint64_t val)
 {
 	if (field_size(off, size) != size) {
-		g_debug("%s: common config write at 0x%x size %u ignored", vdev->dev.id, off,
-			size);
+		g_debug("%s: common config write at 0x%x size %u ignored", vdev->dev.id, off, size);
 		return;
 	}
 	switch (off) {
-	case CC_DFSELECT: vdev->dfselect = val; break;
-	case CC_GFSELECT: vdev->gfselect = val; break;
-	case CC_GF: write_features(vdev, val); break;
-	case CC_MSIX: vdev->config_vector = check_vector(vdev, val); break;
-	case CC_STATUS: write_status(vdev, val); break;
-	case CC_Q_SELECT: vdev->queue_sel = val; break;
-	case CC_DF: case CC_NUMQ: case CC_CFGGEN: case CC_Q_NOFF: break; /* read-only */
-	default: write_queue(vdev, off, size, val); break;
+	case CC_DFSELECT:
+		vdev->dfselect = val;
+		break;
+	case CC_GFSELECT:
+		vdev->gfselect = val;
+		break;
+	case CC_GF:
+		write_features(vdev, val);
+		break;
+	case CC_MSIX:
+		vdev->config_vector = check_vector(vdev, val);
+		break;
+	case CC_STATUS:
+		write_status(vdev, val);
+		break;
+	case CC_Q_SELECT:
+		vdev->queue_sel = val;
+		break;
+	case CC_DF:
+	case CC_NUMQ:
+	case CC_CFGGEN:
+	case CC_Q_NOFF:
+		break; /* read-only */
+	default:
+		write_queue(vdev, off, size, val);
+		break;
 	}
 }
 
-int virtio_pci_bar_read(struct dev *dev, unsigned bar, uint64_t off, unsigned size,
-			uint64_t *val)
+int virtio_pci_bar_read(struct dev *dev, unsigned bar, uint64_t off, unsigned size, uint64_t *val)
 {
 	struct virtio_dev *vdev = virtio_dev_of(dev);
 	uint8_t cc[CC_SIZE];
@@ -416,14 +448,14 @@ int virtio_pci_bar_read(struct dev *dev, unsigned bar, uint64_t off, unsigned si
 		if (vdev->isr)
 			irq_set_intx(dev->env.irq, false);
 		vdev->isr = 0;
-	} else if (off >= VIRTIO_PCI_DEVICE && off + size <= VIRTIO_PCI_DEVICE + vdev->config_size) {
+	} else if (off >= VIRTIO_PCI_DEVICE &&
+		   off + size <= VIRTIO_PCI_DEVICE + vdev->config_size) {
 		*val = get_le((const uint8_t *)vdev->config + (off - VIRTIO_PCI_DEVICE), size);
 	}
 	return 0;
 }
 
-int virtio_pci_bar_write(struct dev *dev, unsigned bar, uint64_t off, unsigned size,
-			 uint64_t val)
+int virtio_pci_bar_write(struct dev *dev, unsigned bar, uint64_t off, unsigned size, uint64_t val)
 {
 	struct virtio_dev *vdev = virtio_dev_of(dev);
 	uint64_t q;

@@ -19,7 +19,7 @@
 
 #define VIRTIO_ID_ENTROPY 4
 #define VIRTIO_RNG_CLASS 0x00ff00 /* unclassified, other */
-#define RNG_MAX_REQ (64u << 10)   /* bytes served per request: bounds the time one takes */
+#define RNG_MAX_REQ (64u << 10)	  /* bytes served per request: bounds the time one takes */
 
 struct virtio_rng {
 	struct virtio_dev vdev;
@@ -67,7 +67,9 @@ static int virtio_rng_create(const struct dev_env *env, const char *id, json_obj
 			     struct dev **out)
 {
 	const struct virtio_pci_params p = {
-		.device_id = VIRTIO_ID_ENTROPY, .class_code = VIRTIO_RNG_CLASS, .nr_queues = 1,
+		.device_id = VIRTIO_ID_ENTROPY,
+		.class_code = VIRTIO_RNG_CLASS,
+		.nr_queues = 1,
 	};
 	struct virtio_rng *r;
 	json_object *v;

@@ -96,8 +96,8 @@ static int add_buf(const struct gmem *mem, struct virtq_req *req, const struct v
 		return 0; /* nothing to transfer; not an error */
 	hva = gmem_translate(mem, d->addr, d->len);
 	if (!hva || n >= VIRTQ_MAX_SIZE) {
-		g_debug("virtq: buffer 0x%" G_GINT64_MODIFIER "x+0x%x outside guest RAM",
-			d->addr, d->len);
+		g_debug("virtq: buffer 0x%" G_GINT64_MODIFIER "x+0x%x outside guest RAM", d->addr,
+			d->len);
 		return -EIO;
 	}
 	if (req->out_len + req->in_len + d->len > VIRTQ_MAX_BYTES) {
@@ -105,7 +105,7 @@ static int add_buf(const struct gmem *mem, struct virtq_req *req, const struct v
 		return -EIO;
 	}
 	*total += d->len;
-	req->iov[n] = (struct iovec){ .iov_base = hva, .iov_len = d->len };
+	req->iov[n] = (struct iovec){.iov_base = hva, .iov_len = d->len};
 	if (d->flags & VIRTQ_DESC_F_WRITE)
 		req->nr_in++;
 	else
@@ -277,7 +277,7 @@ int virtq_req_slice(const struct virtq_req *req, bool writable, uint64_t skip, u
 			continue;
 		}
 		chunk = MIN(iov[i].iov_len - skip, len);
-		dst[out++] = (struct iovec){ (char *)iov[i].iov_base + skip, chunk };
+		dst[out++] = (struct iovec){(char *)iov[i].iov_base + skip, chunk};
 		len -= chunk;
 		skip = 0;
 	}

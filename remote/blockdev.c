@@ -87,16 +87,20 @@ static int blockdev_prop(struct blockdev *b, const char *arg, const char *kv, bo
 	bool dup = false;
 
 	if (!eq || eq == kv) {
-		g_set_error(err, REMOTE_ERROR, 0, "-blockdev %s: '%s' is not of the form "
-			    "name=value", arg, kv);
+		g_set_error(err, REMOTE_ERROR, 0,
+			    "-blockdev %s: '%s' is not of the form "
+			    "name=value",
+			    arg, kv);
 		return -EINVAL;
 	}
 	if (!strcmp(key, "driver")) {
 		dup = *driver;
 		*driver = true;
 		if (!dup && strcmp(val, "file") != 0) {
-			g_set_error(err, REMOTE_ERROR, 0, "-blockdev %s: driver '%s' is not "
-				    "supported; the only driver is 'file' (a raw image)", arg, val);
+			g_set_error(err, REMOTE_ERROR, 0,
+				    "-blockdev %s: driver '%s' is not "
+				    "supported; the only driver is 'file' (a raw image)",
+				    arg, val);
 			return -EINVAL;
 		}
 	} else if (!strcmp(key, "node-name")) {
@@ -109,14 +113,18 @@ static int blockdev_prop(struct blockdev *b, const char *arg, const char *kv, bo
 			b->filename = g_strdup(val);
 	} else if (!strcmp(key, "read-only")) {
 		if (strcmp(val, "on") != 0 && strcmp(val, "off") != 0) {
-			g_set_error(err, REMOTE_ERROR, 0, "-blockdev %s: read-only must be on or "
-				    "off, not '%s'", arg, val);
+			g_set_error(err, REMOTE_ERROR, 0,
+				    "-blockdev %s: read-only must be on or "
+				    "off, not '%s'",
+				    arg, val);
 			return -EINVAL;
 		}
 		b->read_only = !strcmp(val, "on");
 	} else {
-		g_set_error(err, REMOTE_ERROR, 0, "-blockdev %s: unknown property '%s'; valid: "
-			    "driver, node-name, filename, read-only", arg, key);
+		g_set_error(err, REMOTE_ERROR, 0,
+			    "-blockdev %s: unknown property '%s'; valid: "
+			    "driver, node-name, filename, read-only",
+			    arg, key);
 		return -EINVAL;
 	}
 	if (dup) {
@@ -126,24 +134,31 @@ static int blockdev_prop(struct blockdev *b, const char *arg, const char *kv, bo
 	return 0;
 }
 
-static int blockdev_check(const struct blockdevs *bds, const struct blockdev *b,
-			  const char *arg, bool driver, GError **err)
+static int blockdev_check(const struct blockdevs *bds, const struct blockdev *b, const char *arg,
+			  bool driver, GError **err)
 {
 	if (!driver || !b->node || !b->filename || !*b->filename) {
-		g_set_error(err, REMOTE_ERROR, 0, "-blockdev %s: missing %s; the form is "
-			    "driver=file,node-name=NODE,filename=PATH[,read-only=on]", arg,
-			    !driver ? "driver=file" : !b->node ? "node-name" : "filename");
+		g_set_error(err, REMOTE_ERROR, 0,
+			    "-blockdev %s: missing %s; the form is "
+			    "driver=file,node-name=NODE,filename=PATH[,read-only=on]",
+			    arg,
+			    !driver    ? "driver=file"
+			    : !b->node ? "node-name"
+				       : "filename");
 		return -EINVAL;
 	}
 	if (!node_valid(b->node)) {
-		g_set_error(err, REMOTE_ERROR, 0, "-blockdev %s: invalid node-name '%s' (1 to %d "
-			    "of A-Z a-z 0-9 _ . -, starting with a letter)", arg, b->node,
-			    BLOCKDEV_NODE_MAX);
+		g_set_error(err, REMOTE_ERROR, 0,
+			    "-blockdev %s: invalid node-name '%s' (1 to %d "
+			    "of A-Z a-z 0-9 _ . -, starting with a letter)",
+			    arg, b->node, BLOCKDEV_NODE_MAX);
 		return -EINVAL;
 	}
 	if (blockdev_find(bds, b->node)) {
-		g_set_error(err, REMOTE_ERROR, 0, "-blockdev: node-name '%s' is used twice; give "
-			    "each -blockdev its own node-name", b->node);
+		g_set_error(err, REMOTE_ERROR, 0,
+			    "-blockdev: node-name '%s' is used twice; give "
+			    "each -blockdev its own node-name",
+			    b->node);
 		return -EINVAL;
 	}
 	return 0;
@@ -177,15 +192,23 @@ static int blockdev_open(struct blockdev *b, GError **err)
 	if (b->fd < 0) {
 		int e = errno;
 
-		g_set_error(err, REMOTE_ERROR, 0, "-blockdev node '%s': cannot open '%s' for %s: "
-			    "%s%s", b->node, b->filename, b->read_only ? "reading" : "reading and "
-			    "writing", g_strerror(e), e == EACCES && !b->read_only ?
-			    " (add read-only=on to use it read-only)" : "");
+		g_set_error(err, REMOTE_ERROR, 0,
+			    "-blockdev node '%s': cannot open '%s' for %s: "
+			    "%s%s",
+			    b->node, b->filename,
+			    b->read_only ? "reading"
+					 : "reading and "
+					   "writing",
+			    g_strerror(e),
+			    e == EACCES && !b->read_only ? " (add read-only=on to use it read-only)"
+							 : "");
 		return -e;
 	}
 	if (fstat(b->fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		g_set_error(err, REMOTE_ERROR, 0, "-blockdev node '%s': '%s' is not a regular "
-			    "file (only raw image files are supported)", b->node, b->filename);
+		g_set_error(err, REMOTE_ERROR, 0,
+			    "-blockdev node '%s': '%s' is not a regular "
+			    "file (only raw image files are supported)",
+			    b->node, b->filename);
 		return -EINVAL;
 	}
 	return 0;
@@ -215,13 +238,17 @@ static int blockdev_bind(struct blockdev *b, struct remote_devopt *o, GError **e
 	g_autofree char *fd = NULL;
 
 	if (b->user) {
-		g_set_error(err, REMOTE_ERROR, 0, "%s '%s': drive '%s' is already used by '%s'; a "
-			    "node backs one device", o->type, o->id, b->node, b->user);
+		g_set_error(err, REMOTE_ERROR, 0,
+			    "%s '%s': drive '%s' is already used by '%s'; a "
+			    "node backs one device",
+			    o->type, o->id, b->node, b->user);
 		return -EINVAL;
 	}
 	if (ro && !strcmp(ro, "off") && b->read_only) {
-		g_set_error(err, REMOTE_ERROR, 0, "%s '%s': read-only=off, but drive '%s' is "
-			    "read-only", o->type, o->id, b->node);
+		g_set_error(err, REMOTE_ERROR, 0,
+			    "%s '%s': read-only=off, but drive '%s' is "
+			    "read-only",
+			    o->type, o->id, b->node);
 		return -EINVAL;
 	}
 	b->user = o->id;
@@ -243,21 +270,27 @@ int blockdev_resolve(struct blockdevs *bds, struct remote_devopt *o, GError **er
 	struct blockdev *b;
 
 	if (opt_prop(o, "fd")) {
-		g_set_error(err, REMOTE_ERROR, 0, "%s '%s': fd= is set by the process; use "
-			    "drive=NODE with a -blockdev instead", o->type, o->id);
+		g_set_error(err, REMOTE_ERROR, 0,
+			    "%s '%s': fd= is set by the process; use "
+			    "drive=NODE with a -blockdev instead",
+			    o->type, o->id);
 		return -EINVAL;
 	}
 	if (!drive && strcmp(o->type, "virtio-blk") != 0)
 		return 0;
 	if (!drive || !*drive) {
-		g_set_error(err, REMOTE_ERROR, 0, "%s '%s': missing drive; add drive=NODE and "
-			    "-blockdev driver=file,node-name=NODE,filename=PATH", o->type, o->id);
+		g_set_error(err, REMOTE_ERROR, 0,
+			    "%s '%s': missing drive; add drive=NODE and "
+			    "-blockdev driver=file,node-name=NODE,filename=PATH",
+			    o->type, o->id);
 		return -EINVAL;
 	}
 	b = blockdev_find(bds, drive);
 	if (!b) {
-		g_set_error(err, REMOTE_ERROR, 0, "%s '%s': drive '%s' is not a -blockdev "
-			    "node-name", o->type, o->id, drive);
+		g_set_error(err, REMOTE_ERROR, 0,
+			    "%s '%s': drive '%s' is not a -blockdev "
+			    "node-name",
+			    o->type, o->id, drive);
 		return -ENOENT;
 	}
 	return blockdev_bind(b, o, err);
@@ -269,9 +302,10 @@ int blockdevs_check_used(const struct blockdevs *bds, GError **err)
 		const struct blockdev *b = g_ptr_array_index(bds->nodes, i);
 
 		if (!b->user) {
-			g_set_error(err, REMOTE_ERROR, 0, "-blockdev node '%s' is not used by any "
-				    "-device; add drive=%s to one, or remove it", b->node,
-				    b->node);
+			g_set_error(err, REMOTE_ERROR, 0,
+				    "-blockdev node '%s' is not used by any "
+				    "-device; add drive=%s to one, or remove it",
+				    b->node, b->node);
 			return -EINVAL;
 		}
 	}

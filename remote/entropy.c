@@ -20,8 +20,10 @@ int entropy_resolve(struct remote_devopt *o, int *fd, GError **err)
 	if (strcmp(o->type, "virtio-rng") != 0)
 		return 0;
 	if (json_object_object_get_ex(o->props, "fd", NULL)) {
-		g_set_error(err, REMOTE_ERROR, 0, "%s '%s': fd= is set by the process, which "
-			    "opens %s itself", o->type, o->id, ENTROPY_PATH);
+		g_set_error(err, REMOTE_ERROR, 0,
+			    "%s '%s': fd= is set by the process, which "
+			    "opens %s itself",
+			    o->type, o->id, ENTROPY_PATH);
 		return -EINVAL;
 	}
 	if (*fd < 0) {

@@ -19,15 +19,24 @@
 #include "devices/devices.h"
 #include "devices/virtio.h"
 
-const struct dev_ops *const dev_table[] = { &virtio_rng_ops, &virtio_blk_ops, NULL };
+const struct dev_ops *const dev_table[] = {&virtio_rng_ops, &virtio_blk_ops, NULL};
 
 #define RAM (1u << 20)
 #define GUARD (64u << 10)
 #define CANARY 0xcb
 #define NR_HDRS 8 /* blk request headers at 0x1000 * i, with plausible types */
 
-enum { CC_GF = 12, CC_GFSELECT = 8, CC_STATUS = 20, CC_Q_SELECT = 22, CC_Q_SIZE = 24,
-       CC_Q_ENABLE = 28, CC_Q_DESC = 32, CC_Q_DRIVER = 40, CC_Q_DEVICE = 48 };
+enum {
+	CC_GF = 12,
+	CC_GFSELECT = 8,
+	CC_STATUS = 20,
+	CC_Q_SELECT = 22,
+	CC_Q_SIZE = 24,
+	CC_Q_ENABLE = 28,
+	CC_Q_DESC = 32,
+	CC_Q_DRIVER = 40,
+	CC_Q_DEVICE = 48
+};
 
 struct fz {
 	GRand *rand;
@@ -51,19 +60,26 @@ static uint32_t rnd(struct fz *z, uint32_t n)
 static uint64_t rnd_addr(struct fz *z)
 {
 	switch (rnd(z, 64)) {
-	case 0: return ((uint64_t)g_rand_int(z->rand) << 32) | g_rand_int(z->rand);
-	case 1: return RAM - rnd(z, 64);
-	case 2: return UINT64_MAX - rnd(z, 64);
-	default: return rnd(z, 2) ? 0x1000ull * rnd(z, NR_HDRS) : rnd(z, RAM);
+	case 0:
+		return ((uint64_t)g_rand_int(z->rand) << 32) | g_rand_int(z->rand);
+	case 1:
+		return RAM - rnd(z, 64);
+	case 2:
+		return UINT64_MAX - rnd(z, 64);
+	default:
+		return rnd(z, 2) ? 0x1000ull * rnd(z, NR_HDRS) : rnd(z, RAM);
 	}
 }
 
 static uint32_t rnd_len(struct fz *z)
 {
 	switch (rnd(z, 64)) {
-	case 0: return g_rand_int(z->rand);
-	case 1: return 0;
-	default: return rnd(z, 2) ? 16 * (1 + rnd(z, 8)) : 512 * rnd(z, 9) + rnd(z, 2);
+	case 0:
+		return g_rand_int(z->rand);
+	case 1:
+		return 0;
+	default:
+		return rnd(z, 2) ? 16 * (1 + rnd(z, 8)) : 512 * rnd(z, 9) + rnd(z, 2);
 	}
 }
 
@@ -111,7 +127,7 @@ static void scribble(struct fz *z)
 			put_desc(z, table, i, 8);
 	}
 	for (unsigned h = 0; h < NR_HDRS; h++) {
-		static const uint32_t types[] = { 0, 1, 4, 8, 11, 13, 99 };
+		static const uint32_t types[] = {0, 1, 4, 8, 11, 13, 99};
 		uint32_t *hdr = gmem_translate(z->mem, 0x1000ull * h, 16);
 
 		hdr[0] = types[rnd(z, G_N_ELEMENTS(types))];
@@ -176,7 +192,7 @@ static void check_canaries(const struct fz *z)
 static struct dev *create(const char *type, const char *props_json, struct fz *z)
 {
 	json_object *props = json_tokener_parse(props_json);
-	struct dev_env env = { .mem = z->mem };
+	struct dev_env env = {.mem = z->mem};
 	g_autofree char *err = NULL;
 	struct dev *dev;
 
@@ -194,7 +210,7 @@ static void test_fuzz(void)
 	int rngfd = open("/dev/urandom", O_RDONLY | O_CLOEXEC), imgfd;
 	int memfd = memfd_create("fuzz-ram", MFD_CLOEXEC);
 	g_autofree char *path = NULL, *rprops = NULL, *bprops = NULL;
-	struct fz z = { .rand = g_rand_new_with_seed(seed) };
+	struct fz z = {.rand = g_rand_new_with_seed(seed)};
 	struct dev *dev[2];
 	unsigned long iters = 0, served = 0, broken = 0;
 

@@ -47,38 +47,44 @@ static void test_bad_options(void)
 		const char *args[7];
 		const char *needle;
 	} bad[] = {
-		{ { "-blockdev" }, "-blockdev needs an argument" },
-		{ { "-blockdev", "driver=qcow2,node-name=d0,filename=x" }, "driver 'qcow2' is not" },
-		{ { "-blockdev", "node-name=d0,filename=x" }, "missing driver=file" },
-		{ { "-blockdev", "driver=file,filename=x" }, "missing node-name" },
-		{ { "-blockdev", "driver=file,node-name=d0" }, "missing filename" },
-		{ { "-blockdev", "driver=file,node-name=d0,filename=" }, "missing filename" },
-		{ { "-blockdev", "driver=file,node-name=0d,filename=x" }, "invalid node-name '0d'" },
-		{ { "-blockdev", "driver=file,node-name=d0,filename=x,size=1" }, "unknown property" },
-		{ { "-blockdev", "driver=file,node-name=d0,node-name=d1,filename=x" }, "given twice" },
-		{ { "-blockdev", "driver=file,node-name=d0,filename=x,read-only=1" }, "on or off" },
-		{ { "-blockdev", "driver=file,node-name=d0,filename" }, "not of the form" },
-		{ { "-blockdev", bd, "-blockdev", bd }, "node-name 'd0' is used twice" },
-		{ { "-blockdev", "driver=file,node-name=d0,filename=/nonexistent", "-device", dev },
-		  "cannot open '/nonexistent' for reading and writing: No such file" },
-		{ { "-blockdev", "driver=file,node-name=d0,filename=/", "-device", dev },
-		  "cannot open '/'" },
-		{ { "-blockdev", "driver=file,node-name=d0,filename=/dev/null,read-only=on",
-		    "-device", dev }, "is not a regular file" },
-		{ { "-blockdev", bd, "-device", "virtio-blk,id=vd0,drive=d9,socket=/x" },
-		  "drive 'd9' is not a -blockdev node-name" },
-		{ { "-blockdev", bd, "-device", "virtio-blk,id=vd0,socket=/x" }, "missing drive" },
-		{ { "-blockdev", bd, "-device", "virtio-blk,id=vd0,drive=d0,fd=1,socket=/x" },
-		  "fd= is set by the process" },
-		{ { "-blockdev", bd_ro, "-device", "virtio-blk,id=vd0,drive=d0,read-only=off,"
-		    "socket=/x" }, "but drive 'd0' is read-only" },
-		{ { "-blockdev", bd, "-device", "virtio-blk,id=a,drive=d0,socket=/x", "-device",
-		    "virtio-blk,id=b,drive=d0,socket=/y" }, "drive 'd0' is already used by 'a'" },
-		{ { "-blockdev", bd, "-blockdev", bd1, "-device", dev },
-		  "node 'd1' is not used by any -device" },
-		{ { "-blockdev", bd, "-device", "virtio-blk,id=vd0,drive=d0,num-queues=65,"
-		    "socket=/x" }, "cannot create the device" },
-		{ { "-device", "pci-testdev,id=t0,socket=/x" }, "unknown device type 'pci-testdev'" },
+		{{"-blockdev"}, "-blockdev needs an argument"},
+		{{"-blockdev", "driver=qcow2,node-name=d0,filename=x"}, "driver 'qcow2' is not"},
+		{{"-blockdev", "node-name=d0,filename=x"}, "missing driver=file"},
+		{{"-blockdev", "driver=file,filename=x"}, "missing node-name"},
+		{{"-blockdev", "driver=file,node-name=d0"}, "missing filename"},
+		{{"-blockdev", "driver=file,node-name=d0,filename="}, "missing filename"},
+		{{"-blockdev", "driver=file,node-name=0d,filename=x"}, "invalid node-name '0d'"},
+		{{"-blockdev", "driver=file,node-name=d0,filename=x,size=1"}, "unknown property"},
+		{{"-blockdev", "driver=file,node-name=d0,node-name=d1,filename=x"}, "given twice"},
+		{{"-blockdev", "driver=file,node-name=d0,filename=x,read-only=1"}, "on or off"},
+		{{"-blockdev", "driver=file,node-name=d0,filename"}, "not of the form"},
+		{{"-blockdev", bd, "-blockdev", bd}, "node-name 'd0' is used twice"},
+		{{"-blockdev", "driver=file,node-name=d0,filename=/nonexistent", "-device", dev},
+		 "cannot open '/nonexistent' for reading and writing: No such file"},
+		{{"-blockdev", "driver=file,node-name=d0,filename=/", "-device", dev},
+		 "cannot open '/'"},
+		{{"-blockdev", "driver=file,node-name=d0,filename=/dev/null,read-only=on",
+		  "-device", dev},
+		 "is not a regular file"},
+		{{"-blockdev", bd, "-device", "virtio-blk,id=vd0,drive=d9,socket=/x"},
+		 "drive 'd9' is not a -blockdev node-name"},
+		{{"-blockdev", bd, "-device", "virtio-blk,id=vd0,socket=/x"}, "missing drive"},
+		{{"-blockdev", bd, "-device", "virtio-blk,id=vd0,drive=d0,fd=1,socket=/x"},
+		 "fd= is set by the process"},
+		{{"-blockdev", bd_ro, "-device",
+		  "virtio-blk,id=vd0,drive=d0,read-only=off,"
+		  "socket=/x"},
+		 "but drive 'd0' is read-only"},
+		{{"-blockdev", bd, "-device", "virtio-blk,id=a,drive=d0,socket=/x", "-device",
+		  "virtio-blk,id=b,drive=d0,socket=/y"},
+		 "drive 'd0' is already used by 'a'"},
+		{{"-blockdev", bd, "-blockdev", bd1, "-device", dev},
+		 "node 'd1' is not used by any -device"},
+		{{"-blockdev", bd, "-device",
+		  "virtio-blk,id=vd0,drive=d0,num-queues=65,"
+		  "socket=/x"},
+		 "cannot create the device"},
+		{{"-device", "pci-testdev,id=t0,socket=/x"}, "unknown device type 'pci-testdev'"},
 	};
 
 	for (unsigned i = 0; i < G_N_ELEMENTS(bad); i++) {
@@ -95,9 +101,11 @@ static void test_bad_options(void)
 
 static int handshake(int sock, const char *id, uint16_t *next_id)
 {
-	struct vfu_caps caps = { .major = VFU_VERSION_MAJOR, .minor = VFU_VERSION_MINOR,
-				 .max_msg_fds = 1, .max_data_xfer_size = 4096,
-				 .device_id = (char *)id };
+	struct vfu_caps caps = {.major = VFU_VERSION_MAJOR,
+				.minor = VFU_VERSION_MINOR,
+				.max_msg_fds = 1,
+				.max_data_xfer_size = 4096,
+				.device_id = (char *)id};
 	g_autofree uint8_t *p = NULL;
 	struct vfu_caps theirs;
 	struct vfu_msg reply;
@@ -117,13 +125,14 @@ static int handshake(int sock, const char *id, uint16_t *next_id)
 static uint32_t region_read(int sock, uint16_t *next_id, uint32_t region, uint64_t off,
 			    uint32_t count)
 {
-	struct vfu_region_access req = { .offset = off, .region = region, .count = count }, got;
+	struct vfu_region_access req = {.offset = off, .region = region, .count = count}, got;
 	const uint8_t *data;
 	struct vfu_msg reply;
 	uint32_t v = 0;
 
-	g_assert_cmpint(vfu_call(sock, next_id, VFU_CMD_REGION_READ, &req, sizeof(req), NULL, 0,
-				 &reply), ==, 0);
+	g_assert_cmpint(
+		vfu_call(sock, next_id, VFU_CMD_REGION_READ, &req, sizeof(req), NULL, 0, &reply),
+		==, 0);
 	g_assert_cmpint(vfu_region_access_decode(&reply, true, false, &got, &data), ==, 0);
 	memcpy(&v, data, count);
 	vfu_msg_clear(&reply);
@@ -133,7 +142,7 @@ static uint32_t region_read(int sock, uint16_t *next_id, uint32_t region, uint64
 /* Serve one device of `bin` on an inherited socket; check its IDs and queue count. */
 static void serve(const char *bin, const char *const *args, uint32_t ids, uint16_t nrq)
 {
-	const char *argv[8] = { tu_bin(bin) };
+	const char *argv[8] = {tu_bin(bin)};
 	g_autofree char *err = NULL;
 	uint16_t id = 0;
 	int sv[2], status;
@@ -159,17 +168,18 @@ static void serve(const char *bin, const char *const *args, uint32_t ids, uint16
 static void test_virtio_blk(void)
 {
 	g_autofree char *bd = g_strdup_printf("driver=file,node-name=d0,filename=%s,"
-					      "read-only=on", img);
-	const char *const args[] = { "-blockdev", bd, "-device",
-				     "virtio-blk,id=vd0,drive=d0,num-queues=3,socket=3", NULL };
+					      "read-only=on",
+					      img);
+	const char *const args[] = {"-blockdev", bd, "-device",
+				    "virtio-blk,id=vd0,drive=d0,num-queues=3,socket=3", NULL};
 
 	serve("MPVMM_STORAGE", args, 0x10421af4, 3);
 }
 
 static void test_virtio_rng(void)
 {
-	const char *const args[] = { "-device", "virtio-rng,id=vd0,socket=3", NULL };
-	const char *const bad[] = { "-device", "virtio-rng,id=vd0,fd=0,socket=/x", NULL };
+	const char *const args[] = {"-device", "virtio-rng,id=vd0,socket=3", NULL};
+	const char *const bad[] = {"-device", "virtio-rng,id=vd0,fd=0,socket=/x", NULL};
 	g_autofree char *err = NULL;
 
 	serve("MPVMM_MISC", args, 0x10441af4, 1);

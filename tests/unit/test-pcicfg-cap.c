@@ -10,9 +10,9 @@
 
 #include "devices/devices.h"
 
-const struct dev_ops *const dev_table[] = { NULL };
+const struct dev_ops *const dev_table[] = {NULL};
 
-static const struct pcicfg_ident ident = { .vendor = 0x1af4, .device = 0x1042 };
+static const struct pcicfg_ident ident = {.vendor = 0x1af4, .device = 0x1042};
 
 static uint32_t rd(const struct pcicfg *cfg, uint32_t off, unsigned size)
 {
@@ -25,9 +25,9 @@ static uint32_t rd(const struct pcicfg *cfg, uint32_t off, unsigned size)
 static void init(struct pcicfg *cfg)
 {
 	static const struct pcicfg_bar bars[PCI_NUM_BARS] = {
-		[1] = { .size = 4096 },
-		[2] = { .size = 256, .flags = PCI_BAR_IO },
-		[4] = { .size = 0x4000, .flags = PCI_BAR_MEM64 },
+		[1] = {.size = 4096},
+		[2] = {.size = 256, .flags = PCI_BAR_IO},
+		[4] = {.size = 0x4000, .flags = PCI_BAR_MEM64},
 	};
 
 	g_assert_cmpint(pcicfg_init(cfg, &ident, bars), ==, 0);

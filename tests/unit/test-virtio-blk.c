@@ -13,7 +13,7 @@
 
 #include "tests/unit/vdrv.h"
 
-const struct dev_ops *const dev_table[] = { &virtio_blk_ops, NULL };
+const struct dev_ops *const dev_table[] = {&virtio_blk_ops, NULL};
 
 #define SECTORS 2048u
 #define HDR VDRV_DATA
@@ -76,7 +76,7 @@ static uint8_t req(struct fx *f, unsigned q, uint32_t type, uint64_t sector, uin
 		   bool data_write, uint32_t *used)
 {
 	uint8_t *hdr = vdrv_ptr(&f->d, HDR, 16), *status = vdrv_ptr(&f->d, STATUS, 1);
-	struct vdrv_buf b[3] = { { HDR, 16, false }, { DATA, len, data_write }, { STATUS, 1, true } };
+	struct vdrv_buf b[3] = {{HDR, 16, false}, {DATA, len, data_write}, {STATUS, 1, true}};
 	uint32_t id;
 
 	memset(hdr, 0, 16);
@@ -86,7 +86,7 @@ static uint8_t req(struct fx *f, unsigned q, uint32_t type, uint64_t sector, uin
 	if (len)
 		vdrv_chain(&f->d, q, 0, b, 3);
 	else
-		vdrv_chain(&f->d, q, 0, (struct vdrv_buf[]){ b[0], b[2] }, 2);
+		vdrv_chain(&f->d, q, 0, (struct vdrv_buf[]){b[0], b[2]}, 2);
 	vdrv_kick(&f->d, q, 0, q % 2);
 	g_assert_true(vdrv_used(&f->d, q, &id, used));
 	g_assert_cmpuint(id, ==, 0);
@@ -105,7 +105,8 @@ static void test_config(struct fx *f, gconstpointer data)
 	g_assert_cmphex(vdrv_rd(&f->d, VIRTIO_PCI_DEVICE, 8), ==, SECTORS);
 	g_assert_cmpuint(vdrv_rd(&f->d, VIRTIO_PCI_DEVICE + 12, 4), ==, 254); /* seg_max */
 	g_assert_cmpuint(vdrv_rd(&f->d, VIRTIO_PCI_DEVICE + 20, 4), ==, 512); /* blk_size */
-	g_assert_cmphex(feat & (F_FLUSH | BIT64(32) | BIT64(28)), ==, F_FLUSH | BIT64(32) | BIT64(28));
+	g_assert_cmphex(feat & (F_FLUSH | BIT64(32) | BIT64(28)), ==,
+			F_FLUSH | BIT64(32) | BIT64(28));
 	g_assert_cmphex(feat & (F_RO | F_MQ), ==, 0);
 	g_assert_cmpuint(vdrv_rd(&f->d, 18, 2), ==, 1); /* num_queues */
 	g_assert_cmpuint(f->d.dev->nr_doorbells, ==, 1);
@@ -151,23 +152,23 @@ static void test_refused(struct fx *f, gconstpointer data)
 	uint8_t buf[512];
 	uint32_t used, id;
 
-	g_assert_cmpuint(req(f, 0, T_IN, SECTORS, 512, true, &used), ==, 1);  /* past end */
+	g_assert_cmpuint(req(f, 0, T_IN, SECTORS, 512, true, &used), ==, 1); /* past end */
 	g_assert_cmpuint(req(f, 0, T_IN, SECTORS - 1, 1024, true, &used), ==, 1);
 	g_assert_cmpuint(req(f, 0, T_OUT, SECTORS, 512, false, &used), ==, 1);
 	g_assert_cmpuint(req(f, 0, T_OUT, UINT64_MAX / 512 + 1, 512, false, &used), ==, 1);
 	g_assert_cmpuint(req(f, 0, T_IN, UINT64_MAX, 512, true, &used), ==, 1); /* overflow */
-	g_assert_cmpuint(req(f, 0, T_IN, 0, 100, true, &used), ==, 1);   /* partial sector */
+	g_assert_cmpuint(req(f, 0, T_IN, 0, 100, true, &used), ==, 1);		/* partial sector */
 	g_assert_cmpuint(used, ==, 1);
 	g_assert_cmpuint(req(f, 0, T_OUT, 0, 100, false, &used), ==, 1);
-	g_assert_cmpuint(req(f, 0, T_IN, 0, 512, false, &used), ==, 1);  /* wrong direction */
+	g_assert_cmpuint(req(f, 0, T_IN, 0, 512, false, &used), ==, 1); /* wrong direction */
 	g_assert_cmpuint(req(f, 0, T_OUT, 0, 512, true, &used), ==, 1);
 	g_assert_cmpuint(req(f, 0, T_FLUSH, 0, 512, true, &used), ==, 1);
 	g_assert_cmpuint(req(f, 0, T_GET_ID, 0, 20, false, &used), ==, 1);
-	g_assert_cmpuint(req(f, 0, 99, 0, 0, false, &used), ==, 2);      /* unsupported */
+	g_assert_cmpuint(req(f, 0, 99, 0, 0, false, &used), ==, 2); /* unsupported */
 	file_sector(f, 0, buf);
 	g_assert_cmpuint(buf[0], ==, 0); /* no refused write reached the file */
 	/* No status byte: completed with nothing written, the device keeps going. */
-	vdrv_chain(&f->d, 0, 0, (struct vdrv_buf[]){ { HDR, 16, false } }, 1);
+	vdrv_chain(&f->d, 0, 0, (struct vdrv_buf[]){{HDR, 16, false}}, 1);
 	vdrv_kick(&f->d, 0, 0, false);
 	g_assert_true(vdrv_used(&f->d, 0, &id, &used));
 	g_assert_cmpuint(used, ==, 0);
@@ -242,12 +243,12 @@ static void test_zeroes(struct fx *f, gconstpointer data)
 		g_assert_cmpuint(buf[511], ==, 0);
 		file_sector(f, 12, buf);
 		g_assert_cmpuint(buf[0], ==, 12);
-		g_assert_cmpuint(zero_req(f, T_WZ, 10, 2, 2), ==, 2);       /* unknown flag */
-		g_assert_cmpuint(zero_req(f, T_WZ, SECTORS, 1, 0), ==, 1);  /* past end */
+		g_assert_cmpuint(zero_req(f, T_WZ, 10, 2, 2), ==, 2);	   /* unknown flag */
+		g_assert_cmpuint(zero_req(f, T_WZ, SECTORS, 1, 0), ==, 1); /* past end */
 	}
 	if (feat & F_DISCARD) {
 		g_assert_cmpuint(zero_req(f, T_DISCARD, 20, 8, 0), ==, 0);
-		g_assert_cmpuint(zero_req(f, T_DISCARD, 20, 8, 1), ==, 2);  /* unmap flag */
+		g_assert_cmpuint(zero_req(f, T_DISCARD, 20, 8, 1), ==, 2); /* unmap flag */
 		g_assert_cmpuint(zero_req(f, T_DISCARD, UINT64_MAX, 8, 0), ==, 1);
 		g_assert_cmpuint(zero_req(f, T_DISCARD, 0, UINT32_MAX, 0), ==, 1);
 	}
@@ -264,14 +265,14 @@ static void test_bad_props(void)
 	ro = g_strdup_printf("{\"fd\": \"%d\"}", rofd);
 	wo = g_strdup_printf("{\"fd\": \"%d\", \"read-only\": \"on\"}", wofd);
 	dir = g_strdup_printf("{\"fd\": \"%d\", \"read-only\": \"on\"}", dirfd);
-	vdrv_create_fail("virtio-blk", "{}", -EINVAL);                    /* no fd */
+	vdrv_create_fail("virtio-blk", "{}", -EINVAL); /* no fd */
 	vdrv_create_fail("virtio-blk", "{\"fd\": \"x\"}", -EINVAL);
 	vdrv_create_fail("virtio-blk", "{\"fd\": \"-1\"}", -EINVAL);
-	vdrv_create_fail("virtio-blk", "{\"fd\": \"100000\"}", -EBADF);   /* not open */
+	vdrv_create_fail("virtio-blk", "{\"fd\": \"100000\"}", -EBADF); /* not open */
 	vdrv_create_fail("virtio-blk", ro, -EBADF);   /* read-only file, writable device */
 	vdrv_create_fail("virtio-blk", wo, -EBADF);   /* write-only file */
 	vdrv_create_fail("virtio-blk", dir, -EINVAL); /* not a regular file */
-	vdrv_create_fail("virtio-blk", "{\"drive\": \"x\"}", -EINVAL);    /* unknown */
+	vdrv_create_fail("virtio-blk", "{\"drive\": \"x\"}", -EINVAL); /* unknown */
 	ok = g_strdup_printf("{\"fd\": \"%d\", \"num-queues\": \"0\"}", fd);
 	vdrv_create_fail("virtio-blk", ok, -EINVAL);
 	g_free(ok);

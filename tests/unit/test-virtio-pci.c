@@ -11,10 +11,20 @@
 
 #include "tests/unit/vdrv.h"
 
-const struct dev_ops *const dev_table[] = { &virtio_rng_ops, NULL };
+const struct dev_ops *const dev_table[] = {&virtio_rng_ops, NULL};
 
-enum { CC_MSIX = 16, CC_NUMQ = 18, CC_STATUS = 20, CC_Q_SELECT = 22, CC_Q_SIZE = 24,
-       CC_Q_MSIX = 26, CC_Q_ENABLE = 28, CC_Q_NOFF = 30, CC_Q_DESC = 32, CC_Q_DRIVER = 40 };
+enum {
+	CC_MSIX = 16,
+	CC_NUMQ = 18,
+	CC_STATUS = 20,
+	CC_Q_SELECT = 22,
+	CC_Q_SIZE = 24,
+	CC_Q_MSIX = 26,
+	CC_Q_ENABLE = 28,
+	CC_Q_NOFF = 30,
+	CC_Q_DESC = 32,
+	CC_Q_DRIVER = 40
+};
 #define V1 BIT64(VIRTIO_F_VERSION_1)
 
 struct fx {
@@ -40,7 +50,7 @@ static void teardown(struct fx *f, gconstpointer data)
 static void test_caps(struct fx *f, gconstpointer data)
 {
 	const uint8_t *c = f->d.dev->cfg.data;
-	unsigned seen = 0, types[8] = { 0 };
+	unsigned seen = 0, types[8] = {0};
 
 	g_assert_cmphex(c[0x06] & 0x10, ==, 0x10);
 	g_assert_cmphex(c[0x08], ==, 1); /* revision 1: modern only */
@@ -70,7 +80,7 @@ static void test_caps(struct fx *f, gconstpointer data)
 static void test_features(struct fx *f, gconstpointer data)
 {
 	g_assert_cmphex(vdrv_features(&f->d), ==, V1 | BIT64(28));
-	g_assert_cmphex(vdrv_negotiate(&f->d, 0) & 8, ==, 0);          /* no VERSION_1 */
+	g_assert_cmphex(vdrv_negotiate(&f->d, 0) & 8, ==, 0);		   /* no VERSION_1 */
 	g_assert_cmphex(vdrv_negotiate(&f->d, V1 | BIT64(40)) & 8, ==, 0); /* not offered */
 	g_assert_cmphex(vdrv_negotiate(&f->d, V1) & 8, ==, 8);
 	/* After FEATURES_OK the driver features are fixed. */
@@ -105,7 +115,7 @@ static void test_queue_regs(struct fx *f, gconstpointer data)
 	g_assert_cmpuint(vdrv_rd(&f->d, CC_Q_SIZE, 2), ==, VIRTQ_MAX_SIZE);
 	g_assert_cmpuint(vdrv_rd(&f->d, CC_Q_MSIX, 2), ==, VIRTIO_MSI_NO_VECTOR);
 	for (unsigned i = 0; i < 4; i++) {
-		static const uint16_t bad[] = { 0, 3, 512, 0xffff };
+		static const uint16_t bad[] = {0, 3, 512, 0xffff};
 
 		vdrv_wr(&f->d, CC_Q_SIZE, 2, bad[i]);
 		g_assert_cmpuint(vdrv_rd(&f->d, CC_Q_SIZE, 2), ==, VIRTQ_MAX_SIZE);
@@ -201,8 +211,7 @@ int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
 	g_test_add("/devices/virtio-pci/caps", struct fx, NULL, setup, test_caps, teardown);
-	g_test_add("/devices/virtio-pci/features", struct fx, NULL, setup, test_features,
-		   teardown);
+	g_test_add("/devices/virtio-pci/features", struct fx, NULL, setup, test_features, teardown);
 	g_test_add("/devices/virtio-pci/status", struct fx, NULL, setup, test_status, teardown);
 	g_test_add("/devices/virtio-pci/queue-regs", struct fx, NULL, setup, test_queue_regs,
 		   teardown);

@@ -11,14 +11,14 @@
 
 #include "tests/unit/vdrv.h"
 
-const struct dev_ops *const dev_table[] = { &virtio_rng_ops, NULL };
+const struct dev_ops *const dev_table[] = {&virtio_rng_ops, NULL};
 
 static int source(size_t n)
 {
 	int fd = memfd_create("entropy", MFD_CLOEXEC);
 
 	for (size_t i = 0; i < n; i++)
-		g_assert_cmpint(write(fd, &(uint8_t){ i + 1 }, 1), ==, 1);
+		g_assert_cmpint(write(fd, &(uint8_t){i + 1}, 1), ==, 1);
 	lseek(fd, 0, SEEK_SET);
 	return fd;
 }
@@ -35,7 +35,7 @@ static void test_fill(void)
 {
 	int fd = source(100);
 	struct vdrv d;
-	const struct vdrv_buf b[] = { { VDRV_DATA, 40, true }, { VDRV_DATA + 0x100, 40, true } };
+	const struct vdrv_buf b[] = {{VDRV_DATA, 40, true}, {VDRV_DATA + 0x100, 40, true}};
 	uint8_t *p;
 	uint32_t id, len;
 
@@ -65,7 +65,7 @@ static void test_readable(void)
 {
 	int fd = source(100);
 	struct vdrv d;
-	const struct vdrv_buf b[] = { { VDRV_DATA, 8, false }, { VDRV_DATA + 8, 8, true } };
+	const struct vdrv_buf b[] = {{VDRV_DATA, 8, false}, {VDRV_DATA + 8, 8, true}};
 	uint32_t id, len;
 
 	create(&d, fd);

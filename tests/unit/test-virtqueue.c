@@ -14,7 +14,7 @@
 
 #include "tests/unit/vdrv.h"
 
-const struct dev_ops *const dev_table[] = { &virtio_rng_ops, NULL };
+const struct dev_ops *const dev_table[] = {&virtio_rng_ops, NULL};
 
 #define BUF VDRV_DATA
 #define TABLE (VDRV_DATA + 0x10000) /* an indirect table */
@@ -68,8 +68,7 @@ static void expect_broken(struct fx *f, bool kick)
 
 static void test_good(struct fx *f, gconstpointer data)
 {
-	const struct vdrv_buf b[] = { { BUF, 100, true }, { 0x4000, 0, true },
-				      { BUF + 0x1000, 28, true } };
+	const struct vdrv_buf b[] = {{BUF, 100, true}, {0x4000, 0, true}, {BUF + 0x1000, 28, true}};
 	uint8_t *p = vdrv_ptr(&f->d, BUF, 128);
 	uint32_t id, len;
 
@@ -90,7 +89,7 @@ static void test_longest(struct fx *f, gconstpointer data)
 	uint32_t id, len;
 
 	for (unsigned i = 0; i < 16; i++)
-		b[i] = (struct vdrv_buf){ BUF + 64 * i, 64, true };
+		b[i] = (struct vdrv_buf){BUF + 64 * i, 64, true};
 	vdrv_chain(&f->d, 0, 5, b, 16); /* wraps around the table: 5..15, 0..4 */
 	vdrv_kick(&f->d, 0, 5, true);
 	g_assert_true(vdrv_used(&f->d, 0, &id, &len));
@@ -257,27 +256,27 @@ int main(int argc, char **argv)
 		const char *name;
 		void (*fn)(struct fx *, gconstpointer);
 	} t[] = {
-		{ "good", test_good },
-		{ "longest", test_longest },
-		{ "loop", test_loop },
-		{ "self-loop", test_self_loop },
-		{ "outside-ram", test_outside },
-		{ "straddle-end", test_straddle },
-		{ "wrap", test_wrap },
-		{ "next-range", test_next_range },
-		{ "head-range", test_head_range },
-		{ "avail-jump", test_avail_jump },
-		{ "direction", test_direction },
-		{ "oversized", test_oversized },
-		{ "indirect-good", test_indirect_good },
-		{ "indirect-nested", test_indirect_nested },
-		{ "indirect-next", test_indirect_next },
-		{ "indirect-len", test_indirect_len },
-		{ "indirect-empty", test_indirect_empty },
-		{ "indirect-outside", test_indirect_outside },
-		{ "indirect-loop", test_indirect_loop },
-		{ "indirect-next-range", test_indirect_next_range },
-		{ "indirect-not-negotiated", test_indirect_not_negotiated },
+		{"good", test_good},
+		{"longest", test_longest},
+		{"loop", test_loop},
+		{"self-loop", test_self_loop},
+		{"outside-ram", test_outside},
+		{"straddle-end", test_straddle},
+		{"wrap", test_wrap},
+		{"next-range", test_next_range},
+		{"head-range", test_head_range},
+		{"avail-jump", test_avail_jump},
+		{"direction", test_direction},
+		{"oversized", test_oversized},
+		{"indirect-good", test_indirect_good},
+		{"indirect-nested", test_indirect_nested},
+		{"indirect-next", test_indirect_next},
+		{"indirect-len", test_indirect_len},
+		{"indirect-empty", test_indirect_empty},
+		{"indirect-outside", test_indirect_outside},
+		{"indirect-loop", test_indirect_loop},
+		{"indirect-next-range", test_indirect_next_range},
+		{"indirect-not-negotiated", test_indirect_not_negotiated},
 	};
 
 	g_test_init(&argc, &argv, NULL);

@@ -7,9 +7,20 @@
 
 #include "tests/unit/vdrv.h"
 
-enum { CC_DFSELECT = 0, CC_DF = 4, CC_GFSELECT = 8, CC_GF = 12, CC_STATUS = 20,
-       CC_Q_SELECT = 22, CC_Q_SIZE = 24, CC_Q_MSIX = 26, CC_Q_ENABLE = 28, CC_Q_DESC = 32,
-       CC_Q_DRIVER = 40, CC_Q_DEVICE = 48 };
+enum {
+	CC_DFSELECT = 0,
+	CC_DF = 4,
+	CC_GFSELECT = 8,
+	CC_GF = 12,
+	CC_STATUS = 20,
+	CC_Q_SELECT = 22,
+	CC_Q_SIZE = 24,
+	CC_Q_MSIX = 26,
+	CC_Q_ENABLE = 28,
+	CC_Q_DESC = 32,
+	CC_Q_DRIVER = 40,
+	CC_Q_DEVICE = 48
+};
 
 static struct vdrv *to_vdrv(struct irq *irq)
 {
@@ -27,7 +38,7 @@ static void vdrv_set_intx(struct irq *irq, bool level)
 	to_vdrv(irq)->intx = level;
 }
 
-static const struct irq_ops vdrv_irq_ops = { .raise = vdrv_raise, .set_intx = vdrv_set_intx };
+static const struct irq_ops vdrv_irq_ops = {.raise = vdrv_raise, .set_intx = vdrv_set_intx};
 
 void vdrv_create(struct vdrv *d, const char *type, const char *props_json)
 {
@@ -39,7 +50,7 @@ void vdrv_create(struct vdrv *d, const char *type, const char *props_json)
 	g_assert_nonnull(props);
 	g_assert_cmpint(gmem_create(VDRV_RAM, 0xc0000000, &d->mem), ==, 0);
 	d->irq.ops = &vdrv_irq_ops;
-	env = (struct dev_env){ .mem = d->mem, .irq = &d->irq };
+	env = (struct dev_env){.mem = d->mem, .irq = &d->irq};
 	if (dev_create(type, "vd0", &env, props, &d->dev, &err) < 0)
 		g_error("%s", err);
 	json_object_put(props);
@@ -48,7 +59,7 @@ void vdrv_create(struct vdrv *d, const char *type, const char *props_json)
 void vdrv_create_fail(const char *type, const char *props_json, int want)
 {
 	json_object *props = json_tokener_parse(props_json);
-	struct dev_env env = { 0 };
+	struct dev_env env = {0};
 	g_autofree char *err = NULL;
 	struct dev *dev = NULL;
 
@@ -100,8 +111,8 @@ uint8_t vdrv_negotiate(struct vdrv *d, uint64_t features)
 	vdrv_wr(d, CC_GF, 4, (uint32_t)features);
 	vdrv_wr(d, CC_GFSELECT, 4, 1);
 	vdrv_wr(d, CC_GF, 4, features >> 32);
-	vdrv_wr(d, CC_STATUS, 1, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER |
-				 VIRTIO_STATUS_FEATURES_OK);
+	vdrv_wr(d, CC_STATUS, 1,
+		VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER | VIRTIO_STATUS_FEATURES_OK);
 	return vdrv_status(d);
 }
 
@@ -170,12 +181,11 @@ void vdrv_desc(struct vdrv *d, uint64_t table, unsigned i, uint64_t addr, uint32
 	memcpy(p + 14, &next, 2);
 }
 
-uint16_t vdrv_chain(struct vdrv *d, unsigned q, uint16_t head, const struct vdrv_buf *b,
-		    unsigned n)
+uint16_t vdrv_chain(struct vdrv *d, unsigned q, uint16_t head, const struct vdrv_buf *b, unsigned n)
 {
 	for (unsigned i = 0; i < n; i++) {
-		uint16_t flags = (b[i].write ? VIRTQ_DESC_F_WRITE : 0) |
-				 (i + 1 < n ? VIRTQ_DESC_F_NEXT : 0);
+		uint16_t flags =
+			(b[i].write ? VIRTQ_DESC_F_WRITE : 0) | (i + 1 < n ? VIRTQ_DESC_F_NEXT : 0);
 
 		vdrv_desc(d, VDRV_RING(q), (head + i) % d->qsize[q], b[i].gpa, b[i].len, flags,
 			  (head + i + 1) % d->qsize[q]);

@@ -14,9 +14,9 @@
 #include "devices/devices.h"
 #include "devices/virtio.h"
 
-#define VDRV_RAM (2u << 20)       /* guest RAM at gpa 0 */
-#define VDRV_RING(q) (0x10000ull + (q) * 0x4000ull) /* desc; avail +0x1000; used +0x2000 */
-#define VDRV_DATA 0x100000ull     /* free for buffers up to VDRV_RAM */
+#define VDRV_RAM (2u << 20)			  /* guest RAM at gpa 0 */
+#define VDRV_RING(q) (0x10000ull + (q)*0x4000ull) /* desc; avail +0x1000; used +0x2000 */
+#define VDRV_DATA 0x100000ull			  /* free for buffers up to VDRV_RAM */
 
 struct vdrv {
 	struct dev *dev;
