@@ -134,8 +134,8 @@ static void scribble(struct fz *z)
 		hdr[2] = rnd(z, 4) ? rnd(z, 256) : g_rand_int(z->rand);
 		hdr[3] = rnd(z, 4) ? 0 : g_rand_int(z->rand);
 	}
-	if (!avail)
-		return;
+	if (!avail || (uintptr_t)avail % 2)
+		return; /* a misaligned ring: the device refused to enable the queue */
 	for (unsigned i = 0; i < z->size; i++)
 		avail[2 + i] = rnd(z, 64) ? rnd(z, z->size) : rnd(z, 0x10000);
 	avail[0] = rnd(z, 2);
