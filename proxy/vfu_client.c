@@ -125,4 +125,5 @@ const struct pcifn_backend_ops vfu_client_ops = {
 	.bar_write = vfu_client_bar_write,
 	.reset = vfu_client_reset,
 	.destroy = vfu_client_destroy,
+	.set_irqs = vfu_client_set_irqs,
 };

@@ -14,6 +14,7 @@ struct vfu_client {
 	uint16_t next_id;
 	char *id;
 	uint32_t cfg_size; /* size of the remote's config region */
+	uint32_t peer_max_fds; /* the remote's max_msg_fds */
 	struct vfu_device_info info;
 };
 
@@ -28,6 +29,10 @@ struct gmem;
 int vfu_client_dma_map(struct vfu_client *c, const struct gmem *mem);
 int vfu_client_io_fds(struct vfu_client *c, struct pcifn *fn,
 		      const struct pcifn_bar bars[PCIFN_NUM_BARS]);
+
+/* vfu_client_irq.c: the backend's set_irqs op (DEVICE_SET_IRQS). */
+int vfu_client_set_irqs(void *be, unsigned index, bool unmask, unsigned start, unsigned count,
+			const int *fds);
 
 /* One REGION_READ/WRITE of count <= 8 bytes; data is little-endian. */
 int vfu_client_access(struct vfu_client *c, uint32_t region, uint64_t off, uint32_t count,

@@ -51,6 +51,7 @@ static int hs_version(struct vfu_client *c, GError **err)
 	if (ret < 0)
 		goto fail;
 	ret = vfu_version_check(&mine, &theirs);
+	c->peer_max_fds = theirs.max_msg_fds;
 	if (ret == -EPROTONOSUPPORT || ret == -EPROTO)
 		g_set_error(err, PROXY_ERROR, 0,
 			    "pci-proxy-dev '%s': remote speaks vfio-user %u.%u, we speak %u.%u",

@@ -48,7 +48,16 @@ static int localdev_reset(void *be)
 
 static void localdev_destroy(void *be)
 {
+	struct irq *irq = ((struct dev *)be)->env.irq;
+
 	dev_destroy(be);
+	localirq_destroy(irq);
+}
+
+static int localdev_set_irqs(void *be, unsigned index, bool unmask, unsigned start,
+			     unsigned count, const int *fds)
+{
+	return localirq_set_irqs(((struct dev *)be)->env.irq, index, unmask, start, count, fds);
 }
 
 static const struct pcifn_backend_ops localdev_ops = {
@@ -58,6 +67,7 @@ static const struct pcifn_backend_ops localdev_ops = {
 	.bar_write = localdev_bar_write,
 	.reset = localdev_reset,
 	.destroy = localdev_destroy,
+	.set_irqs = localdev_set_irqs,
 };
 
 /* devices/ and proxy/ spell the BAR flags alike (the PCI register bits); map anyway. */
@@ -82,8 +92,14 @@ int localdev_create(const char *type, const char *id, json_object *props, struct
 	struct dev *dev;
 	int ret;
 
+	ret = localirq_create(&env.irq); /* before the device, which keeps it in its env */
+	if (ret < 0) {
+		g_set_error(err, VMM_ERROR, -ret, "-device %s: out of memory", type);
+		return ret;
+	}
 	ret = dev_create(type, id, &env, props, &dev, &msg);
 	if (ret < 0) {
+		localirq_destroy(env.irq);
 		g_set_error(err, VMM_ERROR, -ret, "-device %s: %s", type, msg);
 		return ret;
 	}

@@ -79,6 +79,7 @@ static int machine_platform(struct machine *m, GError **err)
 
 static int machine_device(struct machine *m, const struct devopt *d, GError **err)
 {
+	unsigned gsi[4];
 	struct pcifn *fn;
 	unsigned slot;
 	int ret;
@@ -100,6 +101,15 @@ static int machine_device(struct machine *m, const struct devopt *d, GError **er
 		return ret;
 	}
 	m->fn[m->nr_fn++] = fn;
+	vmirq_intx_gsi(slot, gsi);
+	ret = pcifn_irq_setup(fn, &vmirq_ops, m->irq, gsi);
+	if (ret < 0) {
+		g_set_error(err, VMM_ERROR, -ret,
+			    "-device %s,id=%s: the device's interrupt capabilities are "
+			    "malformed (%s); it cannot be attached", d->type, d->id,
+			    g_strerror(-ret));
+		return ret;
+	}
 	g_info("%s: %s at 00:%02x.0", d->id, d->type, slot);
 	return 0;
 }
@@ -135,6 +145,8 @@ static int machine_build(struct machine *m, GError **err)
 			err);
 	if (ret == 0)
 		ret = machine_platform(m, err);
+	if (ret == 0 && (ret = vmirq_create(&m->irq)) < 0)
+		ret = machine_fail(err, ret, "cannot set up interrupt routing");
 	for (unsigned i = 0; ret == 0 && i < o->nr_devices; i++)
 		ret = machine_device(m, &o->devices[i], err);
 	if (ret == 0) /* what SeaBIOS would have done before the kernel runs */
@@ -150,6 +162,8 @@ static int machine_build(struct machine *m, GError **err)
 		ret = kvm_open(&m->kvm, o->smp, err);
 	if (ret == 0)
 		ret = kvm_map_gmem(&m->kvm, m->mem, err);
+	if (ret == 0 && (ret = vmirq_start(m->irq, m->kvm.vm_fd)) < 0)
+		ret = machine_fail(err, ret, "KVM: cannot wire the PCI INTx lines (KVM_IRQFD)");
 	for (unsigned i = 0; ret == 0 && i < m->nr_fn; i++)
 		ioeventfd_attach(m, m->fn[i]);
 	if (ret == 0)
@@ -294,8 +308,11 @@ void machine_destroy(struct machine *m)
 	for (unsigned i = 0; i < m->nr_vcpus; i++)
 		vcpu_destroy(&m->vcpus[i]);
 	g_free(m->vcpus);
+	if (m->irq)
+		vmirq_stop(m->irq);
 	kvm_close(&m->kvm);
-	pcihost_destroy(m->pci);
+	pcihost_destroy(m->pci); /* detaches irqfds through m->irq: destroyed after */
+	vmirq_destroy(m->irq);
 	fwcfg_destroy(m->fwcfg);
 	serial_destroy(m->serial);
 	chardev_close(m->serial_fd);

@@ -203,6 +203,28 @@ struct machine;
  */
 void ioeventfd_attach(struct machine *m, struct pcifn *fn);
 
+/* ---- vmirq.c: GSI routing, irqfds and MSI injection; pcifn_irq_ops for KVM ---- */
+
+struct vmirq;
+int vmirq_create(struct vmirq **out);
+/* KVM exists: make the INTx irqfds asked for so far, and every later one at once. */
+int vmirq_start(struct vmirq *q, int vm_fd);
+/* The VM fd is about to close: later calls fail with -ENODEV. */
+void vmirq_stop(struct vmirq *q);
+void vmirq_destroy(struct vmirq *q);
+/* The GSIs INTA#..INTD# of slot are wired to (the PIIX swizzle onto GSI 10 and 11). */
+void vmirq_intx_gsi(unsigned slot, unsigned gsi[4]);
+extern const struct pcifn_irq_ops vmirq_ops;
+
+/* ---- localirq.c: the struct irq of in-process models (eventfds, as a remote's) ---- */
+
+struct irq;
+int localirq_create(struct irq **out);
+void localirq_destroy(struct irq *irq); /* NULL is a no-op */
+/* The pcifn backend's set_irqs (fds are dup'ed).  -EINVAL, -ENOMEM. */
+int localirq_set_irqs(struct irq *irq, unsigned index, bool unmask, unsigned start,
+		      unsigned count, const int *fds);
+
 /* ---- localdev.c: a devices/ model run in-process, as a pcifn backend ---- */
 
 int localdev_create(const char *type, const char *id, json_object *props, struct gmem *mem,
@@ -389,6 +411,7 @@ struct machine {
 	struct debugcon dcon;
 	struct debugexit dexit;
 	struct pcihost *pci;
+	struct vmirq *irq; /* interrupt routing, shared by every function */
 	struct pcifn *fn[PCIHOST_SLOTS]; /* attached functions, owned by pci */
 	unsigned nr_fn;
 	struct fwcfg *fwcfg;
