@@ -53,6 +53,10 @@ enum {
 	CC_SIZE = 56,
 };
 
+/* ISR status bits (4.1.4.5). */
+#define VIRTIO_ISR_QUEUE 1
+#define VIRTIO_ISR_CONFIG 2
+
 #define MSIX_CTRL_ENABLE 0x80 /* bit 15 of message control, in its high byte */
 
 struct virtio_dev *virtio_dev_of(struct dev *dev)
@@ -191,7 +195,9 @@ static bool msix_enabled(const struct virtio_dev *vdev)
 /* Signal the driver: MSI-X vector, or INTx with ISR bit (4.1.4.5). */
 static void virtio_pci_signal(struct virtio_dev *vdev, uint16_t vector, uint8_t isr_bit)
 {
+	/* The configuration bit is set with MSI-X too; the queue bit only for INTx. */
 	if (msix_enabled(vdev)) {
+		vdev->isr |= isr_bit & VIRTIO_ISR_CONFIG;
 		if (vector != VIRTIO_MSI_NO_VECTOR)
 			irq_raise(vdev->dev.env.irq, vector);
 		return;
@@ -208,7 +214,7 @@ void virtio_pci_error(struct virtio_dev *vdev)
 	vdev->status |= VIRTIO_STATUS_NEEDS_RESET;
 	/* A configuration change notification tells the driver (2.1.2). */
 	if (vdev->status & VIRTIO_STATUS_DRIVER_OK)
-		virtio_pci_signal(vdev, vdev->config_vector, 2);
+		virtio_pci_signal(vdev, vdev->config_vector, VIRTIO_ISR_CONFIG);
 }
 
 /* Serve everything available on queue q, then signal once. */
@@ -233,7 +239,7 @@ static void virtio_pci_notify(struct virtio_dev *vdev, unsigned q)
 	if (ret < 0)
 		virtio_pci_error(vdev);
 	if (pushed && virtq_want_irq(vq, mem))
-		virtio_pci_signal(vdev, vq->msix_vector, 1);
+		virtio_pci_signal(vdev, vq->msix_vector, VIRTIO_ISR_QUEUE);
 }
 
 void virtio_pci_doorbell(struct dev *dev, unsigned index)

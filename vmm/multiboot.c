@@ -4,11 +4,11 @@
  * header (3.1.1: magic 0x1BADB002 in the first 8192 bytes, 32-bit aligned, magic +
  * flags + checksum = 0), makes a load plan either from the a.out-kludge address
  * fields (3.1.3, flag bit 16) or from an ELF32 i386 executable's PT_LOAD segments,
- * places the boot modules page-aligned after the kernel, and validates all of it
- * (file bounds, guest RAM, overlaps with each other, with the BIOS area and with the
- * info area) before one byte goes to guest RAM.  Then it copies the image and
- * modules and writes the multiboot information structure (3.3) with its memory map,
- * command line, module list and boot loader name into the info area at MB_INFO_GPA.
+ * places the boot modules page-aligned after the kernel, has mbinfo.c build the
+ * multiboot information structure (3.3), and validates all of it (file bounds, guest
+ * RAM, overlaps with each other, with the BIOS area and with the info area) before
+ * one byte goes to guest RAM.  Then it copies the image, the modules and the info
+ * area (at MB_INFO_GPA).
  * The 32-bit entry state (3.2) is vcpu's job: struct pvh_boot carries it.  Reading
  * files and choosing between PVH and Multiboot is boot.c's.
  */
@@ -27,17 +27,8 @@
 #define MB_F_AOUT (1u << 16)
 #define MB_F_KNOWN (MB_F_PAGE_ALIGN | MB_F_MEMINFO)
 
-/* 3.3: flags of the information structure. */
-#define MBI_MEM (1u << 0)
-#define MBI_CMDLINE (1u << 2)
-#define MBI_MODS (1u << 3)
-#define MBI_MMAP (1u << 6)
-#define MBI_LOADER_NAME (1u << 9)
-#define MB_MMAP_RAM 1
-#define MB_MMAP_RESERVED 2
-
-#define PC_LOW_END 0xa0000ULL	  /* conventional memory ends at 640K */
-#define PC_HIGH_START 0x100000ULL /* the BIOS area [640K, 1M) is reserved */
+#define PC_LOW_END 0xa0000ULL /* the BIOS area [640K, 1M): no kernel there */
+#define PC_HIGH_START 0x100000ULL
 #define MB_PAGE 4096ULL
 #define MB_MAX_LOADS 64
 
@@ -45,28 +36,6 @@ struct mb_header { /* 3.1.2 and 3.1.3 */
 	uint32_t magic, flags, checksum;
 	uint32_t header_addr, load_addr, load_end_addr, bss_end_addr, entry_addr;
 };
-
-struct mbi { /* 3.3, up to the VBE fields */
-	uint32_t flags, mem_lower, mem_upper, boot_device, cmdline, mods_count, mods_addr;
-	uint32_t syms[4];
-	uint32_t mmap_length, mmap_addr, drives_length, drives_addr, config_table;
-	uint32_t boot_loader_name, apm_table;
-	uint32_t vbe_control_info, vbe_mode_info;
-	uint16_t vbe_mode, vbe_interface_seg, vbe_interface_off, vbe_interface_len;
-};
-
-struct mb_mod_entry {
-	uint32_t mod_start, mod_end, string, reserved;
-};
-
-struct mb_mmap_entry {
-	uint32_t size; /* of the rest: 20 */
-	uint64_t base_addr, length;
-	uint32_t type;
-} __attribute__((packed));
-
-_Static_assert(sizeof(struct mbi) == 88, "multiboot_info layout");
-_Static_assert(sizeof(struct mb_mmap_entry) == 24, "multiboot mmap entry layout");
 
 /* One piece of guest memory to fill: filesz bytes from src, then zeroes up to memsz. */
 struct mb_load {
@@ -326,133 +295,16 @@ static int mb_plan_modules(struct mb_plan *p, const struct mb_module *mods, unsi
 	return 0;
 }
 
-/* The info area: mbi, memory map, module list, then strings. */
-struct mb_info_buf {
-	uint8_t b[MB_INFO_END - MB_INFO_GPA];
-	size_t used;
-};
-
-/* Reserve len bytes (8-aligned); the guest address, or 0 if the area is full. */
-static uint32_t mb_info_alloc(struct mb_info_buf *ib, size_t len)
+/* Where each module went; an empty module sits where the previous one ended. */
+static void mb_module_starts(const struct mb_plan *p, const struct mb_module *mods, unsigned nr,
+			     uint32_t *start)
 {
-	size_t at = (ib->used + 7) & ~(size_t)7;
-
-	if (len > sizeof(ib->b) - at)
-		return 0;
-	ib->used = at + len;
-	return (uint32_t)(MB_INFO_GPA + at);
-}
-
-static uint32_t mb_info_str(struct mb_info_buf *ib, const char *s)
-{
-	uint32_t gpa = mb_info_alloc(ib, strlen(s) + 1);
-
-	if (gpa)
-		memcpy(ib->b + (gpa - MB_INFO_GPA), s, strlen(s) + 1);
-	return gpa;
-}
-
-static void mb_mmap_add(struct mb_mmap_entry *map, unsigned *n, uint64_t addr, uint64_t len,
-			uint32_t type)
-{
-	unsigned i = (*n)++;
-
-	for (; i > 0 && map[i - 1].base_addr > addr; i--)
-		map[i] = map[i - 1];
-	map[i] = (struct mb_mmap_entry){.size = 20, .base_addr = addr, .length = len, .type = type};
-}
-
-/* 3.3 mmap_*: RAM (the 640K-1M hole reserved), then the caller's reserved ranges. */
-static unsigned mb_mmap(const struct gmem *mem, const struct pvh_range *res, unsigned nr_res,
-			struct mb_mmap_entry *map)
-{
-	unsigned n = 0;
-
-	for (unsigned i = 0; i < mem->nr_regions; i++) {
-		const struct gmem_region *r = &mem->region[i];
-
-		if (r->gpa == 0 && r->size > PC_HIGH_START) {
-			mb_mmap_add(map, &n, 0, PC_LOW_END, MB_MMAP_RAM);
-			mb_mmap_add(map, &n, PC_LOW_END, PC_HIGH_START - PC_LOW_END,
-				    MB_MMAP_RESERVED);
-			mb_mmap_add(map, &n, PC_HIGH_START, r->size - PC_HIGH_START, MB_MMAP_RAM);
-		} else {
-			mb_mmap_add(map, &n, r->gpa, r->size, MB_MMAP_RAM);
-		}
-	}
-	for (unsigned i = 0; i < nr_res; i++)
-		mb_mmap_add(map, &n, res[i].addr, res[i].size, MB_MMAP_RESERVED);
-	return n;
-}
-
-struct mb_boot_info {
-	const char *cmdline;
-	const struct mb_module *mods;
-	unsigned nr_mods;
-	const struct pvh_range *reserved;
-	unsigned nr_reserved;
-};
-
-static uint32_t mb_mem_upper_kib(const struct gmem *mem)
-{
-	for (unsigned i = 0; i < mem->nr_regions; i++) {
-		if (mem->region[i].gpa == 0 && mem->region[i].size > PC_HIGH_START)
-			return (uint32_t)MIN((mem->region[i].size - PC_HIGH_START) >> 10,
-					     UINT32_MAX);
-	}
-	return 0;
-}
-
-/* The module list at mods_gpa: addresses from the plan, strings into the area. */
-static int mb_build_mods(struct mb_info_buf *ib, uint32_t mods_gpa, const struct mb_plan *p,
-			 const struct mb_boot_info *bi)
-{
-	struct mb_mod_entry *me = (struct mb_mod_entry *)(ib->b + (mods_gpa - MB_INFO_GPA));
 	uint32_t prev_end = 0;
 
-	for (unsigned i = 0, l = p->nr_kernel; i < bi->nr_mods; i++) {
-		/* An empty module sits where the previous one ended. */
-		uint32_t start = bi->mods[i].len ? (uint32_t)p->load[l++].gpa : prev_end;
-		uint32_t str = mb_info_str(ib, bi->mods[i].string);
-
-		if (!str)
-			return -ENOSPC;
-		me[i] = (struct mb_mod_entry){start, start + (uint32_t)bi->mods[i].len, str, 0};
-		prev_end = me[i].mod_end;
+	for (unsigned i = 0, l = p->nr_kernel; i < nr; i++) {
+		start[i] = mods[i].len ? (uint32_t)p->load[l++].gpa : prev_end;
+		prev_end = start[i] + (uint32_t)mods[i].len;
 	}
-	return 0;
-}
-
-/* Build the whole info area in ib; -ENOSPC when it does not fit. */
-static int mb_build_info(struct mb_info_buf *ib, const struct gmem *mem, const struct mb_plan *p,
-			 const struct mb_boot_info *bi)
-{
-	struct mb_mmap_entry map[3 * GMEM_MAX_REGIONS + 16];
-	struct mbi mbi = {.flags = MBI_MEM | MBI_MMAP | MBI_LOADER_NAME | MBI_MODS};
-	uint32_t mbi_gpa = mb_info_alloc(ib, sizeof(mbi)), mods_gpa;
-	unsigned n = mb_mmap(mem, bi->reserved, bi->nr_reserved, map);
-
-	mbi.mem_lower = PC_LOW_END >> 10;
-	mbi.mem_upper = mb_mem_upper_kib(mem);
-	mbi.mmap_length = n * sizeof(map[0]);
-	mbi.mmap_addr = mb_info_alloc(ib, mbi.mmap_length);
-	mbi.boot_loader_name = mb_info_str(ib, "mpvmm " MPVMM_VERSION);
-	mbi.mods_count = bi->nr_mods;
-	mods_gpa = mb_info_alloc(ib, bi->nr_mods * sizeof(struct mb_mod_entry) + 1);
-	mbi.mods_addr = mods_gpa;
-	if (!mbi.mmap_addr || !mbi.boot_loader_name || !mods_gpa)
-		return -ENOSPC;
-	memcpy(ib->b + (mbi.mmap_addr - MB_INFO_GPA), map, mbi.mmap_length);
-	if (bi->cmdline) {
-		mbi.flags |= MBI_CMDLINE;
-		mbi.cmdline = mb_info_str(ib, bi->cmdline);
-		if (!mbi.cmdline)
-			return -ENOSPC;
-	}
-	if (mb_build_mods(ib, mods_gpa, p, bi) < 0)
-		return -ENOSPC;
-	memcpy(ib->b + (mbi_gpa - MB_INFO_GPA), &mbi, sizeof(mbi));
-	return 0;
 }
 
 static int mb_plan_kernel(struct mb_plan *p, const uint8_t *img, size_t len, GError **err)
@@ -484,17 +336,31 @@ static int mb_plan_kernel(struct mb_plan *p, const uint8_t *img, size_t len, GEr
 	return mb_plan_aout(p, img, len, hoff, &h, err);
 }
 
+/* Everything was checked: copy the kernel and the modules, zero the bss. */
+static void mb_copy(const struct mb_plan *p, struct gmem *mem)
+{
+	for (unsigned i = 0; i < p->nr; i++) {
+		uint8_t *dst = gmem_translate(mem, p->load[i].gpa, p->load[i].memsz);
+
+		memcpy(dst, p->load[i].src, p->load[i].filesz);
+		memset(dst + p->load[i].filesz, 0, p->load[i].memsz - p->load[i].filesz);
+	}
+}
+
 int multiboot_load(struct gmem *mem, const void *img, size_t len, const char *cmdline,
 		   const struct mb_module *mods, unsigned nr_mods, const struct pvh_range *reserved,
 		   unsigned nr_reserved, struct pvh_boot *boot, GError **err)
 {
-	struct mb_boot_info bi = {cmdline, mods, nr_mods, reserved, nr_reserved};
+	uint32_t starts[MB_MAX_MODULES];
+	struct mbinfo_args a = {cmdline, mods, starts, nr_mods, reserved, nr_reserved};
 	g_autofree struct mb_plan *p = g_new0(struct mb_plan, 1);
-	g_autofree struct mb_info_buf *ib = g_new0(struct mb_info_buf, 1);
+	g_autofree uint8_t *info = g_malloc0(MB_INFO_END - MB_INFO_GPA);
 	int ret;
 
-	if (nr_reserved > 16)
+	if (nr_reserved > MBINFO_MAX_RESERVED)
 		return mb_error(err, "too many reserved ranges (%u)", nr_reserved);
+	if (nr_mods > MB_MAX_MODULES)
+		return mb_error(err, "%u modules; at most %d", nr_mods, MB_MAX_MODULES);
 	if (!gmem_translate(mem, MB_INFO_GPA, MB_INFO_END - MB_INFO_GPA))
 		return mb_error(err, "guest RAM does not hold the info area at 0x%llx",
 				MB_INFO_GPA);
@@ -507,20 +373,17 @@ int multiboot_load(struct gmem *mem, const void *img, size_t len, const char *cm
 		ret = mb_plan_modules(p, mods, nr_mods, err);
 	if (ret == 0)
 		ret = mb_check_plan(p, mem, err);
-	if (ret == 0 && mb_build_info(ib, mem, p, &bi) < 0)
+	if (ret == 0)
+		mb_module_starts(p, mods, nr_mods, starts);
+	if (ret == 0 && mbinfo_build(info, mem, &a) < 0)
 		ret = mb_error(err,
 			       "the command line, module strings and memory map do not fit in "
 			       "the %llu KiB info area; use fewer or shorter ones",
 			       (MB_INFO_END - MB_INFO_GPA) >> 10);
 	if (ret < 0)
 		return ret;
-	for (unsigned i = 0; i < p->nr; i++) {
-		uint8_t *dst = gmem_translate(mem, p->load[i].gpa, p->load[i].memsz); /* checked */
-
-		memcpy(dst, p->load[i].src, p->load[i].filesz);
-		memset(dst + p->load[i].filesz, 0, p->load[i].memsz - p->load[i].filesz);
-	}
-	gmem_write(mem, MB_INFO_GPA, ib->b, sizeof(ib->b));
+	mb_copy(p, mem);
+	gmem_write(mem, MB_INFO_GPA, info, MB_INFO_END - MB_INFO_GPA);
 	*boot = (struct pvh_boot){
 		.entry = p->entry, .start_info = MB_INFO_GPA, .magic = MB_BOOTLOADER_MAGIC};
 	return 0;

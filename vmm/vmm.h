@@ -287,6 +287,26 @@ int multiboot_load(struct gmem *mem, const void *img, size_t len, const char *cm
 		   const struct mb_module *mods, unsigned nr_mods, const struct pvh_range *reserved,
 		   unsigned nr_reserved, struct pvh_boot *boot, GError **err);
 
+/* ---- mbinfo.c: the multiboot information structure (Multiboot 0.6.96, 3.3) ---- */
+
+#define MBINFO_MAX_RESERVED 16
+
+struct mbinfo_args {
+	const char *cmdline; /* NULL: none (flag bit 2 clear) */
+	const struct mb_module *mods;
+	const uint32_t *mod_start; /* where the loader put each module */
+	unsigned nr_mods;
+	const struct pvh_range *reserved; /* reported reserved besides the BIOS area */
+	unsigned nr_reserved;
+};
+
+/*
+ * Format the info area into area (MB_INFO_END - MB_INFO_GPA bytes, guest address
+ * MB_INFO_GPA; the multiboot_info at its start).  -ENOSPC when the command line, the
+ * strings and the memory map do not fit; -EINVAL for too many modules or ranges.
+ */
+int mbinfo_build(uint8_t *area, const struct gmem *mem, const struct mbinfo_args *a);
+
 /* ---- boot.c: -kernel and -initrd: read the files, pick PVH or Multiboot ---- */
 
 /*

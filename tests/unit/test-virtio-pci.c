@@ -179,6 +179,14 @@ static void test_interrupts(struct fx *f, gconstpointer data)
 	g_assert_cmphex(vdrv_rd(&f->d, VIRTIO_PCI_ISR, 1), ==, 1);
 	g_assert_false(f->d.intx);
 	g_assert_cmphex(vdrv_rd(&f->d, VIRTIO_PCI_ISR, 1), ==, 0);
+	/* A broken queue with INTx: the configuration bit and the line. */
+	vdrv_desc(&f->d, VDRV_RING(0), 0, VDRV_RAM, 32, VIRTQ_DESC_F_WRITE, 0);
+	vdrv_kick(&f->d, 0, 0, false);
+	g_assert_true(f->d.intx);
+	g_assert_cmphex(vdrv_rd(&f->d, VIRTIO_PCI_ISR, 1), ==, 2);
+	g_assert_false(f->d.intx);
+	vdrv_start(&f->d, 0, 1);
+	vdrv_msix(&f->d, false);
 	/* A reset with INTx asserted deasserts it. */
 	serve_one(f, false);
 	g_assert_true(f->d.intx);

@@ -52,6 +52,7 @@ static void expect_broken(struct fx *f, bool kick)
 		vdrv_kick(&f->d, 0, 0, false);
 	g_assert_cmphex(vdrv_status(&f->d) & VIRTIO_STATUS_NEEDS_RESET, !=, 0);
 	g_assert_cmpuint(f->d.raised[CFG_VECTOR], ==, 1);
+	g_assert_cmphex(vdrv_rd(&f->d, VIRTIO_PCI_ISR, 1), ==, 2); /* config bit, MSI-X too */
 	g_assert_false(vdrv_used(&f->d, 0, &id, &len));
 	/* Dead until reset: a good chain now is not served either. */
 	vdrv_desc(&f->d, VDRV_RING(0), 1, BUF, 8, VIRTQ_DESC_F_WRITE, 0);
