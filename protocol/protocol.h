@@ -381,6 +381,30 @@ bool vfu_range_ok(uint64_t offset, uint64_t count, uint64_t size);
 int vfu_call(int sock, uint16_t *next_id, uint16_t cmd, const void *req, size_t len,
 	     const int *fds, unsigned nr_fds, struct vfu_msg *reply);
 
+/*
+ * Server-to-client DMA (spec "VFIO_USER_DMA_READ" / "VFIO_USER_DMA_WRITE"), for a client
+ * that mapped memory without an fd.  read copies count bytes of client memory at addr
+ * into buf, write the other way; each returns 0 or -errno (-EFAULT: the range is not
+ * one the client exported), which becomes the error reply.  Called on the caller's
+ * thread, from inside vfu_call_dma().
+ */
+struct vfu_dma_handler {
+	int (*read)(void *ctx, uint64_t addr, void *buf, uint64_t count);
+	int (*write)(void *ctx, uint64_t addr, const void *buf, uint64_t count);
+	void *ctx;
+};
+
+/*
+ * vfu_call() that also serves DMA_READ/DMA_WRITE commands arriving before the reply
+ * (any number of them; a command with No_reply gets none).  With dma NULL it is
+ * vfu_call(): a server-to-client command is -EPROTO.  With dma set, every message is
+ * read header first (no size hint: a DMA command may precede the reply), a malformed
+ * DMA command is -EPROTO and any other server-to-client command is -EPROTO too.
+ */
+int vfu_call_dma(int sock, uint16_t *next_id, const struct vfu_dma_handler *dma, uint16_t cmd,
+		 const void *req, size_t len, const int *fds, unsigned nr_fds,
+		 struct vfu_msg *reply);
+
 /* Spec name without the VFIO_USER_ prefix ("REGION_READ"), or "UNKNOWN". Static. */
 const char *vfu_cmd_name(uint16_t cmd);
 

@@ -3,8 +3,9 @@
  * vfu_call: the client's synchronous round trip, one command and its reply on the
  * main socket.  It checks that the reply belongs to the command (spec "Header":
  * message ID echoed, command set in the reply) and turns error replies into -errno.
- * It does not pipeline and does not accept server-to-client commands (DMA_READ/WRITE
- * come with a later issue); the payload is for the per-message decoders.
+ * It does not pipeline.  Server-to-client commands are served only through
+ * vfu_call_dma() (DMA_READ/DMA_WRITE, for memory mapped without an fd); the payload of
+ * the reply is for the per-message decoders.
  */
 #include <errno.h>
 #include <glib.h>
@@ -56,8 +57,8 @@ static size_t vfu_reply_hint(uint16_t cmd, const void *req, size_t len)
 }
 
 /*
- * We have one command outstanding and the server sends nothing unasked on this socket
- * (no DMA_READ/WRITE yet), so the reply may be read with a size hint.
+ * Read the next message; with a size hint (> VFU_HDR_SIZE) only when nothing but the
+ * reply to our one outstanding command can arrive.
  */
 static int vfu_recv_wait(int sock, struct vfu_msg *reply, size_t hint)
 {
@@ -108,8 +109,68 @@ static int vfu_reply_check(const struct vfu_msg *r, uint16_t id, uint16_t cmd)
 	return -(int)r->hdr.error;
 }
 
+/* Spec "VFIO_USER_DMA_READ" / "VFIO_USER_DMA_WRITE": one command from the server. */
+static int vfu_serve_dma(int sock, const struct vfu_dma_handler *dma, struct vfu_msg *m)
+{
+	bool write = m->hdr.cmd == VFU_CMD_DMA_WRITE;
+	struct {
+		struct vfu_dma_access a;
+		uint8_t data[VFU_MAX_DATA_XFER];
+	} __attribute__((packed)) rep;
+	const uint8_t *data;
+	int ret;
+
+	if (vfu_msg_expect_fds(m, 0) < 0 || vfu_dma_access_decode(m, false, write, &rep.a, &data))
+		return -EPROTO;
+	/* count <= VFU_MAX_DATA_XFER: the decoder checked it. */
+	if (write)
+		ret = dma->write(dma->ctx, rep.a.address, data, rep.a.count);
+	else
+		ret = dma->read(dma->ctx, rep.a.address, rep.data, rep.a.count);
+	if (m->hdr.flags & VFU_F_NO_REPLY)
+		return 0;
+	if (ret < 0)
+		return vfu_send(sock, m->hdr.msg_id, m->hdr.cmd, VFU_F_TYPE_REPLY | VFU_F_ERROR,
+				(uint32_t)-ret, NULL, 0, NULL, 0);
+	return vfu_send(sock, m->hdr.msg_id, m->hdr.cmd, VFU_F_TYPE_REPLY, 0, &rep,
+			sizeof(rep.a) + (write ? 0 : rep.a.count), NULL, 0);
+}
+
+static bool vfu_is_dma_command(const struct vfu_msg *m)
+{
+	return (m->hdr.flags & VFU_F_TYPE_MASK) == VFU_F_TYPE_COMMAND &&
+	       (m->hdr.cmd == VFU_CMD_DMA_READ || m->hdr.cmd == VFU_CMD_DMA_WRITE);
+}
+
+/*
+ * The next message that is not a DMA command for dma.  Without dma, the reply is read
+ * with the size hint (one recvmsg for a BAR access); with it, header first, since a
+ * DMA command of another size may come first.
+ */
+static int vfu_wait_reply(int sock, const struct vfu_dma_handler *dma, struct vfu_msg *reply,
+			  size_t hint)
+{
+	int ret;
+
+	while ((ret = vfu_recv_wait(sock, reply, dma ? VFU_HDR_SIZE : hint)) == 0 && dma &&
+	       vfu_is_dma_command(reply)) {
+		ret = vfu_serve_dma(sock, dma, reply);
+		vfu_msg_clear(reply);
+		if (ret < 0)
+			return ret;
+	}
+	return ret;
+}
+
 int vfu_call(int sock, uint16_t *next_id, uint16_t cmd, const void *req, size_t len,
 	     const int *fds, unsigned nr_fds, struct vfu_msg *reply)
+{
+	return vfu_call_dma(sock, next_id, NULL, cmd, req, len, fds, nr_fds, reply);
+}
+
+int vfu_call_dma(int sock, uint16_t *next_id, const struct vfu_dma_handler *dma, uint16_t cmd,
+		 const void *req, size_t len, const int *fds, unsigned nr_fds,
+		 struct vfu_msg *reply)
 {
 	uint16_t id = (*next_id)++;
 	int ret;
@@ -120,7 +181,7 @@ int vfu_call(int sock, uint16_t *next_id, uint16_t cmd, const void *req, size_t 
 	ret = vfu_send(sock, id, cmd, VFU_F_TYPE_COMMAND, 0, req, len, fds, nr_fds);
 	if (ret < 0)
 		return ret;
-	ret = vfu_recv_wait(sock, reply, vfu_reply_hint(cmd, req, len));
+	ret = vfu_wait_reply(sock, dma, reply, vfu_reply_hint(cmd, req, len));
 	if (ret == 0)
 		ret = vfu_reply_check(reply, id, cmd);
 	if (ret < 0) {

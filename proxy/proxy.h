@@ -169,7 +169,9 @@ int pcifn_irq_setup(struct pcifn *fn, const struct pcifn_irq_ops *ops, void *ctx
  * offset, or without an fd for a region that has none (the remote may refuse that: a
  * warning, the device then cannot reach that region); and asks each BAR's doorbells
  * with GET_REGION_IO_FDS, checks them against the BAR and adds them to the function
- * (pcifn_add_ioeventfd).  Takes ownership of sock; mem is only read during the call.
+ * (pcifn_add_ioeventfd).  A region the remote accepts without an fd is served to it
+ * with DMA_READ/DMA_WRITE while the function waits for replies, so mem must then
+ * outlive the function.  Takes ownership of sock.
  * Errors name the device and say what to fix.
  */
 int proxy_connect(const char *id, int sock, const struct gmem *mem, struct pcifn **out,

@@ -45,8 +45,9 @@ int vfu_client_access(struct vfu_client *c, uint32_t region, uint64_t off, uint3
 		return -EINVAL;
 	if (write)
 		memcpy(req.data, data, count);
-	ret = vfu_call(c->sock, &c->next_id, write ? VFU_CMD_REGION_WRITE : VFU_CMD_REGION_READ,
-		       &req, sizeof(req.hdr) + (write ? count : 0), NULL, 0, &reply);
+	ret = vfu_call_dma(c->sock, &c->next_id, vfu_client_dma(c),
+			   write ? VFU_CMD_REGION_WRITE : VFU_CMD_REGION_READ, &req,
+			   sizeof(req.hdr) + (write ? count : 0), NULL, 0, &reply);
 	if (ret < 0)
 		return ret;
 	ret = vfu_region_access_decode(&reply, true, write, &got, &rdata);
@@ -109,7 +110,8 @@ static int vfu_client_reset(void *be)
 	struct vfu_msg reply;
 	int ret;
 
-	ret = vfu_call(c->sock, &c->next_id, VFU_CMD_DEVICE_RESET, NULL, 0, NULL, 0, &reply);
+	ret = vfu_call_dma(c->sock, &c->next_id, vfu_client_dma(c), VFU_CMD_DEVICE_RESET, NULL, 0,
+			   NULL, 0, &reply);
 	if (ret == 0) {
 		if (reply.len != 0)
 			ret = -EPROTO;

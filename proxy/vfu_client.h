@@ -16,7 +16,21 @@ struct vfu_client {
 	uint32_t cfg_size; /* size of the remote's config region */
 	uint32_t peer_max_fds; /* the remote's max_msg_fds */
 	struct vfu_device_info info;
+	/*
+	 * Guest RAM the remote took without an fd (DMA_MAP accepted), served to it with
+	 * DMA_READ/DMA_WRITE while we wait for replies (vfu_dma.c); dma.ctx is this client.
+	 */
+	const struct gmem *mem; /* the VMM's, outlives the client */
+	uint64_t nofd_gpa[8], nofd_size[8];
+	unsigned nr_nofd;
+	struct vfu_dma_handler dma;
 };
+
+/* The handler vfu_call_dma() needs for this client: NULL unless nr_nofd > 0. */
+static inline const struct vfu_dma_handler *vfu_client_dma(const struct vfu_client *c)
+{
+	return c->nr_nofd ? &c->dma : NULL;
+}
 
 extern const struct pcifn_backend_ops vfu_client_ops;
 void vfu_client_destroy(void *be);

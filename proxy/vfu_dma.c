@@ -5,9 +5,10 @@
  * "VFIO_USER_DMA_MAP": the region's memfd and offset, or no fd for a region without
  * one), and each BAR's doorbells come back with DEVICE_GET_REGION_IO_FDS (spec
  * "VFIO_USER_DEVICE_GET_REGION_IO_FDS"): eventfds the VMM registers as KVM ioeventfds
- * (vmm/ioeventfd.c).  The remote is untrusted: every sub-region is checked against
- * its BAR before the function takes it.  Serving DMA_READ/DMA_WRITE for regions
- * without an fd is not implemented (docs/protocol.md).
+ * (vmm/ioeventfd.c).  A region the remote accepted without an fd is served to it
+ * afterwards with DMA_READ/DMA_WRITE (vfu_call_dma(), while the client waits for a
+ * reply), only inside such a region.  The remote is untrusted: every sub-region is
+ * checked against its BAR before the function takes it.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -16,6 +17,35 @@
 
 #include "memory/memory.h"
 #include "proxy/vfu_client.h"
+
+/* Spec "VFIO_USER_DMA_READ": only what was exported without an fd, never wrapping. */
+static bool vfu_dma_exported(const struct vfu_client *c, uint64_t addr, uint64_t count)
+{
+	for (unsigned i = 0; i < c->nr_nofd; i++) {
+		if (addr >= c->nofd_gpa[i] && count <= c->nofd_size[i] &&
+		    addr - c->nofd_gpa[i] <= c->nofd_size[i] - count)
+			return true;
+	}
+	return false;
+}
+
+static int vfu_dma_read(void *ctx, uint64_t addr, void *buf, uint64_t count)
+{
+	struct vfu_client *c = ctx;
+
+	if (!vfu_dma_exported(c, addr, count))
+		return -EFAULT;
+	return gmem_read(c->mem, addr, buf, count);
+}
+
+static int vfu_dma_write(void *ctx, uint64_t addr, const void *buf, uint64_t count)
+{
+	struct vfu_client *c = ctx;
+
+	if (!vfu_dma_exported(c, addr, count))
+		return -EFAULT;
+	return gmem_write(c->mem, addr, buf, count);
+}
 
 static int vfu_dma_map_one(struct vfu_client *c, const struct gmem_region *r)
 {
@@ -46,12 +76,18 @@ int vfu_client_dma_map(struct vfu_client *c, const struct gmem *mem)
 			return ret;
 		if (ret < 0 && r->fd >= 0)
 			return ret;
-		/* Without an fd the remote would need DMA_READ/WRITE, which it may refuse. */
+		/* Without an fd the remote needs DMA_READ/WRITE, which it may refuse. */
 		if (ret < 0)
 			g_warning("%s: the remote cannot reach guest RAM at 0x%" PRIx64 "+0x%" PRIx64
 				  " (%s); DMA there will fail", c->id, r->gpa, r->size,
 				  g_strerror(-ret));
+		if (ret == 0 && r->fd < 0 && c->nr_nofd < G_N_ELEMENTS(c->nofd_gpa)) {
+			c->nofd_gpa[c->nr_nofd] = r->gpa;
+			c->nofd_size[c->nr_nofd++] = r->size;
+		}
 	}
+	c->mem = mem;
+	c->dma = (struct vfu_dma_handler){ vfu_dma_read, vfu_dma_write, c };
 	return 0;
 }
 

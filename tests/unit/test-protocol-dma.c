@@ -326,8 +326,167 @@ static void test_io_fds_reply(void)
 	g_assert_cmpuint(tp_open_fds(), ==, before);
 }
 
+/* --- vfu_call_dma: DMA_READ/DMA_WRITE served while waiting for a reply --------- */
+
+#define TD_BASE 0x1000u
+
+struct td_ram {
+	uint8_t b[64];
+	unsigned calls;
+};
+
+static int td_ram_check(uint64_t addr, uint64_t count)
+{
+	return addr >= TD_BASE && count <= 64 && addr - TD_BASE <= 64 - count ? 0 : -EFAULT;
+}
+
+static int td_ram_read(void *ctx, uint64_t addr, void *buf, uint64_t count)
+{
+	struct td_ram *r = ctx;
+	int ret = td_ram_check(addr, count);
+
+	r->calls++;
+	if (ret == 0)
+		memcpy(buf, r->b + (addr - TD_BASE), count);
+	return ret;
+}
+
+static int td_ram_write(void *ctx, uint64_t addr, const void *buf, uint64_t count)
+{
+	struct td_ram *r = ctx;
+	int ret = td_ram_check(addr, count);
+
+	r->calls++;
+	if (ret == 0)
+		memcpy(r->b + (addr - TD_BASE), buf, count);
+	return ret;
+}
+
+/* Queue a DMA command from the "server": address, count, then len data bytes. */
+static void td_dma_cmd(int sock, uint16_t id, bool write, uint32_t flags, uint64_t addr,
+		       uint64_t count, const void *data, size_t len, int fd)
+{
+	uint8_t buf[16 + 64];
+	struct vfu_dma_access a = { addr, count };
+
+	g_assert_cmpuint(len, <=, 64);
+	memcpy(buf, &a, sizeof(a));
+	if (len)
+		memcpy(buf + sizeof(a), data, len);
+	tp_msg(sock, id, write ? VFU_CMD_DMA_WRITE : VFU_CMD_DMA_READ,
+	       VFU_F_TYPE_COMMAND | flags, 0, buf, sizeof(a) + len, 0, &fd, fd >= 0 ? 1 : 0);
+}
+
+/* The reply the client sent to DMA command id: its error, payload in m. */
+static uint32_t td_dma_reply(int sock, uint16_t id, uint16_t cmd, struct vfu_msg *m)
+{
+	g_assert_cmpint(vfu_recv(sock, m, VFU_MAX_MSG), ==, 0);
+	g_assert_cmpuint(m->hdr.msg_id, ==, id);
+	g_assert_cmpuint(m->hdr.cmd, ==, cmd);
+	g_assert_cmpuint(m->hdr.flags & VFU_F_TYPE_MASK, ==, VFU_F_TYPE_REPLY);
+	return m->hdr.flags & VFU_F_ERROR ? m->hdr.error : 0;
+}
+
+/* Call GET_INFO (id 50) with the given DMA commands queued before its reply. */
+static int td_call(int sv[2], const struct vfu_dma_handler *dma, struct vfu_msg *reply)
+{
+	struct vfu_device_info req = { .argsz = 16 }, di = { .argsz = 16, .flags = VFU_DEV_FLAG_PCI,
+							     .num_regions = 9 };
+	uint16_t next = 50;
+	struct vfu_msg got;
+	int ret;
+
+	tp_msg(sv[1], 50, VFU_CMD_DEVICE_GET_INFO, VFU_F_TYPE_REPLY, 0, &di, sizeof(di), 0, NULL,
+	       0);
+	ret = vfu_call_dma(sv[0], &next, dma, VFU_CMD_DEVICE_GET_INFO, &req, sizeof(req), NULL, 0,
+			   reply);
+	g_assert_cmpint(vfu_recv(sv[1], &got, VFU_MAX_MSG), ==, 0); /* our request */
+	g_assert_cmpuint(got.hdr.cmd, ==, VFU_CMD_DEVICE_GET_INFO);
+	vfu_msg_clear(&got);
+	return ret;
+}
+
+static void test_call_dma(void)
+{
+	struct td_ram ram = { .calls = 0 };
+	struct vfu_dma_handler dma = { td_ram_read, td_ram_write, &ram };
+	struct vfu_dma_access a;
+	struct vfu_msg r, m;
+	int sv[2];
+
+	memcpy(ram.b, "0123456789", 10);
+	tp_socketpair(sv);
+	td_dma_cmd(sv[1], 1, true, 0, TD_BASE + 8, 4, "abcd", 4, -1);
+	td_dma_cmd(sv[1], 2, false, 0, TD_BASE, 12, NULL, 0, -1);
+	td_dma_cmd(sv[1], 3, false, 0, TD_BASE + 62, 4, NULL, 0, -1);  /* past the region */
+	td_dma_cmd(sv[1], 4, true, 0, UINT64_MAX - 8, 4, "wxyz", 4, -1); /* not exported */
+	td_dma_cmd(sv[1], 5, true, VFU_F_NO_REPLY, TD_BASE + 20, 2, "!!", 2, -1);
+	g_assert_cmpint(td_call(sv, &dma, &r), ==, 0);
+	g_assert_cmpuint(r.hdr.cmd, ==, VFU_CMD_DEVICE_GET_INFO);
+	vfu_msg_clear(&r);
+	g_assert_cmpuint(ram.calls, ==, 5);
+	g_assert_cmpmem(ram.b, 12, "01234567abcd", 12);
+	g_assert_cmpmem(ram.b + 20, 2, "!!", 2);
+	g_assert_cmpuint(td_dma_reply(sv[1], 1, VFU_CMD_DMA_WRITE, &m), ==, 0);
+	g_assert_cmpint(vfu_dma_access_decode(&m, true, true, &a, &(const uint8_t *){ NULL }), ==,
+			0);
+	g_assert_cmpuint(a.address, ==, TD_BASE + 8);
+	vfu_msg_clear(&m);
+	g_assert_cmpuint(td_dma_reply(sv[1], 2, VFU_CMD_DMA_READ, &m), ==, 0);
+	g_assert_cmpuint(m.len, ==, 16 + 12);
+	g_assert_cmpmem(m.payload + 16, 12, "01234567abcd", 12);
+	vfu_msg_clear(&m);
+	g_assert_cmpuint(td_dma_reply(sv[1], 3, VFU_CMD_DMA_READ, &m), ==, EFAULT);
+	vfu_msg_clear(&m);
+	g_assert_cmpuint(td_dma_reply(sv[1], 4, VFU_CMD_DMA_WRITE, &m), ==, EFAULT);
+	vfu_msg_clear(&m);
+	g_assert_cmpint(vfu_recv_nowait(sv[1], &m, VFU_MAX_MSG), ==, -EAGAIN); /* none for 5 */
+	close(sv[0]);
+	close(sv[1]);
+}
+
+static void test_call_dma_bad(void)
+{
+	struct td_ram ram = { .calls = 0 };
+	struct vfu_dma_handler dma = { td_ram_read, td_ram_write, &ram };
+	unsigned before = tp_open_fds();
+	struct vfu_msg r;
+	int sv[2], fd;
+
+	for (unsigned i = 0; i < 5; i++) {
+		tp_socketpair(sv);
+		fd = tp_eventfd();
+		if (i == 0) /* count 0 */
+			td_dma_cmd(sv[1], 1, false, 0, TD_BASE, 0, NULL, 0, -1);
+		if (i == 1) /* data missing */
+			td_dma_cmd(sv[1], 1, true, 0, TD_BASE, 8, "abcd", 4, -1);
+		if (i == 2) /* an fd */
+			td_dma_cmd(sv[1], 1, false, 0, TD_BASE, 4, NULL, 0, fd);
+		if (i == 3) /* another command from the server */
+			tp_msg(sv[1], 1, VFU_CMD_REGION_READ, VFU_F_TYPE_COMMAND, 0,
+			       &(struct vfu_region_access){ 0, 0, 4 }, 16, 0, NULL, 0);
+		if (i == 4) /* wraps */
+			td_dma_cmd(sv[1], 1, false, 0, UINT64_MAX - 1, 4, NULL, 0, -1);
+		g_assert_cmpint(td_call(sv, &dma, &r), ==, -EPROTO);
+		g_assert_null(r.payload);
+		close(fd);
+		close(sv[0]);
+		close(sv[1]);
+	}
+	g_assert_cmpuint(ram.calls, ==, 0);
+	/* Without a handler (plain vfu_call), a DMA command is a protocol error. */
+	tp_socketpair(sv);
+	td_dma_cmd(sv[1], 1, true, 0, TD_BASE, 4, "abcd", 4, -1);
+	g_assert_cmpint(td_call(sv, NULL, &r), ==, -EPROTO);
+	close(sv[0]);
+	close(sv[1]);
+	g_assert_cmpuint(tp_open_fds(), ==, before);
+}
+
 void tp_add_dma_tests(void)
 {
+	g_test_add_func("/protocol/dma/call-dma", test_call_dma);
+	g_test_add_func("/protocol/dma/call-dma-malformed", test_call_dma_bad);
 	g_test_add_func("/protocol/dma/map-request", test_dma_map_request);
 	g_test_add_func("/protocol/dma/map-reply", test_dma_map_reply);
 	g_test_add_func("/protocol/dma/unmap", test_dma_unmap);

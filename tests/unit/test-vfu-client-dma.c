@@ -24,7 +24,7 @@
 const struct dev_ops *const dev_table[] = { &pci_testdev_ops, NULL };
 
 enum fault { F_NONE, F_IO_OUTSIDE, F_IO_FD_INDEX, F_IO_EXTRA_FD, F_IO_SIZE, F_IO_INDEX,
-	     F_DMA_REFUSE };
+	     F_DMA_REFUSE, F_DMA_NOFD };
 
 struct relay {
 	int outer, inner; /* proxy side, server side */
@@ -62,6 +62,59 @@ static void relay_bad_io_fds(struct relay *r, const struct vfu_msg *m)
 	close(fds[1]);
 }
 
+/* Send a DMA command to the proxy and check its reply; returns the reply's error. */
+static uint32_t relay_dma(struct relay *r, bool write, uint64_t addr, uint64_t count,
+			  const char *data, uint8_t *out)
+{
+	struct {
+		struct vfu_dma_access a;
+		char d[16];
+	} __attribute__((packed)) req = { { addr, count } };
+	struct vfu_msg m;
+	uint32_t err;
+
+	g_assert_cmpuint(count, <=, sizeof(req.d));
+	if (write)
+		memcpy(req.d, data, count);
+	g_assert_cmpint(vfu_send(r->outer, 900, write ? VFU_CMD_DMA_WRITE : VFU_CMD_DMA_READ,
+				 VFU_F_TYPE_COMMAND, 0, &req, sizeof(req.a) + (write ? count : 0),
+				 NULL, 0), ==, 0);
+	g_assert_cmpint(vfu_recv(r->outer, &m, VFU_MAX_MSG), ==, 0);
+	g_assert_cmpuint(m.hdr.msg_id, ==, 900);
+	err = m.hdr.flags & VFU_F_ERROR ? m.hdr.error : 0;
+	if (!err && !write)
+		memcpy(out, m.payload + sizeof(req.a), count);
+	vfu_msg_clear(&m);
+	return err;
+}
+
+/*
+ * F_DMA_NOFD: a remote that accepts RAM without an fd and reaches it with DMA_READ and
+ * DMA_WRITE while the proxy waits for its first BAR read.
+ */
+static bool relay_nofd(struct relay *r, const struct vfu_msg *m)
+{
+	static bool done;
+	uint8_t buf[8];
+
+	if (m->hdr.cmd == VFU_CMD_DMA_MAP) {
+		g_assert_cmpuint(m->nr_fds, ==, 0);
+		g_assert_cmpint(vfu_send(r->outer, m->hdr.msg_id, m->hdr.cmd, VFU_F_TYPE_REPLY, 0,
+					 NULL, 0, NULL, 0), ==, 0);
+		return true;
+	}
+	if (m->hdr.cmd != VFU_CMD_REGION_READ || done ||
+	    ((const struct vfu_region_access *)m->payload)->region != 0)
+		return false;
+	done = true;
+	g_assert_cmpuint(relay_dma(r, true, 0x10, 4, "ramX", NULL), ==, 0);
+	g_assert_cmpuint(relay_dma(r, false, 0x0c, 8, NULL, buf), ==, 0);
+	g_assert_cmpmem(buf, 8, "fromramX", 8);
+	g_assert_cmpuint(relay_dma(r, false, 4096 - 4, 8, NULL, buf), ==, EFAULT); /* past it */
+	g_assert_cmpuint(relay_dma(r, true, 1ULL << 32, 4, "nope", NULL), ==, EFAULT);
+	return false; /* and now the read itself */
+}
+
 /* Pass m to the real server and its reply back, unless the fault replaces it. */
 static void relay_one(struct relay *r, struct vfu_msg *m)
 {
@@ -74,6 +127,8 @@ static void relay_one(struct relay *r, struct vfu_msg *m)
 		if (q->index == 0)
 			return relay_bad_io_fds(r, m);
 	}
+	if (r->fault == F_DMA_NOFD && relay_nofd(r, m))
+		return;
 	if (r->fault == F_DMA_REFUSE && m->hdr.cmd == VFU_CMD_DMA_MAP) {
 		g_assert_cmpint(vfu_send(r->outer, m->hdr.msg_id, m->hdr.cmd,
 					 VFU_F_TYPE_REPLY | VFU_F_ERROR, EPERM, NULL, 0, NULL, 0),
@@ -240,6 +295,14 @@ static void test_no_fd_region(void)
 	g_assert_cmpint(relay_start(&r, F_NONE, mem, &th, &fn, &err), ==, 0);
 	g_test_assert_expected_messages();
 	g_assert_null(gmem_translate(r.dev->env.mem, 0, 1));
+	pcifn_destroy(fn);
+	relay_stop(&r, th);
+	/* A remote that accepts it gets DMA_READ/DMA_WRITE, inside the region only. */
+	memcpy(ram + 0x0c, "from", 4);
+	g_assert_cmpint(relay_start(&r, F_DMA_NOFD, mem, &th, &fn, &err), ==, 0);
+	g_assert_cmpint(pcifn_bar_read(fn, 0, 0, 4, &(uint64_t){ 0 }), ==, 0);
+	g_assert_cmpmem(ram + 0x10, 4, "ramX", 4);
+	g_assert_false(pcifn_dead(fn));
 	pcifn_destroy(fn);
 	relay_stop(&r, th);
 	mem->nr_regions = 0; /* ram is static: nothing to unmap */
