@@ -131,8 +131,7 @@ static int blk_rw(struct virtio_blk *b, bool write, unsigned n, uint64_t off, ui
 }
 
 /* IN: header only readable; data then status writable. */
-static uint8_t blk_read(struct virtio_blk *b, struct virtq_req *req, uint64_t sector,
-			uint32_t *written)
+static uint8_t blk_read(struct virtio_blk *b, struct virtq_req *req, uint64_t sector)
 {
 	uint64_t len = req->in_len - 1;
 	int n;
@@ -142,7 +141,6 @@ static uint8_t blk_read(struct virtio_blk *b, struct virtq_req *req, uint64_t se
 	n = virtq_req_slice(req, true, 0, len, b->iov);
 	if (n < 0 || blk_rw(b, false, n, sector * SECTOR, len) < 0)
 		return BLK_S_IOERR;
-	*written = len;
 	return BLK_S_OK;
 }
 
@@ -161,13 +159,13 @@ static uint8_t blk_write(struct virtio_blk *b, struct virtq_req *req, uint64_t s
 	return BLK_S_OK;
 }
 
-static uint8_t blk_get_id(struct virtio_blk *b, struct virtq_req *req, uint32_t *written)
+static uint8_t blk_get_id(struct virtio_blk *b, struct virtq_req *req)
 {
 	uint64_t len = MIN(req->in_len - 1, BLK_ID_BYTES);
 
 	if (req->out_len != BLK_HDR)
 		return BLK_S_IOERR;
-	*written = virtq_req_write(req, 0, b->serial, len);
+	virtq_req_write(req, 0, b->serial, len);
 	return BLK_S_OK;
 }
 
@@ -199,11 +197,11 @@ static uint8_t blk_zero(struct virtio_blk *b, struct virtq_req *req, bool discar
 }
 
 static uint8_t blk_serve(struct virtio_blk *b, struct virtq_req *req, uint32_t type,
-			 uint64_t sector, uint32_t *written)
+			 uint64_t sector)
 {
 	switch (type) {
 	case BLK_T_IN:
-		return blk_read(b, req, sector, written);
+		return blk_read(b, req, sector);
 	case BLK_T_OUT:
 		return blk_write(b, req, sector);
 	case BLK_T_FLUSH:
@@ -211,7 +209,7 @@ static uint8_t blk_serve(struct virtio_blk *b, struct virtq_req *req, uint32_t t
 			return BLK_S_IOERR;
 		return fdatasync(b->fd) < 0 ? BLK_S_IOERR : BLK_S_OK;
 	case BLK_T_GET_ID:
-		return blk_get_id(b, req, written);
+		return blk_get_id(b, req);
 	case BLK_T_DISCARD:
 	case BLK_T_WRITE_ZEROES:
 		if (b->read_only)
@@ -226,7 +224,7 @@ static uint32_t virtio_blk_handle(struct virtio_dev *vdev, unsigned q, struct vi
 {
 	struct virtio_blk *b = to_blk(vdev);
 	uint8_t hdr[BLK_HDR], status;
-	uint32_t written = 0, type;
+	uint32_t type;
 
 	/* Without a readable header and a writable status byte there is nothing to answer. */
 	if (req->out_len < BLK_HDR || req->in_len < 1) {
@@ -235,11 +233,16 @@ static uint32_t virtio_blk_handle(struct virtio_dev *vdev, unsigned q, struct vi
 	}
 	virtq_req_read(req, 0, hdr, sizeof(hdr));
 	type = le_get(hdr, 4);
-	status = blk_serve(b, req, type, le_get(hdr + 8, 8), &written);
+	status = blk_serve(b, req, type, le_get(hdr + 8, 8));
 	if (status != BLK_S_OK)
 		g_debug("%s: request type %u failed with status %u", vdev->dev.id, type, status);
 	virtq_req_write(req, req->in_len - 1, &status, 1);
-	return written + 1;
+	/*
+	 * The status is the last writable byte, and a driver may trust only the first
+	 * `len` bytes of the used length (2.6.8.2), so every answered request reports its
+	 * whole writable part, as QEMU's device does.
+	 */
+	return req->in_len;
 }
 
 static const struct virtio_dev_ops virtio_blk_vops = {
