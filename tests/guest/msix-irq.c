@@ -1,0 +1,166 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * msix-irq.c: guest test of MSI-X delivery as a driver sees it (PCI 3.0, 6.8.2), with
+ * the test-only interrupt device of tests/integration/test-msix-irq.c (1234:11e9: a
+ * write of v to BAR0+0 makes the device raise MSI-X vector v).  It enables its local
+ * APIC (Intel SDM vol. 3, 10.4.3), programs two table entries to two IDT vectors,
+ * enables MSI-X, and counts the interrupts that arrive: plain delivery, a burst, a
+ * vector masked (no interrupt, its PBA bit set, delivered on unmask), the function
+ * mask, and a second vector.  Results go out as TAP; the exit code is the number of
+ * failures.
+ *
+ * Not a driver library: no MSI, no IOAPIC, one CPU, fixed vectors.
+ */
+#include "guest.h"
+
+#define IRQDEV_VENDOR 0x1234
+#define IRQDEV_DEVICE 0x11e9
+#define IRQDEV_RAISE 0x0
+
+#define LAPIC_BASE 0xfee00000u
+#define LAPIC_EOI 0xb0
+#define LAPIC_SVR 0xf0
+#define LAPIC_SVR_ENABLE 0x100
+
+#define PCI_COMMAND 0x04
+#define PCI_COMMAND_MEMORY 0x2
+#define PCI_COMMAND_MASTER 0x4
+#define PCI_COMMAND_INTX_OFF 0x400
+#define PCI_STATUS 0x06
+#define PCI_CAP_PTR 0x34
+#define PCI_CAP_ID_MSIX 0x11
+#define MSIX_CTRL_ENABLE 0x8000
+#define MSIX_CTRL_MASKALL 0x4000
+
+#define VEC0 0x40
+#define VEC1 0x41
+#define SPIN 200000 /* polls for an interrupt that must (or must not) come */
+
+static volatile unsigned hits[2];
+
+static void on_vec(struct idt_frame *f)
+{
+	hits[f->vector == VEC1]++;
+	writel(0, LAPIC_BASE + LAPIC_EOI);
+}
+
+struct msix {
+	uint16_t bdf;
+	unsigned cap;
+	uint64_t table, pba, bar0;
+};
+
+/* Wait until hits[i] reaches want, or give up after SPIN polls. */
+static bool wait_hits(unsigned i, unsigned want)
+{
+	for (unsigned n = 0; n < SPIN && hits[i] < want; n++)
+		__asm__ volatile("pause");
+	return hits[i] == want;
+}
+
+static unsigned find_msix(uint16_t bdf)
+{
+	unsigned pos = pci_cfg_readb(bdf, PCI_CAP_PTR) & ~3u;
+
+	if (!(pci_cfg_readw(bdf, PCI_STATUS) & 0x10))
+		return 0;
+	for (unsigned n = 0; pos >= 0x40 && n < 48; n++) {
+		if (pci_cfg_readb(bdf, pos) == PCI_CAP_ID_MSIX)
+			return pos;
+		pos = pci_cfg_readb(bdf, pos + 1) & ~3u;
+	}
+	return 0;
+}
+
+static void entry(const struct msix *m, unsigned e, uint8_t vector, bool masked)
+{
+	uint64_t a = m->table + 16 * e;
+
+	writel(LAPIC_BASE, a);	    /* destination APIC 0, physical */
+	writel(0, a + 4);
+	writel(vector, a + 8);	    /* fixed delivery, edge */
+	writel(masked ? 1 : 0, a + 12);
+}
+
+static void ctrl(const struct msix *m, uint16_t bits)
+{
+	uint16_t v = pci_cfg_readw(m->bdf, m->cap + 2);
+
+	pci_cfg_writew(m->bdf, m->cap + 2, (v & 0x7ff) | bits);
+}
+
+static void fire(const struct msix *m, unsigned vector)
+{
+	writel(vector, m->bar0 + IRQDEV_RAISE);
+}
+
+static void test_mask(const struct msix *m)
+{
+	entry(m, 0, VEC0, true);
+	fire(m, 0);
+	report(!wait_hits(0, 12), "masked vector: no interrupt");
+	report((readq(m->pba) & 1) == 1, "masked vector: PBA bit 0 set");
+	writel(0, m->table + 12);
+	report(wait_hits(0, 12), "unmask delivers the pending message");
+	report((readq(m->pba) & 1) == 0, "PBA bit 0 clear after delivery");
+	ctrl(m, MSIX_CTRL_ENABLE | MSIX_CTRL_MASKALL);
+	fire(m, 0);
+	report(!wait_hits(0, 13), "function mask: no interrupt");
+	report((readl(m->pba) & 1) == 1, "function mask: PBA bit 0 set");
+	ctrl(m, MSIX_CTRL_ENABLE);
+	report(wait_hits(0, 13), "clearing the function mask delivers it");
+}
+
+static int setup(struct msix *m)
+{
+	const struct pci_fn *fn;
+	uint32_t t, p;
+
+	if (pci_init() < 0 || !(fn = pci_find(IRQDEV_VENDOR, IRQDEV_DEVICE, 0)))
+		return -ENODEV;
+	m->bdf = fn->bdf;
+	m->bar0 = fn->bar[0].addr;
+	m->cap = find_msix(fn->bdf);
+	if (!m->cap || !m->bar0)
+		return -ENODEV;
+	t = pci_cfg_readl(fn->bdf, m->cap + 4);
+	p = pci_cfg_readl(fn->bdf, m->cap + 8);
+	if ((t & 7) || (p & 7)) /* this device keeps both in BAR0 */
+		return -EINVAL;
+	m->table = m->bar0 + (t & ~7u);
+	m->pba = m->bar0 + (p & ~7u);
+	pci_cfg_writew(fn->bdf, PCI_COMMAND, pci_cfg_readw(fn->bdf, PCI_COMMAND) |
+			       PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER | PCI_COMMAND_INTX_OFF);
+	return 0;
+}
+
+int main(void)
+{
+	struct msix m;
+
+	if (setup(&m) < 0) {
+		report(false, "interrupt test device 1234:11e9 with MSI-X in BAR0");
+		return report_summary();
+	}
+	idt_set_handler(VEC0, on_vec);
+	idt_set_handler(VEC1, on_vec);
+	writel(readl(LAPIC_BASE + LAPIC_SVR) | LAPIC_SVR_ENABLE | IDT_SPURIOUS_VECTOR,
+	       LAPIC_BASE + LAPIC_SVR);
+	__asm__ volatile("sti");
+	report((readl(m.table + 12) & 1) == 1, "table entries start masked");
+	entry(&m, 0, VEC0, false);
+	entry(&m, 1, VEC1, false);
+	fire(&m, 0);
+	report(!wait_hits(0, 1), "MSI-X disabled: no interrupt");
+	ctrl(&m, MSIX_CTRL_ENABLE);
+	fire(&m, 0);
+	report(wait_hits(0, 1), "vector 0 delivered once");
+	for (unsigned i = 0; i < 10; i++)
+		fire(&m, 0);
+	report(wait_hits(0, 11), "a burst of 10: %u interrupts", hits[0] - 1);
+	fire(&m, 1);
+	report(wait_hits(1, 1) && hits[0] == 11, "vector 1 reaches its own IDT vector");
+	test_mask(&m);
+	__asm__ volatile("cli");
+	return report_summary();
+}
