@@ -6,11 +6,12 @@
  * 0xE0000-0xFFFFF on 16-byte boundaries; RSDT and XSDT; FADT (revision 3, 244 bytes,
  * 5.2.9) with the PM timer and no SMI command port (so the platform is always in
  * ACPI mode); FACS; an empty DSDT; MADT (5.2.12) with one enabled LAPIC per vCPU,
- * the IOAPIC at 0xfec00000 (GSI base 0), overrides IRQ0 -> GSI2 and SCI IRQ9 level
- * high as QEMU's pc machine has, and LINT1 NMI; MCFG (PCI Firmware Spec 3.0, 4.1.2)
- * for the ECAM window.  PM block at ACPI_PM_BASE: PM1a status/enable read 0,
- * PM1a control reads SCI_EN, and the 24-bit PM timer counts at 3.579545 MHz from
- * CLOCK_MONOTONIC.  No AML devices, no sleep states, no SCI is ever raised.
+ * the IOAPIC at 0xfec00000 (GSI base 0), overrides IRQ0 -> GSI2 and IRQs 5, 9 (SCI),
+ * 10 and 11 (PCI INTx) level/active-high as QEMU's pc machine has, and LINT1 NMI;
+ * MCFG (PCI Firmware Spec 3.0, 4.1.2) for the ECAM window.  PM block at ACPI_PM_BASE:
+ * PM1a status/enable read 0, PM1a control reads SCI_EN, and the 24-bit PM timer
+ * counts at 3.579545 MHz from CLOCK_MONOTONIC.  No AML devices, no sleep states, no
+ * SCI is ever raised.
  */
 #include <errno.h>
 #include <string.h>
@@ -178,9 +179,20 @@ static uint32_t acpi_fadt(struct acpi_buf *ab, uint32_t facs, uint32_t dsdt)
 	return gpa;
 }
 
+/* 5.2.12.5: an interrupt source override for ISA IRQ irq. */
+static uint8_t *acpi_iso(uint8_t *p, uint8_t irq, uint32_t gsi, uint16_t flags)
+{
+	p[0] = 2, p[1] = 10, p[2] = 0, p[3] = irq;
+	put32(p + 4, gsi);
+	put16(p + 8, flags);
+	return p + 10;
+}
+
 static uint32_t acpi_madt(struct acpi_buf *ab, unsigned nr_cpus)
 {
-	size_t len = ACPI_HDR + 8 + 8 * (size_t)nr_cpus + 12 + 2 * 10 + 6;
+	/* Level-triggered, active-high ISA IRQs, as on QEMU's pc: the SCI and the PIIX PIRQs. */
+	static const uint8_t level_irqs[] = {5, ACPI_SCI_IRQ, 10, 11};
+	size_t len = ACPI_HDR + 8 + 8 * (size_t)nr_cpus + 12 + 10 * (1 + sizeof(level_irqs)) + 6;
 	uint32_t gpa = acpi_table(ab, "APIC", len, 1);
 	uint8_t *t = acpi_at(ab, gpa), *p = t + ACPI_HDR + 8;
 
@@ -192,16 +204,10 @@ static uint32_t acpi_madt(struct acpi_buf *ab, unsigned nr_cpus)
 	}
 	p[0] = 1, p[1] = 12, p[2] = 0, p[3] = 0; /* IOAPIC id 0 */
 	put32(p + 4, ACPI_IOAPIC_GPA);
-	put32(p + 8, 0); /* GSI base */
-	p += 12;
-	p[0] = 2, p[1] = 10, p[2] = 0, p[3] = 0; /* ISA IRQ0 -> GSI2, conforming */
-	put32(p + 4, 2);
-	put16(p + 8, 0);
-	p += 10;
-	p[0] = 2, p[1] = 10, p[2] = 0, p[3] = ACPI_SCI_IRQ; /* SCI: active high, level */
-	put32(p + 4, ACPI_SCI_IRQ);
-	put16(p + 8, 0x000d);
-	p += 10;
+	put32(p + 8, 0);	       /* GSI base */
+	p = acpi_iso(p + 12, 0, 2, 0); /* the PIT's IRQ0 is the IOAPIC's pin 2; conforming */
+	for (size_t i = 0; i < sizeof(level_irqs); i++)
+		p = acpi_iso(p, level_irqs[i], level_irqs[i], 0x000d); /* active high, level */
 	p[0] = 4, p[1] = 6, p[2] = 0xff; /* LAPIC NMI on LINT1 of every processor */
 	put16(p + 3, 0);
 	p[5] = 1;

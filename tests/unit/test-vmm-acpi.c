@@ -64,7 +64,7 @@ static const uint8_t *find_rsdp(struct gmem *mem)
 
 static void check_madt(const uint8_t *t, unsigned cpus)
 {
-	unsigned lapics = 0, ioapics = 0, isos = 0;
+	unsigned lapics = 0, ioapics = 0, isos = 0, levels = 0;
 
 	g_assert_cmphex(le32(t + 36), ==, 0xfee00000);
 	for (uint32_t off = 44; off < le32(t + 4); off += t[off + 1]) {
@@ -83,11 +83,16 @@ static void check_madt(const uint8_t *t, unsigned cpus)
 		} else if (e[0] == 2 && e[3] == 0) {
 			g_assert_cmpuint(le32(e + 4), ==, 2); /* IRQ0 -> GSI2 */
 			isos++;
+		} else if (e[0] == 2) {
+			g_assert_cmpuint(le32(e + 4), ==, e[3]); /* identity, level, high */
+			g_assert_cmphex(e[8] | e[9] << 8, ==, 0x000d);
+			levels |= 1u << e[3];
 		}
 	}
 	g_assert_cmpuint(lapics, ==, cpus);
 	g_assert_cmpuint(ioapics, ==, 1);
 	g_assert_cmpuint(isos, ==, 1);
+	g_assert_cmphex(levels, ==, (1u << 5) | (1u << 9) | (1u << 10) | (1u << 11));
 }
 
 static void check_fadt(struct gmem *mem, const uint8_t *t)
