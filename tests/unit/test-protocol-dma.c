@@ -121,12 +121,17 @@ static void test_dma_unmap(void)
 {
 	const struct vfu_dma_unmap good = { .argsz = 24, .address = 0x100000, .size = 16 * PG };
 	struct vfu_dma_unmap d = good;
+	struct {
+		struct vfu_dma_unmap d;
+		uint64_t extra; /* 8 bytes too many */
+	} __attribute__((packed)) big = { .extra = 0 };
 
 	for (int reply = 0; reply < 2; reply++) {
 		d = good;
 		g_assert_cmpint(td_unmap(reply, &d, sizeof(d), 0), ==, 0);
 		g_assert_cmpint(td_unmap(reply, &d, sizeof(d), 1), ==, -EBADMSG);
-		g_assert_cmpint(td_unmap(reply, &d, sizeof(d) + 8, 0), ==, -EPROTO);
+		big.d = d;
+		g_assert_cmpint(td_unmap(reply, &big.d, sizeof(big), 0), ==, -EPROTO);
 		d.argsz = 23;
 		g_assert_cmpint(td_unmap(reply, &d, sizeof(d), 0), ==, -EPROTO);
 		d = good;
