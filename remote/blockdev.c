@@ -77,87 +77,87 @@ static bool node_valid(const char *s)
 		       len;
 }
 
-/* One key=value of a -blockdev; every key at most once. */
-static int blockdev_prop(struct blockdev *b, const char *arg, const char *kv, bool *driver,
-			 GError **err)
+/* The key=value pairs of one -blockdev, each key known and given at most once. */
+static int blockdev_split(const char *arg, GHashTable *kv, GError **err)
 {
-	const char *eq = strchr(kv, '=');
-	g_autofree char *key = eq ? g_strndup(kv, eq - kv) : g_strdup(kv);
-	const char *val = eq ? eq + 1 : "";
-	bool dup = false;
+	static const char *const keys[] = {"driver", "node-name", "filename", "read-only"};
+	g_auto(GStrv) parts = g_strsplit(arg, ",", -1);
 
-	if (!eq || eq == kv) {
-		g_set_error(err, REMOTE_ERROR, 0,
-			    "-blockdev %s: '%s' is not of the form "
-			    "name=value",
-			    arg, kv);
-		return -EINVAL;
-	}
-	if (!strcmp(key, "driver")) {
-		dup = *driver;
-		*driver = true;
-		if (!dup && strcmp(val, "file") != 0) {
+	for (unsigned i = 0; parts[i]; i++) {
+		char *eq = strchr(parts[i], '=');
+
+		if (!eq || eq == parts[i]) {
 			g_set_error(err, REMOTE_ERROR, 0,
-				    "-blockdev %s: driver '%s' is not "
-				    "supported; the only driver is 'file' (a raw image)",
-				    arg, val);
+				    "-blockdev %s: '%s' is not of the form name=value", arg,
+				    parts[i]);
 			return -EINVAL;
 		}
-	} else if (!strcmp(key, "node-name")) {
-		dup = b->node != NULL;
-		if (!dup)
-			b->node = g_strdup(val);
-	} else if (!strcmp(key, "filename")) {
-		dup = b->filename != NULL;
-		if (!dup)
-			b->filename = g_strdup(val);
-	} else if (!strcmp(key, "read-only")) {
-		if (strcmp(val, "on") != 0 && strcmp(val, "off") != 0) {
+		*eq = '\0';
+		if (!g_strv_contains(keys, parts[i])) {
 			g_set_error(err, REMOTE_ERROR, 0,
-				    "-blockdev %s: read-only must be on or "
-				    "off, not '%s'",
-				    arg, val);
+				    "-blockdev %s: unknown property '%s'; valid: driver, "
+				    "node-name, filename, read-only",
+				    arg, parts[i]);
 			return -EINVAL;
 		}
-		b->read_only = !strcmp(val, "on");
-	} else {
+		if (!g_hash_table_insert(kv, g_strdup(parts[i]), g_strdup(eq + 1))) {
+			g_set_error(err, REMOTE_ERROR, 0, "-blockdev %s: '%s' given twice", arg,
+				    parts[i]);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+static int blockdev_fill(struct blockdev *b, const char *arg, GHashTable *kv, GError **err)
+{
+	const char *driver = g_hash_table_lookup(kv, "driver");
+	const char *ro = g_hash_table_lookup(kv, "read-only");
+	const char *missing = !driver ? "driver=file" : NULL;
+
+	if (driver && strcmp(driver, "file") != 0) {
 		g_set_error(err, REMOTE_ERROR, 0,
-			    "-blockdev %s: unknown property '%s'; valid: "
-			    "driver, node-name, filename, read-only",
-			    arg, key);
+			    "-blockdev %s: driver '%s' is not supported; the only driver is "
+			    "'file' (a raw image)",
+			    arg, driver);
 		return -EINVAL;
 	}
-	if (dup) {
-		g_set_error(err, REMOTE_ERROR, 0, "-blockdev %s: '%s' given twice", arg, key);
+	if (ro && strcmp(ro, "on") != 0 && strcmp(ro, "off") != 0) {
+		g_set_error(err, REMOTE_ERROR, 0,
+			    "-blockdev %s: read-only must be on or off, not '%s'", arg, ro);
+		return -EINVAL;
+	}
+	b->node = g_strdup(g_hash_table_lookup(kv, "node-name"));
+	b->filename = g_strdup(g_hash_table_lookup(kv, "filename"));
+	b->read_only = ro && !strcmp(ro, "on");
+	if (!missing && !b->node)
+		missing = "node-name";
+	if (!missing && (!b->filename || !*b->filename))
+		missing = "filename";
+	if (missing) {
+		g_set_error(err, REMOTE_ERROR, 0,
+			    "-blockdev %s: missing %s; the form is "
+			    "driver=file,node-name=NODE,filename=PATH[,read-only=on]",
+			    arg, missing);
 		return -EINVAL;
 	}
 	return 0;
 }
 
-static int blockdev_check(const struct blockdevs *bds, const struct blockdev *b, const char *arg,
-			  bool driver, GError **err)
+static int blockdev_check_node(const struct blockdevs *bds, const struct blockdev *b,
+			       const char *arg, GError **err)
 {
-	if (!driver || !b->node || !b->filename || !*b->filename) {
-		g_set_error(err, REMOTE_ERROR, 0,
-			    "-blockdev %s: missing %s; the form is "
-			    "driver=file,node-name=NODE,filename=PATH[,read-only=on]",
-			    arg,
-			    !driver    ? "driver=file"
-			    : !b->node ? "node-name"
-				       : "filename");
-		return -EINVAL;
-	}
 	if (!node_valid(b->node)) {
 		g_set_error(err, REMOTE_ERROR, 0,
-			    "-blockdev %s: invalid node-name '%s' (1 to %d "
-			    "of A-Z a-z 0-9 _ . -, starting with a letter)",
+			    "-blockdev %s: invalid node-name '%s' (1 to %d of A-Z a-z 0-9 _ . -, "
+			    "starting with a letter)",
 			    arg, b->node, BLOCKDEV_NODE_MAX);
 		return -EINVAL;
 	}
 	if (blockdev_find(bds, b->node)) {
 		g_set_error(err, REMOTE_ERROR, 0,
-			    "-blockdev: node-name '%s' is used twice; give "
-			    "each -blockdev its own node-name",
+			    "-blockdev: node-name '%s' is used twice; give each -blockdev its "
+			    "own node-name",
 			    b->node);
 		return -EINVAL;
 	}
@@ -166,16 +166,16 @@ static int blockdev_check(const struct blockdevs *bds, const struct blockdev *b,
 
 int blockdev_parse(struct blockdevs *bds, const char *arg, GError **err)
 {
-	g_auto(GStrv) parts = g_strsplit(arg, ",", -1);
+	g_autoptr(GHashTable) kv = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
 	struct blockdev *b = g_new0(struct blockdev, 1);
-	bool driver = false;
-	int ret = 0;
+	int ret;
 
 	b->fd = -1;
-	for (unsigned i = 0; parts[i] && ret == 0; i++)
-		ret = blockdev_prop(b, arg, parts[i], &driver, err);
+	ret = blockdev_split(arg, kv, err);
 	if (ret == 0)
-		ret = blockdev_check(bds, b, arg, driver, err);
+		ret = blockdev_fill(b, arg, kv, err);
+	if (ret == 0)
+		ret = blockdev_check_node(bds, b, arg, err);
 	if (ret < 0) {
 		blockdev_free(b);
 		return ret;

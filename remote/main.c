@@ -262,19 +262,15 @@ int main(int argc, char **argv)
 		} else if (!strcmp(a, "-version") || !strcmp(a, "--version")) {
 			printf("%s %s\n", prog, MPVMM_VERSION);
 			status = 0;
-		} else if (!strcmp(a, "-blockdev")) {
-			if (i + 1 >= argc) {
-				fprintf(stderr, "%s: -blockdev needs an argument (see --help)\n", prog);
-				status = 1;
-			} else if (blockdev_parse(bds, argv[++i], &err) < 0) {
-				status = fail(prog, err);
-			}
-		} else if (strcmp(a, "-device") != 0) {
+		} else if (strcmp(a, "-device") != 0 && strcmp(a, "-blockdev") != 0) {
 			fprintf(stderr, "%s: unknown option '%s' (see --help)\n", prog, a);
 			status = 1;
 		} else if (i + 1 >= argc) {
-			fprintf(stderr, "%s: -device needs an argument (see --help)\n", prog);
+			fprintf(stderr, "%s: %s needs an argument (see --help)\n", prog, a);
 			status = 1;
+		} else if (!strcmp(a, "-blockdev")) {
+			if (blockdev_parse(bds, argv[++i], &err) < 0)
+				status = fail(prog, err);
 		} else if (parse_device(argv[++i], &opts[nr++], &help, &help_ops, &err) < 0) {
 			status = fail(prog, err);
 		}

@@ -44,6 +44,9 @@ struct fz {
 	struct gmem *mem;
 	uint64_t desc, avail, used;
 	unsigned size;
+	int memfd, rngfd, imgfd;
+	char *img;
+	struct dev *dev[2];
 };
 
 static void wr(struct dev *dev, uint64_t off, unsigned size, uint64_t v)
@@ -202,34 +205,55 @@ static struct dev *create(const char *type, const char *props_json, struct fz *z
 	return dev;
 }
 
+/* Guest RAM at gpa 0 with canary pages on both sides, and the two devices. */
+static void fz_setup(struct fz *z, guint32 seed)
+{
+	g_autofree char *rprops = NULL, *bprops = NULL;
+
+	z->rand = g_rand_new_with_seed(seed);
+	z->memfd = memfd_create("fuzz-ram", MFD_CLOEXEC);
+	g_assert_cmpint(z->memfd, >=, 0);
+	g_assert_cmpint(ftruncate(z->memfd, RAM + 2 * GUARD), ==, 0);
+	z->base = mmap(NULL, RAM + 2 * GUARD, PROT_READ | PROT_WRITE, MAP_SHARED, z->memfd, 0);
+	g_assert_true(z->base != MAP_FAILED);
+	memset(z->base, CANARY, RAM + 2 * GUARD);
+	g_assert_cmpint(gmem_create_empty(&z->mem), ==, 0);
+	g_assert_cmpint(gmem_add_region(z->mem, 0, RAM, -1, 0, z->base + GUARD), ==, 0);
+	z->rngfd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+	z->imgfd = g_file_open_tmp("mpvmm-fuzz-XXXXXX", &z->img, NULL);
+	g_assert_cmpint(ftruncate(z->imgfd, 256 * 512), ==, 0);
+	rprops = g_strdup_printf("{\"fd\": \"%d\"}", z->rngfd);
+	bprops = g_strdup_printf("{\"fd\": \"%d\"}", z->imgfd);
+	z->dev[0] = create("virtio-rng", rprops, z);
+	z->dev[1] = create("virtio-blk", bprops, z);
+}
+
+static void fz_teardown(struct fz *z)
+{
+	dev_destroy(z->dev[0]);
+	dev_destroy(z->dev[1]);
+	gmem_destroy(z->mem);
+	munmap(z->base, RAM + 2 * GUARD);
+	g_rand_free(z->rand);
+	close(z->memfd);
+	close(z->rngfd);
+	close(z->imgfd);
+	unlink(z->img);
+	g_free(z->img);
+}
+
 static void test_fuzz(void)
 {
 	const char *seed_env = g_getenv("FUZZ_SEED"), *sec_env = g_getenv("FUZZ_SECONDS");
 	guint32 seed = seed_env ? atoi(seed_env) : 1;
 	gint64 end = g_get_monotonic_time() + (sec_env ? atoi(sec_env) : 2) * G_USEC_PER_SEC;
-	int rngfd = open("/dev/urandom", O_RDONLY | O_CLOEXEC), imgfd;
-	int memfd = memfd_create("fuzz-ram", MFD_CLOEXEC);
-	g_autofree char *path = NULL, *rprops = NULL, *bprops = NULL;
-	struct fz z = {.rand = g_rand_new_with_seed(seed)};
-	struct dev *dev[2];
 	unsigned long iters = 0, served = 0, broken = 0;
+	struct fz z = {0};
 
 	g_test_message("seed %u", seed);
-	g_assert_cmpint(memfd, >=, 0);
-	g_assert_cmpint(ftruncate(memfd, RAM + 2 * GUARD), ==, 0);
-	z.base = mmap(NULL, RAM + 2 * GUARD, PROT_READ | PROT_WRITE, MAP_SHARED, memfd, 0);
-	g_assert_true(z.base != MAP_FAILED);
-	memset(z.base, CANARY, RAM + 2 * GUARD);
-	g_assert_cmpint(gmem_create_empty(&z.mem), ==, 0);
-	g_assert_cmpint(gmem_add_region(z.mem, 0, RAM, -1, 0, z.base + GUARD), ==, 0);
-	imgfd = g_file_open_tmp("mpvmm-fuzz-XXXXXX", &path, NULL);
-	g_assert_cmpint(ftruncate(imgfd, 256 * 512), ==, 0);
-	rprops = g_strdup_printf("{\"fd\": \"%d\"}", rngfd);
-	bprops = g_strdup_printf("{\"fd\": \"%d\"}", imgfd);
-	dev[0] = create("virtio-rng", rprops, &z);
-	dev[1] = create("virtio-blk", bprops, &z);
+	fz_setup(&z, seed);
 	while (g_get_monotonic_time() < end) {
-		struct dev *d = dev[rnd(&z, 2)];
+		struct dev *d = z.dev[rnd(&z, 2)];
 
 		setup_queue(&z, d);
 		for (unsigned k = 0; k < 4; k++) {
@@ -246,16 +270,7 @@ static void test_fuzz(void)
 		       broken);
 	g_assert_cmpuint(served, >, 0);
 	g_assert_cmpuint(broken, >, 0);
-	g_assert_cmpuint(iters, >, 0);
-	dev_destroy(dev[0]);
-	dev_destroy(dev[1]);
-	gmem_destroy(z.mem);
-	munmap(z.base, RAM + 2 * GUARD);
-	g_rand_free(z.rand);
-	close(memfd);
-	close(rngfd);
-	close(imgfd);
-	unlink(path);
+	fz_teardown(&z);
 }
 
 static void quiet(const gchar *domain, GLogLevelFlags level, const gchar *msg, gpointer data)
