@@ -403,7 +403,7 @@ static void virtio_blk_destroy(struct dev *dev)
 const struct dev_ops virtio_blk_ops = {
 	.type = "virtio-blk",
 	.desc = "virtio block device (virtio 1.x PCI) over a raw image",
-	.props = "fd=<int>: open image fd, filled in from drive= by mpvmm-storage\n"
+	.props = "fd=<int>: the open image; mpvmm-storage sets it from drive=NODE (a -blockdev)\n"
 		 "read-only=on|off: refuse writes (VIRTIO_BLK_F_RO), default off\n"
 		 "num-queues=<1-64>: request queues, default 1\n"
 		 "serial=<string>: up to 20 characters for GET_ID, default the id",
