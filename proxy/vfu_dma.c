@@ -50,8 +50,11 @@ static int vfu_dma_write(void *ctx, uint64_t addr, const void *buf, uint64_t cou
 static int vfu_dma_map_one(struct vfu_client *c, const struct gmem_region *r)
 {
 	struct vfu_dma_map req = {
-		.argsz = sizeof(req), .flags = VFU_DMA_MAP_READ | VFU_DMA_MAP_WRITE,
-		.offset = r->fd >= 0 ? r->fd_offset : 0, .address = r->gpa, .size = r->size,
+		.argsz = sizeof(req),
+		.flags = VFU_DMA_MAP_READ | VFU_DMA_MAP_WRITE,
+		.offset = r->fd >= 0 ? r->fd_offset : 0,
+		.address = r->gpa,
+		.size = r->size,
 	};
 	struct vfu_dma_map none;
 	struct vfu_msg reply;
@@ -78,16 +81,16 @@ int vfu_client_dma_map(struct vfu_client *c, const struct gmem *mem)
 			return ret;
 		/* Without an fd the remote needs DMA_READ/WRITE, which it may refuse. */
 		if (ret < 0)
-			g_warning("%s: the remote cannot reach guest RAM at 0x%" PRIx64 "+0x%" PRIx64
-				  " (%s); DMA there will fail", c->id, r->gpa, r->size,
-				  g_strerror(-ret));
+			g_warning("%s: the remote cannot reach guest RAM at 0x%" PRIx64
+				  "+0x%" PRIx64 " (%s); DMA there will fail",
+				  c->id, r->gpa, r->size, g_strerror(-ret));
 		if (ret == 0 && r->fd < 0 && c->nr_nofd < G_N_ELEMENTS(c->nofd_gpa)) {
 			c->nofd_gpa[c->nr_nofd] = r->gpa;
 			c->nofd_size[c->nr_nofd++] = r->size;
 		}
 	}
 	c->mem = mem;
-	c->dma = (struct vfu_dma_handler){ vfu_dma_read, vfu_dma_write, c };
+	c->dma = (struct vfu_dma_handler){vfu_dma_read, vfu_dma_write, c};
 	return 0;
 }
 
@@ -96,8 +99,11 @@ static int vfu_io_fd_add(struct vfu_client *c, struct pcifn *fn, unsigned bar,
 			 const struct vfu_ioeventfd *s, const struct vfu_msg *m)
 {
 	struct pcifn_ioeventfd ev = {
-		.bar = bar, .off = s->offset, .size = (unsigned)s->size,
-		.datamatch = s->flags & VFU_IO_FD_DATAMATCH, .data = s->datamatch,
+		.bar = bar,
+		.off = s->offset,
+		.size = (unsigned)s->size,
+		.datamatch = s->flags & VFU_IO_FD_DATAMATCH,
+		.data = s->datamatch,
 	};
 	int ret;
 
@@ -115,16 +121,21 @@ static int vfu_io_fd_add(struct vfu_client *c, struct pcifn *fn, unsigned bar,
 		return 0;
 	}
 	g_warning("%s: remote offered a doorbell at BAR%u+0x%" PRIx64 " size %u outside the "
-		  "BAR", c->id, bar, ev.off, ev.size);
+		  "BAR",
+		  c->id, bar, ev.off, ev.size);
 	return -EPROTO;
 }
 
 static int vfu_io_fds_bar(struct vfu_client *c, struct pcifn *fn, unsigned bar)
 {
-	struct vfu_region_io_fds req = {
-		.argsz = sizeof(req) + VFU_IO_FDS_MAX * sizeof(struct vfu_ioeventfd),
-		.index = bar,
-	}, got;
+	struct vfu_region_io_fds req =
+					 {
+						 .argsz = sizeof(req) +
+							  VFU_IO_FDS_MAX *
+								  sizeof(struct vfu_ioeventfd),
+						 .index = bar,
+					 },
+				 got;
 	struct vfu_ioeventfd subs[VFU_IO_FDS_MAX];
 	struct vfu_msg reply;
 	int ret;

@@ -13,14 +13,14 @@
 
 #include "remote/remote.h"
 
-int dmamap_map(struct gmem *mem, const char *id, struct vfu_msg *m,
-	       const struct vfu_dma_map *d)
+int dmamap_map(struct gmem *mem, const char *id, struct vfu_msg *m, const struct vfu_dma_map *d)
 {
 	int ret;
 
 	if (m->nr_fds == 0) {
 		g_debug("%s: DMA_MAP of 0x%" PRIx64 "+0x%" PRIx64 " without an fd: DMA_READ/WRITE "
-			"is not implemented", id, d->address, d->size);
+			"is not implemented",
+			id, d->address, d->size);
 		return -ENOTSUP;
 	}
 	ret = gmem_map_fd(mem, d->address, d->size, m->fds[0], d->offset,

@@ -96,9 +96,10 @@ int doorbells_create(struct dev *dev, struct doorbells **out)
 			doorbells_destroy(db);
 			return ret;
 		}
-		db->ent[db->nr] = (struct doorbell_fd){ .db = db, .index = i };
-		db->pfd[db->nr] = (struct pollfd){ .fd = fd, .events = POLLIN };
-		db->ent[db->nr].src = g_unix_fd_add(fd, G_IO_IN, doorbell_on_ready, &db->ent[db->nr]);
+		db->ent[db->nr] = (struct doorbell_fd){.db = db, .index = i};
+		db->pfd[db->nr] = (struct pollfd){.fd = fd, .events = POLLIN};
+		db->ent[db->nr].src =
+			g_unix_fd_add(fd, G_IO_IN, doorbell_on_ready, &db->ent[db->nr]);
 		db->nr++;
 	}
 	*out = db;
@@ -136,8 +137,8 @@ bool doorbells_poll(struct doorbells *db)
  * each): a doorbell beyond that is not offered and keeps arriving as REGION_WRITE,
  * which the device handles the same way.
  */
-unsigned doorbells_io_fds(const struct doorbells *db, uint32_t region,
-			  struct vfu_ioeventfd *subs, int *fds)
+unsigned doorbells_io_fds(const struct doorbells *db, uint32_t region, struct vfu_ioeventfd *subs,
+			  int *fds)
 {
 	unsigned n = 0;
 
@@ -147,7 +148,9 @@ unsigned doorbells_io_fds(const struct doorbells *db, uint32_t region,
 		if (d->bar != region)
 			continue;
 		subs[n] = (struct vfu_ioeventfd){
-			.offset = d->off, .size = d->size, .fd_index = n,
+			.offset = d->off,
+			.size = d->size,
+			.fd_index = n,
 			.type = VFU_IO_FD_TYPE_IOEVENTFD,
 			.flags = d->datamatch ? VFU_IO_FD_DATAMATCH : 0,
 			.datamatch = d->datamatch ? d->data : 0,

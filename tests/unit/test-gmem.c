@@ -35,16 +35,16 @@ static void test_translate_bounds(void)
 	g_assert_nonnull(gmem_translate(mem, 0, 64 << 10));
 	g_assert_nonnull(gmem_translate(mem, (64 << 10) - 1, 1));
 	g_assert_null(gmem_translate(mem, (64 << 10) - 1, 2)); /* runs into the hole */
-	g_assert_null(gmem_translate(mem, 64 << 10, 1));        /* in the hole */
-	g_assert_null(gmem_translate(mem, 0, 0));               /* empty */
+	g_assert_null(gmem_translate(mem, 64 << 10, 1));       /* in the hole */
+	g_assert_null(gmem_translate(mem, 0, 0));	       /* empty */
 	g_assert_nonnull(gmem_translate(mem, 4ULL << 30, 64 << 10));
 	g_assert_null(gmem_translate(mem, (4ULL << 30) + (64 << 10), 1)); /* past RAM */
 	g_assert_null(gmem_translate(mem, (4ULL << 30) + (64 << 10) - 4, 8));
-	g_assert_null(gmem_translate(mem, UINT64_MAX, 2));       /* wraps */
-	g_assert_null(gmem_translate(mem, 8, UINT64_MAX));       /* wraps */
+	g_assert_null(gmem_translate(mem, UINT64_MAX, 2)); /* wraps */
+	g_assert_null(gmem_translate(mem, 8, UINT64_MAX)); /* wraps */
 	g_assert_null(gmem_translate(mem, 4ULL << 30, UINT64_MAX - (4ULL << 30) + 2));
 	g_assert_cmpint(gmem_write(mem, (64 << 10) - 2, "abcd", 4), ==, -EFAULT);
-	g_assert_cmpint(gmem_read(mem, UINT64_MAX - 1, (char[4]){ 0 }, 4), ==, -EFAULT);
+	g_assert_cmpint(gmem_read(mem, UINT64_MAX - 1, (char[4]){0}, 4), ==, -EFAULT);
 	gmem_destroy(mem);
 }
 
@@ -56,8 +56,8 @@ static void test_translate_straddle(void)
 	/* Two regions back to back at [1M, 1M + 8K) and [1M + 8K, 1M + 16K). */
 	g_assert_cmpint(gmem_create_empty(&mem), ==, 0);
 	g_assert_cmpint(gmem_map_fd(mem, 1 << 20, 2 * PG, tg_memfd(2 * PG), 0, true), ==, 0);
-	g_assert_cmpint(gmem_map_fd(mem, (1 << 20) + 2 * PG, 2 * PG, tg_memfd(2 * PG), 0, true),
-			==, 0);
+	g_assert_cmpint(gmem_map_fd(mem, (1 << 20) + 2 * PG, 2 * PG, tg_memfd(2 * PG), 0, true), ==,
+			0);
 	g_assert_nonnull(gmem_translate(mem, (1 << 20) + 2 * PG - 4, 4));
 	g_assert_nonnull(gmem_translate(mem, (1 << 20) + 2 * PG, 4));
 	/* Adjacent is not contiguous on the host: a straddling access is refused. */
@@ -103,8 +103,7 @@ static void test_map_fd(void)
 	g_assert_cmpint(gmem_map_fd(mem, 0x30000, PG, fd, 1, true), ==, -EINVAL);
 	g_assert_cmpint(gmem_map_fd(mem, 0x30000, 0, fd, 0, true), ==, -EINVAL);
 	g_assert_cmpint(gmem_map_fd(mem, UINT64_MAX - PG + 1, 2 * PG, fd, 0, true), ==, -EINVAL);
-	g_assert_cmpint(gmem_map_fd(mem, 0x30000, PG, fd, UINT64_MAX - PG + 1, true), ==,
-			-EINVAL);
+	g_assert_cmpint(gmem_map_fd(mem, 0x30000, PG, fd, UINT64_MAX - PG + 1, true), ==, -EINVAL);
 	g_assert_cmpint(gmem_map_fd(mem, 0x30000, PG, -1, 0, true), ==, -EINVAL);
 	g_assert_cmpint(gmem_map_fd(mem, 0x30000, 4 * PG, fd, PG, true), ==, -EINVAL); /* > file */
 	g_assert_cmpint(gmem_map_fd(mem, 0x30000, PG, unsealed, 0, true), ==, -EPERM);

@@ -18,7 +18,7 @@
 static void td_in(uint16_t cmd, bool reply, const void *p, size_t len, unsigned nr,
 		  struct vfu_msg *m)
 {
-	int fds[4] = { -1, -1, -1, -1 };
+	int fds[4] = {-1, -1, -1, -1};
 
 	g_assert_cmpuint(nr, <=, G_N_ELEMENTS(fds));
 	for (unsigned i = 0; i < nr; i++)
@@ -43,8 +43,11 @@ static int td_map(const struct vfu_dma_map *d, size_t len, unsigned nr_fds)
 
 static void test_dma_map_request(void)
 {
-	const struct vfu_dma_map good = { .argsz = 32, .flags = VFU_DMA_MAP_READ |
-				VFU_DMA_MAP_WRITE, .offset = PG, .address = 0x100000, .size = 16 * PG };
+	const struct vfu_dma_map good = {.argsz = 32,
+					 .flags = VFU_DMA_MAP_READ | VFU_DMA_MAP_WRITE,
+					 .offset = PG,
+					 .address = 0x100000,
+					 .size = 16 * PG};
 	struct vfu_dma_map d = good;
 	unsigned before = tp_open_fds();
 
@@ -54,7 +57,7 @@ static void test_dma_map_request(void)
 	d.flags = VFU_DMA_MAP_READ; /* read-only mapping */
 	g_assert_cmpint(td_map(&d, sizeof(d), 1), ==, 0);
 	d = good;
-	g_assert_cmpint(td_map(&d, sizeof(d), 0), ==, -EPROTO);  /* offset without fd */
+	g_assert_cmpint(td_map(&d, sizeof(d), 0), ==, -EPROTO);	 /* offset without fd */
 	g_assert_cmpint(td_map(&d, sizeof(d), 2), ==, -EBADMSG); /* an extra fd */
 	g_assert_cmpint(td_map(&d, sizeof(d) - 1, 1), ==, -EPROTO);
 	d.argsz = 64; /* argsz is the structure's size, there is no reply payload */
@@ -119,12 +122,12 @@ static int td_unmap(bool reply, const struct vfu_dma_unmap *d, size_t len, unsig
 
 static void test_dma_unmap(void)
 {
-	const struct vfu_dma_unmap good = { .argsz = 24, .address = 0x100000, .size = 16 * PG };
+	const struct vfu_dma_unmap good = {.argsz = 24, .address = 0x100000, .size = 16 * PG};
 	struct vfu_dma_unmap d = good;
 	struct {
 		struct vfu_dma_unmap d;
 		uint64_t extra; /* 8 bytes too many */
-	} __attribute__((packed)) big = { .extra = 0 };
+	} __attribute__((packed)) big = {.extra = 0};
 
 	for (int reply = 0; reply < 2; reply++) {
 		d = good;
@@ -158,7 +161,7 @@ static void test_dma_unmap(void)
 static int td_access(bool reply, bool write, uint64_t addr, uint64_t count, size_t data_len)
 {
 	g_autofree uint8_t *buf = g_malloc0(sizeof(struct vfu_dma_access) + data_len);
-	struct vfu_dma_access a = { .address = addr, .count = count }, out;
+	struct vfu_dma_access a = {.address = addr, .count = count}, out;
 	const uint8_t *data = NULL;
 	struct vfu_msg m;
 	int ret;
@@ -195,14 +198,15 @@ static void test_dma_access(void)
 					-EPROTO);
 			g_assert_cmpint(td_access(reply, w, UINT64_MAX - 3, 8, with), ==, -EPROTO);
 		}
-		g_assert_cmpint(td_access(false, w, 0, VFU_MAX_DATA_XFER, w ? VFU_MAX_DATA_XFER : 0),
-				==, 0);
+		g_assert_cmpint(
+			td_access(false, w, 0, VFU_MAX_DATA_XFER, w ? VFU_MAX_DATA_XFER : 0), ==,
+			0);
 	}
 	/* Shorter than the access header; an fd; the other command. */
 	td_in(VFU_CMD_DMA_READ, false, "12345678", 8, 0, &m);
 	g_assert_cmpint(vfu_dma_access_decode(&m, false, false, &out, &data), ==, -EPROTO);
 	vfu_msg_clear(&m);
-	td_in(VFU_CMD_DMA_READ, false, &(struct vfu_dma_access){ 0, 4 }, 16, 1, &m);
+	td_in(VFU_CMD_DMA_READ, false, &(struct vfu_dma_access){0, 4}, 16, 1, &m);
 	g_assert_cmpint(vfu_dma_access_decode(&m, false, false, &out, &data), ==, -EBADMSG);
 	g_assert_cmpint(vfu_dma_access_decode(&m, false, true, &out, &data), ==, -EPROTO);
 	vfu_msg_clear(&m);
@@ -210,7 +214,7 @@ static void test_dma_access(void)
 
 static void test_io_fds_request(void)
 {
-	struct vfu_region_io_fds q = { .argsz = 16 + 40 * VFU_IO_FDS_MAX, .index = 0 }, out;
+	struct vfu_region_io_fds q = {.argsz = 16 + 40 * VFU_IO_FDS_MAX, .index = 0}, out;
 	struct vfu_ioeventfd subs[VFU_IO_FDS_MAX];
 	struct vfu_msg m;
 
@@ -249,10 +253,13 @@ struct td_io_reply {
 static void td_io_reply(struct td_io_reply *r, unsigned n)
 {
 	memset(r, 0, sizeof(*r));
-	r->hdr = (struct vfu_region_io_fds){ .argsz = 16 + 40 * n, .index = 1, .count = n };
+	r->hdr = (struct vfu_region_io_fds){.argsz = 16 + 40 * n, .index = 1, .count = n};
 	for (unsigned i = 0; i < n; i++)
-		r->sub[i] = (struct vfu_ioeventfd){ .offset = 0x100 + i, .size = 1, .fd_index = i % 2,
-			.flags = i % 2 ? VFU_IO_FD_DATAMATCH : 0, .datamatch = i % 2 ? 0xfa : 0 };
+		r->sub[i] = (struct vfu_ioeventfd){.offset = 0x100 + i,
+						   .size = 1,
+						   .fd_index = i % 2,
+						   .flags = i % 2 ? VFU_IO_FD_DATAMATCH : 0,
+						   .datamatch = i % 2 ? 0xfa : 0};
 }
 
 static int td_io(const struct td_io_reply *r, size_t len, unsigned nr_fds)
@@ -285,8 +292,8 @@ static void test_io_fds_reply(void)
 	g_assert_cmpint(TD_IO(r, 0, 0), ==, 0);
 	g_assert_cmpint(TD_IO(r, 0, 1), ==, -EBADMSG); /* an fd nobody uses */
 	td_io_reply(&r, 2);
-	g_assert_cmpint(TD_IO(r, 2, 3), ==, -EBADMSG); /* too many fds */
-	g_assert_cmpint(TD_IO(r, 2, 1), ==, -EBADMSG); /* fd_index 1 out of range */
+	g_assert_cmpint(TD_IO(r, 2, 3), ==, -EBADMSG);	     /* too many fds */
+	g_assert_cmpint(TD_IO(r, 2, 1), ==, -EBADMSG);	     /* fd_index 1 out of range */
 	g_assert_cmpint(td_io(&r, 16 + 40, 2), ==, -EPROTO); /* argsz says 2, 1 sent */
 	g_assert_cmpint(td_io(&r, 8, 0), ==, -EPROTO);
 	r.hdr.argsz = 16; /* "full payload not included": we always ask for room */
@@ -372,14 +379,14 @@ static void td_dma_cmd(int sock, uint16_t id, bool write, uint32_t flags, uint64
 		       uint64_t count, const void *data, size_t len, int fd)
 {
 	uint8_t buf[16 + 64];
-	struct vfu_dma_access a = { addr, count };
+	struct vfu_dma_access a = {addr, count};
 
 	g_assert_cmpuint(len, <=, 64);
 	memcpy(buf, &a, sizeof(a));
 	if (len)
 		memcpy(buf + sizeof(a), data, len);
-	tp_msg(sock, id, write ? VFU_CMD_DMA_WRITE : VFU_CMD_DMA_READ,
-	       VFU_F_TYPE_COMMAND | flags, 0, buf, sizeof(a) + len, 0, &fd, fd >= 0 ? 1 : 0);
+	tp_msg(sock, id, write ? VFU_CMD_DMA_WRITE : VFU_CMD_DMA_READ, VFU_F_TYPE_COMMAND | flags,
+	       0, buf, sizeof(a) + len, 0, &fd, fd >= 0 ? 1 : 0);
 }
 
 /* The reply the client sent to DMA command id: its error, payload in m. */
@@ -395,8 +402,8 @@ static uint32_t td_dma_reply(int sock, uint16_t id, uint16_t cmd, struct vfu_msg
 /* Call GET_INFO (id 50) with the given DMA commands queued before its reply. */
 static int td_call(int sv[2], const struct vfu_dma_handler *dma, struct vfu_msg *reply)
 {
-	struct vfu_device_info req = { .argsz = 16 }, di = { .argsz = 16, .flags = VFU_DEV_FLAG_PCI,
-							     .num_regions = 9 };
+	struct vfu_device_info req = {.argsz = 16},
+			       di = {.argsz = 16, .flags = VFU_DEV_FLAG_PCI, .num_regions = 9};
 	uint16_t next = 50;
 	struct vfu_msg got;
 	int ret;
@@ -413,8 +420,8 @@ static int td_call(int sv[2], const struct vfu_dma_handler *dma, struct vfu_msg 
 
 static void test_call_dma(void)
 {
-	struct td_ram ram = { .calls = 0 };
-	struct vfu_dma_handler dma = { td_ram_read, td_ram_write, &ram };
+	struct td_ram ram = {.calls = 0};
+	struct vfu_dma_handler dma = {td_ram_read, td_ram_write, &ram};
 	struct vfu_dma_access a;
 	struct vfu_msg r, m;
 	int sv[2];
@@ -423,7 +430,7 @@ static void test_call_dma(void)
 	tp_socketpair(sv);
 	td_dma_cmd(sv[1], 1, true, 0, TD_BASE + 8, 4, "abcd", 4, -1);
 	td_dma_cmd(sv[1], 2, false, 0, TD_BASE, 12, NULL, 0, -1);
-	td_dma_cmd(sv[1], 3, false, 0, TD_BASE + 62, 4, NULL, 0, -1);  /* past the region */
+	td_dma_cmd(sv[1], 3, false, 0, TD_BASE + 62, 4, NULL, 0, -1);	 /* past the region */
 	td_dma_cmd(sv[1], 4, true, 0, UINT64_MAX - 8, 4, "wxyz", 4, -1); /* not exported */
 	td_dma_cmd(sv[1], 5, true, VFU_F_NO_REPLY, TD_BASE + 20, 2, "!!", 2, -1);
 	g_assert_cmpint(td_call(sv, &dma, &r), ==, 0);
@@ -433,8 +440,7 @@ static void test_call_dma(void)
 	g_assert_cmpmem(ram.b, 12, "01234567abcd", 12);
 	g_assert_cmpmem(ram.b + 20, 2, "!!", 2);
 	g_assert_cmpuint(td_dma_reply(sv[1], 1, VFU_CMD_DMA_WRITE, &m), ==, 0);
-	g_assert_cmpint(vfu_dma_access_decode(&m, true, true, &a, &(const uint8_t *){ NULL }), ==,
-			0);
+	g_assert_cmpint(vfu_dma_access_decode(&m, true, true, &a, &(const uint8_t *){NULL}), ==, 0);
 	g_assert_cmpuint(a.address, ==, TD_BASE + 8);
 	vfu_msg_clear(&m);
 	g_assert_cmpuint(td_dma_reply(sv[1], 2, VFU_CMD_DMA_READ, &m), ==, 0);
@@ -452,8 +458,8 @@ static void test_call_dma(void)
 
 static void test_call_dma_bad(void)
 {
-	struct td_ram ram = { .calls = 0 };
-	struct vfu_dma_handler dma = { td_ram_read, td_ram_write, &ram };
+	struct td_ram ram = {.calls = 0};
+	struct vfu_dma_handler dma = {td_ram_read, td_ram_write, &ram};
 	unsigned before = tp_open_fds();
 	struct vfu_msg r;
 	int sv[2], fd;
@@ -469,7 +475,7 @@ static void test_call_dma_bad(void)
 			td_dma_cmd(sv[1], 1, false, 0, TD_BASE, 4, NULL, 0, fd);
 		if (i == 3) /* another command from the server */
 			tp_msg(sv[1], 1, VFU_CMD_REGION_READ, VFU_F_TYPE_COMMAND, 0,
-			       &(struct vfu_region_access){ 0, 0, 4 }, 16, 0, NULL, 0);
+			       &(struct vfu_region_access){0, 0, 4}, 16, 0, NULL, 0);
 		if (i == 4) /* wraps */
 			td_dma_cmd(sv[1], 1, false, 0, UINT64_MAX - 1, 4, NULL, 0, -1);
 		g_assert_cmpint(td_call(sv, &dma, &r), ==, -EPROTO);

@@ -21,10 +21,18 @@
 #include "proxy/proxy.h"
 #include "remote/remote.h"
 
-const struct dev_ops *const dev_table[] = { &pci_testdev_ops, NULL };
+const struct dev_ops *const dev_table[] = {&pci_testdev_ops, NULL};
 
-enum fault { F_NONE, F_IO_OUTSIDE, F_IO_FD_INDEX, F_IO_EXTRA_FD, F_IO_SIZE, F_IO_INDEX,
-	     F_DMA_REFUSE, F_DMA_NOFD };
+enum fault {
+	F_NONE,
+	F_IO_OUTSIDE,
+	F_IO_FD_INDEX,
+	F_IO_EXTRA_FD,
+	F_IO_SIZE,
+	F_IO_INDEX,
+	F_DMA_REFUSE,
+	F_DMA_NOFD
+};
 
 struct relay {
 	int outer, inner; /* proxy side, server side */
@@ -40,10 +48,10 @@ static void relay_bad_io_fds(struct relay *r, const struct vfu_msg *m)
 		struct vfu_region_io_fds h;
 		struct vfu_ioeventfd s;
 	} __attribute__((packed)) rep = {
-		{ .argsz = 56, .index = 0, .count = 1 },
-		{ .offset = 0x10, .size = 4, .fd_index = 0 },
+		{.argsz = 56, .index = 0, .count = 1},
+		{.offset = 0x10, .size = 4, .fd_index = 0},
 	};
-	int fds[2] = { eventfd(0, EFD_CLOEXEC), eventfd(0, EFD_CLOEXEC) };
+	int fds[2] = {eventfd(0, EFD_CLOEXEC), eventfd(0, EFD_CLOEXEC)};
 	unsigned nr = 1;
 
 	if (r->fault == F_IO_OUTSIDE)
@@ -57,7 +65,8 @@ static void relay_bad_io_fds(struct relay *r, const struct vfu_msg *m)
 	if (r->fault == F_IO_INDEX)
 		rep.h.index = 1;
 	g_assert_cmpint(vfu_send(r->outer, m->hdr.msg_id, m->hdr.cmd, VFU_F_TYPE_REPLY, 0, &rep,
-				 sizeof(rep), fds, nr), ==, 0);
+				 sizeof(rep), fds, nr),
+			==, 0);
 	close(fds[0]);
 	close(fds[1]);
 }
@@ -69,7 +78,7 @@ static uint32_t relay_dma(struct relay *r, bool write, uint64_t addr, uint64_t c
 	struct {
 		struct vfu_dma_access a;
 		char d[16];
-	} __attribute__((packed)) req = { { addr, count } };
+	} __attribute__((packed)) req = {{addr, count}};
 	struct vfu_msg m;
 	uint32_t err;
 
@@ -78,7 +87,8 @@ static uint32_t relay_dma(struct relay *r, bool write, uint64_t addr, uint64_t c
 		memcpy(req.d, data, count);
 	g_assert_cmpint(vfu_send(r->outer, 900, write ? VFU_CMD_DMA_WRITE : VFU_CMD_DMA_READ,
 				 VFU_F_TYPE_COMMAND, 0, &req, sizeof(req.a) + (write ? count : 0),
-				 NULL, 0), ==, 0);
+				 NULL, 0),
+			==, 0);
 	g_assert_cmpint(vfu_recv(r->outer, &m, VFU_MAX_MSG), ==, 0);
 	g_assert_cmpuint(m.hdr.msg_id, ==, 900);
 	err = m.hdr.flags & VFU_F_ERROR ? m.hdr.error : 0;
@@ -100,7 +110,8 @@ static bool relay_nofd(struct relay *r, const struct vfu_msg *m)
 	if (m->hdr.cmd == VFU_CMD_DMA_MAP) {
 		g_assert_cmpuint(m->nr_fds, ==, 0);
 		g_assert_cmpint(vfu_send(r->outer, m->hdr.msg_id, m->hdr.cmd, VFU_F_TYPE_REPLY, 0,
-					 NULL, 0, NULL, 0), ==, 0);
+					 NULL, 0, NULL, 0),
+				==, 0);
 		return true;
 	}
 	if (m->hdr.cmd != VFU_CMD_REGION_READ || done ||
@@ -136,11 +147,13 @@ static void relay_one(struct relay *r, struct vfu_msg *m)
 		return;
 	}
 	g_assert_cmpint(vfu_send(r->inner, m->hdr.msg_id, m->hdr.cmd, m->hdr.flags, 0, m->payload,
-				 m->len, m->fds, m->nr_fds), ==, 0);
+				 m->len, m->fds, m->nr_fds),
+			==, 0);
 	g_assert_cmpint(vfu_server_handle(r->srv, false), ==, 0);
 	g_assert_cmpint(vfu_recv(r->inner, &rep, VFU_MAX_MSG), ==, 0);
 	g_assert_cmpint(vfu_send(r->outer, rep.hdr.msg_id, rep.hdr.cmd, rep.hdr.flags,
-				 rep.hdr.error, rep.payload, rep.len, rep.fds, rep.nr_fds), ==, 0);
+				 rep.hdr.error, rep.payload, rep.len, rep.fds, rep.nr_fds),
+			==, 0);
 	vfu_msg_clear(&rep);
 }
 
@@ -156,10 +169,10 @@ static void *relay_thread(void *opaque)
 	return NULL;
 }
 
-static int relay_start(struct relay *r, enum fault fault, const struct gmem *mem,
-		       pthread_t *th, struct pcifn **fn, GError **err)
+static int relay_start(struct relay *r, enum fault fault, const struct gmem *mem, pthread_t *th,
+		       struct pcifn **fn, GError **err)
 {
-	static const struct dev_env env = { 0 };
+	static const struct dev_env env = {0};
 	g_autofree char *msg = NULL;
 	int a[2], b[2];
 
@@ -207,7 +220,7 @@ static void test_good(void)
 {
 	const struct pcifn_ioeventfd *ev;
 	g_autoptr(GError) err = NULL;
-	struct hook_log h = { 0 };
+	struct hook_log h = {0};
 	struct pcifn *fn = NULL;
 	struct gmem *mem;
 	struct relay r;
@@ -271,8 +284,8 @@ static void test_good(void)
 	pcifn_reset(fn);
 	/* Ringing the eventfd the proxy holds reaches the device. */
 	g_assert_cmpint(pcifn_bar_write(fn, 0, 0, 1, 1), ==, 0); /* select mmio-wildcard */
-	g_assert_cmpint(write(ev[0].fd, &(uint64_t){ 1 }, 8), ==, 8);
-	g_assert_cmpint(pcifn_bar_read(fn, 0, 12, 4, &(uint64_t){ 0 }), ==, 0);
+	g_assert_cmpint(write(ev[0].fd, &(uint64_t){1}, 8), ==, 8);
+	g_assert_cmpint(pcifn_bar_read(fn, 0, 12, 4, &(uint64_t){0}), ==, 0);
 	g_assert_true(vfu_server_poll_doorbells(r.srv) == false); /* drained by the read */
 	pcifn_destroy(fn);
 	relay_stop(&r, th);
@@ -300,7 +313,7 @@ static void test_no_fd_region(void)
 	/* A remote that accepts it gets DMA_READ/DMA_WRITE, inside the region only. */
 	memcpy(ram + 0x0c, "from", 4);
 	g_assert_cmpint(relay_start(&r, F_DMA_NOFD, mem, &th, &fn, &err), ==, 0);
-	g_assert_cmpint(pcifn_bar_read(fn, 0, 0, 4, &(uint64_t){ 0 }), ==, 0);
+	g_assert_cmpint(pcifn_bar_read(fn, 0, 0, 4, &(uint64_t){0}), ==, 0);
 	g_assert_cmpmem(ram + 0x10, 4, "ramX", 4);
 	g_assert_false(pcifn_dead(fn));
 	pcifn_destroy(fn);

@@ -17,7 +17,7 @@
 #include "tests/unit/vfx.h"
 
 /* The registry this test binary links (remote/misc.c's is in the executable). */
-const struct dev_ops *const dev_table[] = { &pci_testdev_ops, NULL };
+const struct dev_ops *const dev_table[] = {&pci_testdev_ops, NULL};
 
 #define PG 4096ULL
 
@@ -36,8 +36,8 @@ static int td_memfd(uint64_t size, bool seal)
 static uint32_t td_map(struct vfx *f, uint64_t addr, uint64_t size, uint64_t off, uint32_t flags,
 		       int fd)
 {
-	struct vfu_dma_map d = { .argsz = sizeof(d), .flags = flags, .offset = off,
-				 .address = addr, .size = size };
+	struct vfu_dma_map d = {
+		.argsz = sizeof(d), .flags = flags, .offset = off, .address = addr, .size = size};
 	struct vfu_msg m;
 	uint32_t err;
 
@@ -52,8 +52,11 @@ static uint32_t td_map(struct vfx *f, uint64_t addr, uint64_t size, uint64_t off
 
 static uint32_t td_unmap(struct vfx *f, uint64_t addr, uint64_t size, uint32_t flags)
 {
-	struct vfu_dma_unmap d = { .argsz = sizeof(d), .flags = flags, .address = addr,
-				   .size = size }, got;
+	struct vfu_dma_unmap d = {.argsz = sizeof(d),
+				  .flags = flags,
+				  .address = addr,
+				  .size = size},
+			     got;
 	struct vfu_msg m;
 	uint32_t err;
 
@@ -78,8 +81,9 @@ static void test_map_unmap(struct vfx *f, gconstpointer data)
 	vfx_handshake(f);
 	g_assert_nonnull(f->dev->env.mem); /* the device sees this connection's memory */
 	memcpy(vmm + 2 * PG, "ping", 4);
-	g_assert_cmpuint(td_map(f, 0x100000, 4 * PG, 2 * PG, VFU_DMA_MAP_READ | VFU_DMA_MAP_WRITE,
-				fd), ==, 0);
+	g_assert_cmpuint(
+		td_map(f, 0x100000, 4 * PG, 2 * PG, VFU_DMA_MAP_READ | VFU_DMA_MAP_WRITE, fd), ==,
+		0);
 	g_assert_cmpint(gmem_read(f->dev->env.mem, 0x100000, buf, 4), ==, 0);
 	g_assert_cmpmem(buf, 4, "ping", 4);
 	g_assert_cmpint(gmem_write(f->dev->env.mem, 0x100000 + PG, "pong", 4), ==, 0);
@@ -93,8 +97,8 @@ static void test_map_unmap(struct vfx *f, gconstpointer data)
 	g_assert_cmpuint(td_map(f, 0x100000 + PG, PG, 0, VFU_DMA_MAP_READ, fd), ==, EEXIST);
 	g_assert_cmpuint(td_map(f, 0x300000, PG, 0, VFU_DMA_MAP_READ, -1), ==, ENOTSUP);
 	g_assert_cmpuint(td_map(f, 0x300000, 16 * PG, 0, VFU_DMA_MAP_READ, fd), ==, EINVAL);
-	g_assert_cmpuint(td_unmap(f, 0x100000, PG, 0), ==, ENOENT);      /* not exact */
-	g_assert_cmpuint(td_unmap(f, 0x400000, PG, 0), ==, ENOENT);      /* not mapped */
+	g_assert_cmpuint(td_unmap(f, 0x100000, PG, 0), ==, ENOENT); /* not exact */
+	g_assert_cmpuint(td_unmap(f, 0x400000, PG, 0), ==, ENOENT); /* not mapped */
 	g_assert_cmpuint(td_unmap(f, 0x100000, 4 * PG, VFU_DMA_UNMAP_ALL), ==, ENOTSUP);
 	g_assert_cmpuint(td_unmap(f, 0x100000, 4 * PG, VFU_DMA_UNMAP_GET_DIRTY_BITMAP), ==,
 			 ENOTSUP);
@@ -117,7 +121,7 @@ static void test_map_unsealed(struct vfx *f, gconstpointer data)
 /* Malformed DMA_MAP/DMA_UNMAP: a warning, an error reply, the connection closed. */
 static void td_map_bad(struct vfx *f, const struct vfu_dma_map *d, size_t len, unsigned nr_fds)
 {
-	int fds[2] = { td_memfd(PG, true), td_memfd(PG, true) };
+	int fds[2] = {td_memfd(PG, true), td_memfd(PG, true)};
 
 	vfx_handshake(f);
 	vfx_raw_send(f, VFU_CMD_DMA_MAP, VFU_F_TYPE_COMMAND, 0, 0, d, len, fds, nr_fds);
@@ -128,9 +132,9 @@ static void td_map_bad(struct vfx *f, const struct vfu_dma_map *d, size_t len, u
 
 static void test_map_bad(gconstpointer data)
 {
-	const struct vfu_dma_map good = { .argsz = 32, .flags = VFU_DMA_MAP_READ, .address = 0,
-					  .size = PG };
-	struct vfu_dma_map bad[] = { good, good, good, good, good, good };
+	const struct vfu_dma_map good = {
+		.argsz = 32, .flags = VFU_DMA_MAP_READ, .address = 0, .size = PG};
+	struct vfu_dma_map bad[] = {good, good, good, good, good, good};
 	struct vfx f;
 
 	bad[0].size = 0;
@@ -154,7 +158,7 @@ static void test_map_bad(gconstpointer data)
 
 static void test_unmap_bad(struct vfx *f, gconstpointer data)
 {
-	struct vfu_dma_unmap d = { .argsz = 24, .address = 0, .size = 3 };
+	struct vfu_dma_unmap d = {.argsz = 24, .address = 0, .size = 3};
 
 	vfx_handshake(f);
 	vfx_raw_send(f, VFU_CMD_DMA_UNMAP, VFU_F_TYPE_COMMAND, 0, 0, &d, sizeof(d), NULL, 0);
@@ -164,7 +168,7 @@ static void test_unmap_bad(struct vfx *f, gconstpointer data)
 /* GET_REGION_IO_FDS of region index with room for `room` sub-regions. */
 static uint32_t td_io_fds(struct vfx *f, uint32_t index, unsigned room, struct vfu_msg *m)
 {
-	struct vfu_region_io_fds q = { .argsz = 16 + 40 * room, .index = index };
+	struct vfu_region_io_fds q = {.argsz = 16 + 40 * room, .index = index};
 
 	vfx_raw_send(f, VFU_CMD_DEVICE_GET_REGION_IO_FDS, VFU_F_TYPE_COMMAND, 0, 0, &q, sizeof(q),
 		     NULL, 0);
@@ -221,7 +225,7 @@ static void test_io_fds(struct vfx *f, gconstpointer data)
 
 static void test_io_fds_bad(struct vfx *f, gconstpointer data)
 {
-	struct vfu_region_io_fds q = { .argsz = 16, .index = 0, .count = 3 };
+	struct vfu_region_io_fds q = {.argsz = 16, .index = 0, .count = 3};
 
 	vfx_handshake(f);
 	vfx_raw_send(f, VFU_CMD_DEVICE_GET_REGION_IO_FDS, VFU_F_TYPE_COMMAND, 0, 0, &q, sizeof(q),
