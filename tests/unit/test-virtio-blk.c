@@ -175,6 +175,17 @@ static void test_refused(struct fx *f, gconstpointer data)
 	g_assert_cmphex(vdrv_status(&f->d), ==, 0x0f);
 }
 
+/* The image shrinks under the device: reads past the new end fail, nothing hangs. */
+static void test_shrunk(struct fx *f, gconstpointer data)
+{
+	uint32_t used;
+
+	g_assert_cmpint(ftruncate(f->fd, 512 * (SECTORS / 2)), ==, 0);
+	g_assert_cmpuint(req(f, 0, T_IN, SECTORS / 2 - 1, 1024, true, &used), ==, 1);
+	g_assert_cmpuint(req(f, 0, T_IN, SECTORS - 1, 512, true, &used), ==, 1);
+	g_assert_cmpuint(req(f, 0, T_IN, 0, 512, true, &used), ==, 0);
+}
+
 static void test_read_only(void)
 {
 	struct fx f;
@@ -300,6 +311,7 @@ int main(int argc, char **argv)
 	g_test_add("/devices/virtio-blk/get-id", struct fx, NULL, setup, test_get_id, teardown);
 	g_test_add("/devices/virtio-blk/refused", struct fx, NULL, setup, test_refused, teardown);
 	g_test_add("/devices/virtio-blk/zeroes", struct fx, NULL, setup, test_zeroes, teardown);
+	g_test_add("/devices/virtio-blk/shrunk", struct fx, NULL, setup, test_shrunk, teardown);
 	g_test_add_func("/devices/virtio-blk/read-only", test_read_only);
 	g_test_add_func("/devices/virtio-blk/multiqueue", test_multiqueue);
 	g_test_add_func("/devices/virtio-blk/bad-props", test_bad_props);
