@@ -25,6 +25,8 @@
 
 #include "remote/remote.h"
 
+#define PCI_COMMAND 0x04
+#define PCI_COMMAND_INTX_DISABLE 0x400
 #define PCI_STATUS 0x06
 #define PCI_STATUS_CAP_LIST 0x10
 #define PCI_CAP_PTR 0x34
@@ -44,6 +46,7 @@ struct remote_irq {
 	bool has_intx;
 	int intx_fd, unmask_fd;
 	guint unmask_src;
+	const struct pcicfg *cfg; /* the device's, for Interrupt Disable (bound) */
 	bool level;  /* the device's INTx line */
 	bool masked; /* triggered and not yet unmasked (EOI) */
 	struct irq_vecs msi, msix;
@@ -63,10 +66,16 @@ static void irq_signal(const struct remote_irq *ri, int fd, const char *what, un
 		g_debug("%s: cannot signal %s %u: %s", ri->id, what, v, g_strerror(errno));
 }
 
+/* The guest set Interrupt Disable (PCI 3.0, 6.2.2): the function must not assert INTx. */
+static bool irq_intx_disabled(const struct remote_irq *ri)
+{
+	return ri->cfg && (ri->cfg->data[PCI_COMMAND + 1] << 8 & PCI_COMMAND_INTX_DISABLE);
+}
+
 /* Assert the line if it is high and not already asserted-and-waiting for EOI. */
 static void irq_intx_update(struct remote_irq *ri)
 {
-	if (!ri->level || ri->masked || ri->intx_fd < 0)
+	if (!ri->level || ri->masked || ri->intx_fd < 0 || irq_intx_disabled(ri))
 		return;
 	ri->masked = true;
 	irq_signal(ri, ri->intx_fd, "INTx", 0);
@@ -207,6 +216,7 @@ int remote_irq_bind(struct remote_irq *ri, const struct pcicfg *cfg)
 	unsigned msi, msix;
 
 	irq_scan_caps(cfg, &msi, &msix);
+	ri->cfg = cfg;
 	ri->has_intx = cfg->data[PCI_INT_PIN] >= 1 && cfg->data[PCI_INT_PIN] <= 4;
 	irq_vecs_free(&ri->msi);
 	irq_vecs_free(&ri->msix);
@@ -244,6 +254,12 @@ void remote_irq_info(const struct remote_irq *ri, uint32_t index, uint32_t *flag
 		*count = ri->msix.nr;
 		*flags = VFU_IRQ_EVENTFD;
 	}
+}
+
+void remote_irq_update(struct remote_irq *ri)
+{
+	if (ri)
+		irq_intx_update(ri);
 }
 
 void remote_irq_reset(struct remote_irq *ri)

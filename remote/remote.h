@@ -93,6 +93,8 @@ int remote_irq_set(struct remote_irq *ri, const struct vfu_irq_set *s, const uin
 		   int *fds, unsigned nr_fds);
 /* Device reset: the INTx line is low and unmasked; eventfds stay. */
 void remote_irq_reset(struct remote_irq *ri);
+/* After a config write: assert a high INTx line the guest just stopped disabling. */
+void remote_irq_update(struct remote_irq *ri);
 
 /* --- vfu_server.c ------------------------------------------------------------- */
 struct vfu_server;

@@ -343,6 +343,8 @@ static int srv_region_access(struct vfu_server *s, const struct vfu_msg *m, bool
 		ret = srv_cfg_access(s->dev, (uint32_t)a->offset, a->count, write, rep.data);
 	else
 		ret = srv_bar_access(s->dev, a->region, a->offset, a->count, write, rep.data);
+	if (a->region == VFU_PCI_CONFIG_REGION && write) /* Interrupt Disable may have changed */
+		remote_irq_update(remote_irq_from(s->dev->env.irq));
 	if (ret < 0) {
 		g_debug("%s: %s of region %u at 0x%" PRIx64 " count %u refused", s->dev->id,
 			write ? "write" : "read", a->region, a->offset, a->count);

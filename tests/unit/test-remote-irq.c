@@ -222,6 +222,20 @@ static void test_irq_intx_level(struct ri *t, gconstpointer data)
 	close(unmask);
 }
 
+/* Interrupt Disable (command bit 10) holds the line back until the guest clears it. */
+static void test_irq_intx_disable(struct ri *t, gconstpointer data)
+{
+	int trig = ri_efd();
+
+	ri_set(t, EVT_TRIG, VFU_PCI_INTX_IRQ, 0, 1, NULL, &trig, 1);
+	vfx_wr(&t->f, VFU_PCI_CONFIG_REGION, 0x04, 2, 0x400);
+	irq_set_intx(t->dirq, true);
+	g_assert_cmpuint(ri_count(trig), ==, 0);
+	vfx_wr(&t->f, VFU_PCI_CONFIG_REGION, 0x04, 2, 0);
+	g_assert_cmpuint(ri_count(trig), ==, 1);
+	close(trig);
+}
+
 /* A level raised before the client set a trigger eventfd fires when it does. */
 static void test_irq_intx_latched(struct ri *t, gconstpointer data)
 {
@@ -350,6 +364,7 @@ int main(int argc, char **argv)
 	ri_add("/remote/irq/msix", test_irq_msix);
 	ri_add("/remote/irq/intx-level", test_irq_intx_level);
 	ri_add("/remote/irq/intx-latched", test_irq_intx_latched);
+	ri_add("/remote/irq/intx-disable", test_irq_intx_disable);
 	ri_add("/remote/irq/bad-device", test_irq_bad_device);
 	ri_add("/remote/irq/bad-fd-count", test_irq_bad_form);
 	ri_add("/remote/irq/bad-flags", test_irq_bad_flags);

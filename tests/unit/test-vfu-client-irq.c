@@ -94,7 +94,7 @@ static void test_client_msix(void)
 	g_autoptr(GError) err = NULL;
 	uint64_t cnt = 0;
 	struct pcifn *fn;
-	struct srv s;
+	struct srv s = { 0 };
 	uint32_t cap;
 	GThread *t;
 	int sv[2];
