@@ -167,6 +167,40 @@ static void test_matching(void)
 	dev_destroy(dev);
 }
 
+/* The eventfd tests' offsets are doorbells; a ring counts as the write it stands for. */
+static void test_doorbells(void)
+{
+	struct dev *dev = create("t0");
+	const struct dev_doorbell *d = dev->doorbells;
+
+	g_assert_cmpuint(dev->nr_doorbells, ==, 4);
+	g_assert_nonnull(dev->ops->doorbell);
+	g_assert_cmpuint(d[0].bar, ==, 0);
+	g_assert_cmpuint(d[0].off, ==, 2049); /* mmio-wildcard-eventfd */
+	g_assert_false(d[0].datamatch);
+	g_assert_cmpuint(d[1].off, ==, 2050); /* mmio-datamatch-eventfd */
+	g_assert_true(d[1].datamatch);
+	g_assert_cmphex(d[1].data, ==, 0xfa);
+	g_assert_cmpuint(d[2].bar, ==, 1);
+	g_assert_cmpuint(d[2].off, ==, 132); /* portio-wildcard-eventfd */
+	g_assert_cmpuint(d[3].off, ==, 133);
+	for (unsigned i = 0; i < 4; i++)
+		g_assert_cmpuint(d[i].size, ==, 1);
+	wr(dev, 0, HDR_TEST, 1, 1);
+	dev->ops->doorbell(dev, 0);
+	dev->ops->doorbell(dev, 0);
+	dev->ops->doorbell(dev, 1); /* another test's doorbell */
+	dev->ops->doorbell(dev, 4); /* no such doorbell */
+	g_assert_cmphex(rd(dev, 0, HDR_COUNT, 4), ==, 2);
+	wr(dev, 1, HDR_TEST, 1, 2); /* portio-datamatch-eventfd */
+	dev->ops->doorbell(dev, 3);
+	g_assert_cmphex(rd(dev, 1, HDR_COUNT, 4), ==, 1);
+	dev_reset(dev); /* no test running: rings are ignored */
+	dev->ops->doorbell(dev, 3);
+	g_assert_cmphex(rd(dev, 1, HDR_COUNT, 4), ==, 0);
+	dev_destroy(dev);
+}
+
 static void test_read_layout(void)
 {
 	struct dev *dev = create("t0");
@@ -286,6 +320,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/devices/pci-testdev/idle", test_idle);
 	g_test_add_func("/devices/pci-testdev/entries", test_entries);
 	g_test_add_func("/devices/pci-testdev/matching", test_matching);
+	g_test_add_func("/devices/pci-testdev/doorbells", test_doorbells);
 	g_test_add_func("/devices/pci-testdev/read-layout", test_read_layout);
 	g_test_add_func("/devices/pci-testdev/reset", test_reset);
 	g_test_add_func("/devices/pci-testdev/two-devices", test_two);
