@@ -86,7 +86,10 @@ int doorbells_create(struct dev *dev, struct doorbells **out)
 		int fd;
 
 		if (!doorbell_valid(dev, &dev->doorbells[i])) {
-			g_warning("%s: doorbell %u lies outside its BAR; not offered", dev->id, i);
+			g_warning(
+				"%s: doorbell %u is not a 1, 2, 4 or 8-byte access inside its BAR; "
+				"not offered",
+				dev->id, i);
 			continue;
 		}
 		fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);

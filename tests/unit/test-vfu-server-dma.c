@@ -233,6 +233,69 @@ static void test_io_fds_bad(struct vfx *f, gconstpointer data)
 	vfx_expect_error(f, VFU_CMD_DEVICE_GET_REGION_IO_FDS, EINVAL, false);
 }
 
+/*
+ * A device that declares doorbells badly (absent BAR, past the end, bad size, data
+ * wider than the size) or too many for one region: the bad ones are skipped with a
+ * warning, and at most VFU_MAX_FDS per region are offered (the rest stay writes).
+ */
+static void test_doorbells_declared(void)
+{
+	static struct dev_doorbell table[4 + 10];
+	struct vfu_ioeventfd subs[VFU_IO_FDS_MAX];
+	struct vfu_region_io_fds r;
+	const struct dev_doorbell *saved;
+	unsigned saved_nr;
+	struct vfu_msg m;
+	struct vfx f;
+
+	table[0] = (struct dev_doorbell){.bar = 5, .off = 0, .size = 1};
+	table[1] = (struct dev_doorbell){.bar = 0, .off = 4095, .size = 2};
+	table[2] = (struct dev_doorbell){.bar = 0, .off = 8, .size = 3};
+	table[3] = (struct dev_doorbell){
+		.bar = 0, .off = 8, .size = 1, .datamatch = true, .data = 0x100};
+	for (unsigned i = 0; i < 10; i++)
+		table[4 + i] = (struct dev_doorbell){.bar = 0, .off = 16 + i, .size = 1};
+	vfx_setup(&f, NULL);
+	vfu_server_destroy(f.srv);
+	saved = f.dev->doorbells;
+	saved_nr = f.dev->nr_doorbells;
+	f.dev->doorbells = table;
+	f.dev->nr_doorbells = G_N_ELEMENTS(table);
+	for (unsigned i = 0; i < 4; i++)
+		g_test_expect_message("remote", G_LOG_LEVEL_WARNING,
+				      "*t0: doorbell*inside its BAR*");
+	g_assert_cmpint(vfu_server_create(f.dev, f.srv_sock, &f.srv), ==, 0);
+	g_test_assert_expected_messages();
+	vfx_handshake(&f);
+	g_assert_cmpuint(td_io_fds(&f, 0, VFU_IO_FDS_MAX, &m), ==, 0);
+	g_assert_cmpint(vfu_region_io_fds_decode(&m, true, &r, subs), ==, 0);
+	g_assert_cmpuint(r.count, ==, VFU_MAX_FDS);
+	g_assert_cmpuint(subs[0].offset, ==, 16);
+	vfu_msg_clear(&m);
+	vfu_server_destroy(f.srv);
+	f.dev->doorbells = saved;
+	f.dev->nr_doorbells = saved_nr;
+	g_assert_cmpint(vfu_server_create(f.dev, f.srv_sock, &f.srv), ==, 0);
+	vfx_teardown(&f, NULL);
+}
+
+/* A flood of rings between two drains is delivered up to a bound, not forever. */
+static void test_doorbell_flood(struct vfx *f, gconstpointer data)
+{
+	struct vfu_ioeventfd subs[VFU_IO_FDS_MAX];
+	struct vfu_region_io_fds r;
+	uint64_t many = 100000;
+	struct vfu_msg m;
+
+	vfx_handshake(f);
+	g_assert_cmpuint(td_io_fds(f, 0, VFU_IO_FDS_MAX, &m), ==, 0);
+	g_assert_cmpint(vfu_region_io_fds_decode(&m, true, &r, subs), ==, 0);
+	vfx_wr(f, 0, 0, 1, 1);
+	g_assert_cmpint(write(m.fds[subs[0].fd_index], &many, 8), ==, 8);
+	g_assert_cmpuint(vfx_rd(f, 0, 12, 4), ==, 65536);
+	vfu_msg_clear(&m);
+}
+
 static void td_add(const char *path, void (*fn)(struct vfx *, gconstpointer))
 {
 	g_test_add(path, struct vfx, NULL, vfx_setup, fn, vfx_teardown);
@@ -247,5 +310,7 @@ int main(int argc, char **argv)
 	td_add("/remote/vfu-server/dma/unmap-malformed", test_unmap_bad);
 	td_add("/remote/vfu-server/io-fds/doorbells", test_io_fds);
 	td_add("/remote/vfu-server/io-fds/malformed", test_io_fds_bad);
+	td_add("/remote/vfu-server/io-fds/flood", test_doorbell_flood);
+	g_test_add_func("/remote/vfu-server/io-fds/declared", test_doorbells_declared);
 	return g_test_run();
 }
