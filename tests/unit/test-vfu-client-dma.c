@@ -31,7 +31,8 @@ enum fault {
 	F_IO_SIZE,
 	F_IO_INDEX,
 	F_DMA_REFUSE,
-	F_DMA_NOFD
+	F_DMA_NOFD,
+	F_DMA_BAD_REPLY,
 };
 
 struct relay {
@@ -140,6 +141,12 @@ static void relay_one(struct relay *r, struct vfu_msg *m)
 	}
 	if (r->fault == F_DMA_NOFD && relay_nofd(r, m))
 		return;
+	if (r->fault == F_DMA_BAD_REPLY && m->hdr.cmd == VFU_CMD_DMA_MAP) {
+		g_assert_cmpint(vfu_send(r->outer, m->hdr.msg_id, m->hdr.cmd, VFU_F_TYPE_REPLY, 0,
+					 "junk", 4, NULL, 0),
+				==, 0); /* "no payload" */
+		return;
+	}
 	if (r->fault == F_DMA_REFUSE && m->hdr.cmd == VFU_CMD_DMA_MAP) {
 		g_assert_cmpint(vfu_send(r->outer, m->hdr.msg_id, m->hdr.cmd,
 					 VFU_F_TYPE_REPLY | VFU_F_ERROR, EPERM, NULL, 0, NULL, 0),
@@ -352,6 +359,7 @@ static void test_refused(void)
 	expect_refused(F_IO_SIZE, "doorbells badly");
 	expect_refused(F_IO_INDEX, "doorbells badly");
 	expect_refused(F_DMA_REFUSE, "refused guest RAM");
+	expect_refused(F_DMA_BAD_REPLY, "refused guest RAM (DMA_MAP: Protocol error)");
 }
 
 int main(int argc, char **argv)
