@@ -149,18 +149,18 @@ static void rng_round(unsigned qd, unsigned first, uint8_t fill)
 
 int main(void)
 {
-	const char *mode = cmdline_get(guest_cmdline(), "mode");
 	unsigned qd = (unsigned)guest_opt_ulong("qd", 4, RNG_MAX_QD);
 	unsigned rounds = (unsigned)guest_opt_ulong("rounds", 2, 100);
 	bool msix = guest_opt_ulong("msix", 1, 1);
 
 	rng_timeout = guest_opt_ulong("timeout", 10, 1000);
-	if (mode && strcmp(mode, "irq") && strcmp(mode, "poll"))
-		guest_abort("option mode=%s: irq or poll", mode);
-	rng_irq = !mode || !strcmp(mode, "irq");
+	rng_irq = !virtio_opt_choice("mode", "irq", "poll");
+	virtio_wait_hlt(virtio_opt_choice("wait", "spin", "hlt"));
 	if (!qd || (rng_irq && !msix))
 		guest_abort("qd= must be 1..%u; mode=irq needs msix=1", RNG_MAX_QD);
 	rng_setup(msix);
+	if (qd > vq.size)
+		guest_abort("qd=%u exceeds the device's queue size %u", qd, vq.size);
 	for (unsigned r = 0; r < rounds; r++) {
 		/* One at a time through every size, then @qd in flight at once. */
 		for (unsigned i = 0; i < ARRAY_SIZE(rng_sizes); i++)

@@ -55,6 +55,7 @@ struct virtq_mem {
 static struct virtq_mem virtq_mem[VIRTIO_MAX_QUEUES];
 static volatile unsigned long virtio_irqs[VIRTIO_MAX_VECTORS];
 static uint8_t virtio_vector_base;
+static bool virtio_hlt;
 
 static inline void virtio_barrier(void)
 {
@@ -411,29 +412,75 @@ unsigned long virtio_irq_total(const struct virtio_dev *vd)
 	return n;
 }
 
-int virtio_wait(const struct virtio_dev *vd, bool irq, unsigned long seen,
-		unsigned long timeout_gcycles)
+static bool virtio_irq_changed(const struct virtio_dev *vd, unsigned long seen)
+{
+	return virtio_irq_total(vd) != seen;
+}
+
+static bool virtio_irq_reached(const struct virtio_dev *vd, unsigned long target)
+{
+	return virtio_irq_total(vd) >= target;
+}
+
+static bool virtio_used_ready(const struct virtio_dev *vd, unsigned long unused)
+{
+	(void)unused;
+	return virtio_any_used(vd);
+}
+
+/*
+ * Spin until @cond holds, reading the TSC (which exits under PVM) only every 16
+ * rounds.  With @may_hlt and virtio_wait_hlt(true), halt instead: "sti; hlt" cannot
+ * lose a wake-up (the sti shadow covers hlt), but there is no timeout then.
+ */
+static int virtio_until(const struct virtio_dev *vd,
+			bool (*cond)(const struct virtio_dev *, unsigned long), unsigned long arg,
+			unsigned long timeout_gcycles, bool may_hlt)
 {
 	uint64_t start = virtio_rdtsc(), limit = timeout_gcycles * 1000000000ull;
 
-	for (;;) {
-		if (irq ? virtio_irq_total(vd) != seen : virtio_any_used(vd))
+	for (unsigned long n = 1;; n++) {
+		if (may_hlt && virtio_hlt) {
+			__asm__ volatile("cli" ::: "memory");
+			if (cond(vd, arg))
+				break;
+			__asm__ volatile("sti\n\thlt" ::: "memory");
+			continue;
+		}
+		if (cond(vd, arg))
 			return 0;
-		if (virtio_rdtsc() - start > limit)
+		if (!(n % 16) && virtio_rdtsc() - start > limit)
 			return -ETIMEDOUT;
 		__asm__ volatile("pause" ::: "memory");
 	}
+	__asm__ volatile("sti" ::: "memory");
+	return 0;
+}
+
+void virtio_wait_hlt(bool on)
+{
+	virtio_hlt = on;
+}
+
+int virtio_wait(const struct virtio_dev *vd, bool irq, unsigned long seen,
+		unsigned long timeout_gcycles)
+{
+	if (irq)
+		return virtio_until(vd, virtio_irq_changed, seen, timeout_gcycles, true);
+	return virtio_until(vd, virtio_used_ready, 0, timeout_gcycles, false);
 }
 
 int virtio_wait_irqs(const struct virtio_dev *vd, unsigned long target,
 		     unsigned long timeout_gcycles)
 {
-	uint64_t start = virtio_rdtsc(), limit = timeout_gcycles * 1000000000ull;
+	return virtio_until(vd, virtio_irq_reached, target, timeout_gcycles, true);
+}
 
-	while (virtio_irq_total(vd) < target) {
-		if (virtio_rdtsc() - start > limit)
-			return -ETIMEDOUT;
-		__asm__ volatile("pause" ::: "memory");
-	}
-	return 0;
+bool virtio_opt_choice(const char *key, const char *def, const char *alt)
+{
+	const char *v = cmdline_get(guest_cmdline(), key);
+
+	if (v && strcmp(v, def) && strcmp(v, alt))
+		guest_abort("option %s=%s: %s or %s", key, v, def, alt);
+	return v && !strcmp(v, alt);
 }

@@ -184,6 +184,13 @@ int virtio_wait(const struct virtio_dev *vd, bool irq, unsigned long seen,
  */
 int virtio_wait_irqs(const struct virtio_dev *vd, unsigned long target,
 		     unsigned long timeout_gcycles);
+/*
+ * Interrupt waits halt the CPU ("sti; hlt") instead of spinning: no CPU burnt while the
+ * device works, but no guest-side timeout either (the host's timeout applies).
+ */
+void virtio_wait_hlt(bool on);
+/* Option @key must be @def (or absent) or @alt; true for @alt.  Else guest_abort(). */
+bool virtio_opt_choice(const char *key, const char *def, const char *alt);
 
 /*
  * Whole-qword copy, fill and compare as single string instructions.  Under this
