@@ -284,6 +284,27 @@ static void test_rng_poll(void)
 		rng_run("mode=poll qd=8", "virtio-rng-pci,disable-legacy=on");
 }
 
+/* Interrupt waits that halt the vCPU instead of spinning. */
+static void test_rng_hlt(void)
+{
+	if (!tu_skip_without_kvm())
+		rng_run("mode=irq wait=hlt qd=8", "virtio-rng-pci,disable-legacy=on");
+}
+
+/* More requests in flight than QEMU's 8-entry queue holds: refused up front. */
+static void test_rng_qd_too_deep(void)
+{
+	const char *args[] = {"-device", "virtio-rng-pci,disable-legacy=on", NULL};
+	g_autofree char *out = NULL;
+	int status;
+
+	if (tu_skip_without_kvm())
+		return;
+	status = run_qemu("virtio-rng", "qd=16", args, &out);
+	assert_status(status, STATUS_ABORT, out);
+	g_assert_nonnull(strstr(out, "exceeds the device's queue size"));
+}
+
 /* A transitional device (1af4:1005) driven through its modern interface, no MSI-X. */
 static void test_rng_transitional(void)
 {
@@ -302,6 +323,8 @@ int main(int argc, char **argv)
 	g_test_add_func("/integration/virtio-guest/blk-bad-options", test_blk_bad_options);
 	g_test_add_func("/integration/virtio-guest/rng-irq", test_rng_irq);
 	g_test_add_func("/integration/virtio-guest/rng-poll", test_rng_poll);
+	g_test_add_func("/integration/virtio-guest/rng-hlt", test_rng_hlt);
+	g_test_add_func("/integration/virtio-guest/rng-qd-too-deep", test_rng_qd_too_deep);
 	g_test_add_func("/integration/virtio-guest/rng-transitional", test_rng_transitional);
 	return g_test_run();
 }
