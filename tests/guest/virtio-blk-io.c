@@ -289,3 +289,53 @@ void blk_pass(unsigned qd, unsigned bs, uint64_t seed, bool write)
 		       (unsigned long)seed, sw.bad_sectors, (unsigned long)sw.first_bad);
 	blk_check_irqs(what, virtio_irq_total(&blk.vd) - irq0, sw.requests, blk.waits - w0, qd);
 }
+
+static unsigned long blk_kicks(void)
+{
+	unsigned long n = 0;
+
+	for (unsigned q = 0; q < blk.nq; q++)
+		n += blk.vq[q].kicks;
+	return n;
+}
+
+static uint64_t blk_rdtsc(void)
+{
+	uint32_t lo, hi;
+
+	__asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
+	return (uint64_t)hi << 32 | lo;
+}
+
+void blk_bench(unsigned qd, unsigned bs, unsigned long n, bool write, uint64_t seed)
+{
+	struct blk_sweep sw = {.write = true}; /* count statuses, do not check data */
+	unsigned long irq0 = virtio_irq_total(&blk.vd), kick0 = blk_kicks(), sent = 0;
+	uint64_t x = seed, span = blk.capacity / bs, t0;
+	const char *rw = write ? "randwrite" : "randread";
+	unsigned inflight = 0;
+
+	blk_one_irq(qd == 1);
+	printf("BENCH start rw=%s qd=%u bs=%u n=%lu\n", rw, qd, bs * BLK_SECTOR, n);
+	t0 = blk_rdtsc();
+	while (sent < n || inflight) {
+		for (unsigned s = 0; s < qd && sent < n; s++) {
+			if (reqs[s].busy)
+				continue;
+			x = x * 6364136223846793005ull + 1442695040888963407ull; /* MMIX LCG */
+			reqs[s].nsec = bs;
+			if (blk_submit(s, write ? VIRTIO_BLK_T_OUT : VIRTIO_BLK_T_IN,
+				       (x >> 33) % span * bs, bs * BLK_SECTOR) < 0)
+				break;
+			inflight++;
+			sent++;
+		}
+		blk_kick_all();
+		inflight -= blk_collect(blk_sweep_done, &sw);
+	}
+	printf("BENCH end rw=%s qd=%u n=%lu cycles=%lu irqs=%lu kicks=%lu\n", rw, qd, n,
+	       (unsigned long)(blk_rdtsc() - t0), virtio_irq_total(&blk.vd) - irq0,
+	       blk_kicks() - kick0);
+	report(sw.bad_status == 0 && sw.requests == n, "bench %s qd=%u: %lu requests, all OK", rw,
+	       qd, sw.requests);
+}

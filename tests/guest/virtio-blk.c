@@ -178,22 +178,11 @@ static unsigned blk_parse_qd(const char *s, unsigned *qd)
 	return n;
 }
 
-int main(void)
+/* The checks: whole-disk passes (or the read-only case), then single requests. */
+static void blk_tests(const unsigned *qd, unsigned nqd, unsigned bs, uint64_t seed, bool ro)
 {
-	const char *qds = cmdline_get(guest_cmdline(), "qd");
-	unsigned qd[BLK_MAX_PASSES], nqd = blk_parse_qd(qds ? qds : "1,8,32", qd);
-	unsigned bs = (unsigned)guest_opt_ulong("bs", 8, BLK_MAX_BS);
-	uint64_t seed = guest_opt_ulong("seed", 1, 0xffffffffu);
-	bool ro = guest_opt_ulong("ro", 0, 1), msix = guest_opt_ulong("msix", 1, 1);
 	unsigned long misc_irq, misc_done;
 
-	blk.timeout = guest_opt_ulong("timeout", 10, 1000);
-	blk.irq = !virtio_opt_choice("mode", "irq", "poll");
-	virtio_wait_hlt(virtio_opt_choice("wait", "spin", "hlt"));
-	if (!bs || (blk.irq && !msix))
-		guest_abort("bs= must be 1..%u; mode=irq needs msix=1", BLK_MAX_BS);
-	blk_setup(msix);
-	blk_check_depths(qd, nqd, bs);
 	if (ro) {
 		blk_readonly(qd[0], bs, seed);
 	} else {
@@ -212,6 +201,31 @@ int main(void)
 		       blk_completed() - misc_done, 0, 1);
 	report(blk.bad_len == 0, "every used length equals the bytes the device wrote (%lu bad)",
 	       blk.bad_len);
+}
+
+int main(void)
+{
+	const char *qds = cmdline_get(guest_cmdline(), "qd");
+	unsigned qd[BLK_MAX_PASSES], nqd = blk_parse_qd(qds ? qds : "1,8,32", qd);
+	unsigned bs = (unsigned)guest_opt_ulong("bs", 8, BLK_MAX_BS);
+	uint64_t seed = guest_opt_ulong("seed", 1, 0xffffffffu);
+	bool ro = guest_opt_ulong("ro", 0, 1), msix = guest_opt_ulong("msix", 1, 1);
+	unsigned long bench = guest_opt_ulong("bench", 0, 100000000);
+
+	blk.timeout = guest_opt_ulong("timeout", 10, 1000);
+	blk.irq = !virtio_opt_choice("mode", "irq", "poll");
+	virtio_wait_hlt(virtio_opt_choice("wait", "spin", "hlt"));
+	if (!bs || (blk.irq && !msix))
+		guest_abort("bs= must be 1..%u; mode=irq needs msix=1", BLK_MAX_BS);
+	blk_setup(msix);
+	blk_check_depths(qd, nqd, bs);
+	for (unsigned p = 0; bench && p < nqd; p++) {
+		blk_bench(qd[p], bs, bench, false, seed);
+		if (!ro)
+			blk_bench(qd[p], bs, bench, true, seed);
+	}
+	if (!bench)
+		blk_tests(qd, nqd, bs, seed, ro);
 	report(virtio_irq_count(0) == 0, "no config-change interrupt (%lu)", virtio_irq_count(0));
 	report_note("%lu notifications, %lu waits, %lu interrupts", blk.vq[0].kicks, blk.waits,
 		    virtio_irq_total(&blk.vd));

@@ -86,5 +86,11 @@ void blk_check_irqs(const char *what, unsigned long irqs, unsigned long complete
 		    unsigned long waits, unsigned qd);
 /* Write, or read back and check, the whole disk with @qd requests of @bs sectors. */
 void blk_pass(unsigned qd, unsigned bs, uint64_t seed, bool write);
+/*
+ * @n random @bs-sector requests (aligned to @bs) with @qd in flight, between the lines
+ * "BENCH start rw=randread|randwrite qd=Q bs=BYTES n=N" and "BENCH end ... cycles=TSC
+ * irqs=I kicks=K" for the host to time.  Data is neither set nor checked.
+ */
+void blk_bench(unsigned qd, unsigned bs, unsigned long n, bool write, uint64_t seed);
 
 #endif /* GUEST_VIRTIO_BLK_H */

@@ -220,6 +220,25 @@ static void test_blk_readonly(void)
 	image_remove(dir, img);
 }
 
+/* bench=N: the BENCH lines the benchmarks time, with every request answered OK. */
+static void test_blk_bench(void)
+{
+	g_autofree char *out = NULL;
+	char *dir, *img;
+	int status;
+
+	if (tu_skip_without_kvm())
+		return;
+	img = image_new(&dir);
+	status = run_blk(img, "bench=200 qd=1,32 mode=irq", false, &out);
+	assert_status(status, STATUS_PASS, out);
+	g_assert_cmpuint(tu_count(out, "BENCH start"), ==, 4);
+	g_assert_nonnull(strstr(out, "BENCH end rw=randread qd=1 n=200 cycles="));
+	g_assert_nonnull(strstr(out, "BENCH end rw=randwrite qd=32 n=200 cycles="));
+	g_assert_nonnull(strstr(out, "irqs=200 kicks=200")); /* qd=1: one of each per I/O */
+	image_remove(dir, img);
+}
+
 /* The checker itself must see a single flipped byte, and a short image. */
 static void test_image_check_detects(void)
 {
@@ -321,6 +340,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/integration/virtio-guest/blk-poll", test_blk_poll);
 	g_test_add_func("/integration/virtio-guest/blk-readonly", test_blk_readonly);
 	g_test_add_func("/integration/virtio-guest/blk-bad-options", test_blk_bad_options);
+	g_test_add_func("/integration/virtio-guest/blk-bench", test_blk_bench);
 	g_test_add_func("/integration/virtio-guest/rng-irq", test_rng_irq);
 	g_test_add_func("/integration/virtio-guest/rng-poll", test_rng_poll);
 	g_test_add_func("/integration/virtio-guest/rng-hlt", test_rng_hlt);
