@@ -1,21 +1,31 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
- * msix-irq.c: guest test of MSI-X delivery as a driver sees it (PCI 3.0, 6.8.2), with
- * the test-only interrupt device of tests/integration/test-msix-irq.c (1234:11e9: a
- * write of v to BAR0+0 makes the device raise MSI-X vector v).  It enables its local
- * APIC (Intel SDM vol. 3, 10.4.3), programs two table entries to two IDT vectors,
- * enables MSI-X, and counts the interrupts that arrive: plain delivery, a burst, a
- * vector masked (no interrupt, its PBA bit set, delivered on unmask), the function
- * mask, and a second vector.  Results go out as TAP; the exit code is the number of
- * failures.
+ * msix-irq.c: guest test of MSI-X and INTx delivery as a driver sees it, with the
+ * test-only interrupt device of tests/integration/test-msix-irq.c (1234:11e9: a write
+ * of v to BAR0+0 raises MSI-X vector v, a write of v to BAR0+4 sets its INTx line to
+ * v != 0).  It enables its local APIC (Intel SDM vol. 3, 10.4.3), programs two MSI-X
+ * table entries to two IDT vectors, enables MSI-X (PCI 3.0, 6.8.2), and counts the
+ * interrupts that arrive: plain delivery, a burst, a vector masked (no interrupt, its
+ * PBA bit set, delivered on unmask), the function mask, and a second vector.  Then
+ * INTx: the IOAPIC pin named by the interrupt line, level-triggered (82093AA
+ * datasheet, 3.2.4); a line held high must come back after every EOI until the
+ * handler lowers it, and Interrupt Disable must hold it back.  Results go out as TAP;
+ * the exit code is the number of failures.
  *
- * Not a driver library: no MSI, no IOAPIC, one CPU, fixed vectors.
+ * Not a driver library: no MSI, one CPU, fixed vectors.
  */
 #include "guest.h"
 
 #define IRQDEV_VENDOR 0x1234
 #define IRQDEV_DEVICE 0x11e9
 #define IRQDEV_RAISE 0x0
+#define IRQDEV_INTX 0x4
+#define IOAPIC_BASE 0xfec00000u
+#define IOAPIC_WIN 0x10
+#define IOAPIC_REDIR 0x10
+#define IOAPIC_LEVEL 0x8000
+#define PCI_INT_LINE 0x3c
+#define INTX_EVERY 3 /* interrupts the device's line stays high for */
 
 #define LAPIC_BASE 0xfee00000u
 #define LAPIC_EOI 0xb0
@@ -34,13 +44,30 @@
 
 #define VEC0 0x40
 #define VEC1 0x41
+#define VEC_INTX 0x50
 #define SPIN 200000 /* polls for an interrupt that must (or must not) come */
+/*
+ * INTx re-assertion takes a trip through KVM's resample eventfd, the device process
+ * and a kernel worker that injects the irqfd: allow far longer on a loaded host.
+ */
+#define SPIN_INTX 50000000
 
-static volatile unsigned hits[2];
+static volatile unsigned hits[2], intx_hits;
+static uint64_t intx_bar0;
 
 static void on_vec(struct idt_frame *f)
 {
 	hits[f->vector == VEC1]++;
+	writel(0, LAPIC_BASE + LAPIC_EOI);
+}
+
+/* A level-triggered INTx: lower the line once intx_stop interrupts came, then EOI. */
+static volatile unsigned intx_stop;
+
+static void on_intx(struct idt_frame *f)
+{
+	if (++intx_hits >= intx_stop)
+		writel(0, intx_bar0 + IRQDEV_INTX);
 	writel(0, LAPIC_BASE + LAPIC_EOI);
 }
 
@@ -92,6 +119,76 @@ static void ctrl(const struct msix *m, uint16_t bits)
 static void fire(const struct msix *m, unsigned vector)
 {
 	writel(vector, m->bar0 + IRQDEV_RAISE);
+}
+
+/*
+ * Wait until intx_hits reaches at least want, then until it stops moving for SPIN
+ * polls; returns the count then.
+ */
+static unsigned wait_intx(unsigned want)
+{
+	unsigned n, last;
+
+	for (n = 0; n < SPIN_INTX && intx_hits < want; n++)
+		__asm__ volatile("pause");
+	do {
+		last = intx_hits;
+		for (n = 0; n < SPIN && intx_hits == last; n++)
+			__asm__ volatile("pause");
+	} while (intx_hits != last);
+	return last;
+}
+
+static void ioapic_write(unsigned reg, uint32_t v)
+{
+	writel(reg, IOAPIC_BASE);
+	writel(v, IOAPIC_BASE + IOAPIC_WIN);
+}
+
+static void intx_disable(const struct msix *m, bool off)
+{
+	uint16_t cmd = pci_cfg_readw(m->bdf, PCI_COMMAND) & ~PCI_COMMAND_INTX_OFF;
+
+	pci_cfg_writew(m->bdf, PCI_COMMAND, cmd | (off ? PCI_COMMAND_INTX_OFF : 0));
+}
+
+static void test_intx(const struct msix *m)
+{
+	uint8_t line = pci_cfg_readb(m->bdf, PCI_INT_LINE);
+	unsigned n, k;
+
+	if (!report(line == 10 || line == 11, "interrupt line names IOAPIC pin 10 or 11 (%u)",
+		    line))
+		return;
+	ctrl(m, 0); /* MSI-X off: the function signals INTx again */
+	intx_bar0 = m->bar0;
+	idt_set_handler(VEC_INTX, on_intx);
+	ioapic_write(IOAPIC_REDIR + 2 * line + 1, 0); /* destination APIC 0 */
+	ioapic_write(IOAPIC_REDIR + 2 * line, VEC_INTX | IOAPIC_LEVEL); /* active high */
+	intx_disable(m, false);
+	report(wait_intx(0) == 0, "no INTx before the device raises its line");
+	/*
+	 * Held high, the line must come back after each EOI until the handler lowers it
+	 * at the third interrupt; then it must stop.  One more interrupt may follow the
+	 * lowering on this host (an irqfd injection KVM's worker had queued), not more.
+	 */
+	intx_stop = INTX_EVERY;
+	writel(1, m->bar0 + IRQDEV_INTX);
+	n = wait_intx(INTX_EVERY);
+	report(n >= INTX_EVERY && n <= INTX_EVERY + 1,
+	       "a line held high comes back after each EOI, stops when lowered: %u", n);
+	intx_stop = n + INTX_EVERY;
+	writel(1, m->bar0 + IRQDEV_INTX);
+	k = wait_intx(intx_stop);
+	report(k >= intx_stop && k <= intx_stop + 1, "raised again: %u more", k - n);
+	intx_disable(m, true);
+	intx_stop = k + 1;
+	writel(1, m->bar0 + IRQDEV_INTX);
+	report(wait_intx(k) == k, "Interrupt Disable holds a high line back");
+	intx_disable(m, false);
+	n = wait_intx(k + 1);
+	report(n >= k + 1 && n <= k + 2, "clearing Interrupt Disable lets it through: %u",
+	       n - k);
 }
 
 static void test_mask(const struct msix *m)
@@ -161,6 +258,7 @@ int main(void)
 	fire(&m, 1);
 	report(wait_hits(1, 1) && hits[0] == 11, "vector 1 reaches its own IDT vector");
 	test_mask(&m);
+	test_intx(&m);
 	__asm__ volatile("cli");
 	return report_summary();
 }
