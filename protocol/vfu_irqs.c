@@ -65,12 +65,12 @@ int vfu_irq_set_check(const struct vfu_irq_set *s, const uint8_t *data, size_t d
 		return irqs_bad("index out of range");
 	if (s->count > VFU_IRQ_SET_MAX_COUNT || __builtin_add_overflow(s->start, s->count, &end))
 		return irqs_bad("start + count too large");
-	if (s->count == 0 && (s->start || s->flags != (VFU_IRQ_SET_DATA_NONE |
-						       VFU_IRQ_SET_ACTION_TRIGGER)))
+	if (s->count == 0 &&
+	    (s->start || s->flags != (VFU_IRQ_SET_DATA_NONE | VFU_IRQ_SET_ACTION_TRIGGER)))
 		return irqs_bad("count 0 other than DATA_NONE|ACTION_TRIGGER at start 0");
 	/* Spec "argsz is the size of the VFIO IRQ set request payload, including data". */
-	if (s->argsz != len && !((s->flags & VFU_IRQ_SET_DATA_EVENTFD) &&
-				 s->argsz == sizeof(*s) + 4ull * s->count))
+	if (s->argsz != len &&
+	    !((s->flags & VFU_IRQ_SET_DATA_EVENTFD) && s->argsz == sizeof(*s) + 4ull * s->count))
 		return irqs_bad("argsz is not the payload size");
 	return irqs_check_data(s, data, data_len, nr_fds);
 }
@@ -79,11 +79,9 @@ int vfu_irq_set_encode(uint32_t flags, uint32_t index, uint32_t start, uint32_t 
 		       const uint8_t *bools, unsigned nr_fds, void *buf, size_t buf_len)
 {
 	size_t data_len = (flags & VFU_IRQ_SET_DATA_BOOL) ? count : 0;
-	struct vfu_irq_set s = { .flags = flags, .index = index, .start = start,
-				 .count = count };
+	struct vfu_irq_set s = {.flags = flags, .index = index, .start = start, .count = count};
 
-	if (count > VFU_IRQ_SET_MAX_COUNT || buf_len < sizeof(s) + data_len ||
-	    (data_len && !bools))
+	if (count > VFU_IRQ_SET_MAX_COUNT || buf_len < sizeof(s) + data_len || (data_len && !bools))
 		return -EINVAL;
 	s.argsz = (uint32_t)(sizeof(s) + data_len);
 	if (vfu_irq_set_check(&s, bools, data_len, nr_fds) < 0)
@@ -98,9 +96,8 @@ static bool irqs_hdr_ok(const struct vfu_msg *m, bool reply)
 {
 	uint32_t type = reply ? VFU_F_TYPE_REPLY : VFU_F_TYPE_COMMAND;
 
-	return m->hdr.cmd == VFU_CMD_DEVICE_SET_IRQS &&
-	       (m->hdr.flags & VFU_F_TYPE_MASK) == type && !(m->hdr.flags & VFU_F_ERROR) &&
-	       m->hdr.size == VFU_HDR_SIZE + m->len;
+	return m->hdr.cmd == VFU_CMD_DEVICE_SET_IRQS && (m->hdr.flags & VFU_F_TYPE_MASK) == type &&
+	       !(m->hdr.flags & VFU_F_ERROR) && m->hdr.size == VFU_HDR_SIZE + m->len;
 }
 
 int vfu_irq_set_decode(const struct vfu_msg *m, bool reply, struct vfu_irq_set *out,

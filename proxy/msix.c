@@ -46,8 +46,7 @@ static int msix_cfg(struct pciirq *q, uint32_t off, unsigned size, uint32_t *val
 }
 
 /* Table and PBA location (6.8.2.4, 6.8.2.5), checked against the BARs. */
-static int msix_layout(struct pciirq *q, const struct pcifn_bar bars[PCIFN_NUM_BARS],
-		       uint32_t cap)
+static int msix_layout(struct pciirq *q, const struct pcifn_bar bars[PCIFN_NUM_BARS], uint32_t cap)
 {
 	uint32_t ctrl, table, pba;
 	uint64_t tlen, plen;
@@ -94,7 +93,7 @@ int msix_setup(struct pciirq *q, const struct pcifn_bar bars[PCIFN_NUM_BARS], ui
 		q->msix[i].gsi = -1;
 		q->msix[i].efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 		if (q->msix[i].efd < 0)
-			return -errno; /* msix_free() closes what was made */
+			return -errno;			/* msix_free() closes what was made */
 		q->table[i * 4 + 3] = MSIX_CTRL_MASKED; /* every vector masked at reset */
 	}
 	return 0;
@@ -123,10 +122,10 @@ bool msix_claims(const struct pciirq *q, unsigned bar, uint64_t off, unsigned si
 {
 	if (!q->msix_nr)
 		return false;
-	return (bar == q->table_bar && msix_overlaps(off, size, q->table_off,
-						     (uint64_t)q->msix_nr * MSIX_ENTRY_SIZE)) ||
-	       (bar == q->pba_bar && msix_overlaps(off, size, q->pba_off,
-						   msix_pba_size(q->msix_nr)));
+	return (bar == q->table_bar &&
+		msix_overlaps(off, size, q->table_off, (uint64_t)q->msix_nr * MSIX_ENTRY_SIZE)) ||
+	       (bar == q->pba_bar &&
+		msix_overlaps(off, size, q->pba_off, msix_pba_size(q->msix_nr)));
 }
 
 /* Aligned full dword or qword wholly inside [base, base + len) (6.8.2: else undefined). */
@@ -173,14 +172,15 @@ void msix_read(struct pciirq *q, unsigned bar, uint64_t off, unsigned size, uint
 		*val = q->table[dw];
 		if (size == 8)
 			*val |= (uint64_t)q->table[dw + 1] << 32;
-	} else if (bar == q->pba_bar && msix_access_ok(off, size, q->pba_off,
-						       msix_pba_size(q->msix_nr))) {
+	} else if (bar == q->pba_bar &&
+		   msix_access_ok(off, size, q->pba_off, msix_pba_size(q->msix_nr))) {
 		uint64_t rel = off - q->pba_off, bits = msix_pba_qword(q, rel / 8);
 
 		*val = size == 8 ? bits : (bits >> (rel & 4 ? 32 : 0)) & 0xffffffffu;
 	} else {
 		g_debug("%s: MSI-X %u-byte read at BAR%u+0x%" PRIx64 " not a full aligned "
-			"dword or qword of the table or PBA", q->id, size, bar, off);
+			"dword or qword of the table or PBA",
+			q->id, size, bar, off);
 	}
 }
 
@@ -190,8 +190,8 @@ void msix_write(struct pciirq *q, unsigned bar, uint64_t off, unsigned size, uin
 
 	if (!(bar == q->table_bar && msix_access_ok(off, size, q->table_off, tlen))) {
 		/* The PBA is read-only (6.8.2.10); anything else is malformed. */
-		g_debug("%s: MSI-X %u-byte write at BAR%u+0x%" PRIx64 " dropped", q->id, size,
-			bar, off);
+		g_debug("%s: MSI-X %u-byte write at BAR%u+0x%" PRIx64 " dropped", q->id, size, bar,
+			off);
 		return;
 	}
 	dw = (off - q->table_off) / 4;

@@ -112,8 +112,8 @@ void pciirq_vec_sync(struct pciirq *q, struct pciirq_vec *v, bool want, uint64_t
 	}
 	if (v->gsi < 0 || v->addr != addr || v->data != data) {
 		if (q->ops->route(q->ctx, &v->gsi, addr, data) < 0) {
-			g_debug("%s: no route for MSI 0x%" G_GINT64_MODIFIER "x/0x%x", q->id,
-				addr, data);
+			g_debug("%s: no route for MSI 0x%" G_GINT64_MODIFIER "x/0x%x", q->id, addr,
+				data);
 			pciirq_vec_detach(q, v);
 			return;
 		}
@@ -182,8 +182,9 @@ static void pciirq_give(struct pciirq *q)
 		return;
 	}
 	if (q->pin)
-		ret = q->be_ops->set_irqs(q->be, PCIFN_IRQ_INTX, false, 0, 1, &q->intx_efd) ?:
-		      q->be_ops->set_irqs(q->be, PCIFN_IRQ_INTX, true, 0, 1, &q->resample_efd);
+		ret = q->be_ops->set_irqs(q->be, PCIFN_IRQ_INTX, false, 0, 1, &q->intx_efd)
+			      ?: q->be_ops->set_irqs(q->be, PCIFN_IRQ_INTX, true, 0, 1,
+						     &q->resample_efd);
 	for (unsigned i = 0; i < q->msi_nr; i++)
 		fds[i] = q->msi[i].efd;
 	if (ret == 0 && q->msi_nr)
@@ -194,7 +195,8 @@ static void pciirq_give(struct pciirq *q)
 		ret = q->be_ops->set_irqs(q->be, PCIFN_IRQ_MSIX, false, 0, q->msix_nr, fds);
 	if (ret < 0)
 		g_warning("%s: the device refused its interrupt eventfds (%s); it has no "
-			  "interrupts", q->id, g_strerror(-ret));
+			  "interrupts",
+			  q->id, g_strerror(-ret));
 }
 
 int pciirq_create(const char *id, const struct pcifn_backend_ops *be_ops, void *be,
@@ -205,10 +207,15 @@ int pciirq_create(const char *id, const struct pcifn_backend_ops *be_ops, void *
 	uint32_t msi, msix;
 	int ret, err = 0;
 
-	*q = (struct pciirq){ .id = id, .be_ops = be_ops, .be = be, .ops = ops, .ctx = ctx,
-			      .intx_efd = -1, .resample_efd = -1 };
+	*q = (struct pciirq){.id = id,
+			     .be_ops = be_ops,
+			     .be = be,
+			     .ops = ops,
+			     .ctx = ctx,
+			     .intx_efd = -1,
+			     .resample_efd = -1};
 	for (unsigned i = 0; i < PCIIRQ_MSI_MAX; i++)
-		q->msi[i] = (struct pciirq_vec){ .efd = -1, .gsi = -1 };
+		q->msi[i] = (struct pciirq_vec){.efd = -1, .gsi = -1};
 	ret = pciirq_scan(q, &msi, &msix);
 	if (ret == 0)
 		ret = pciirq_intx(q, intx_gsi, &err);

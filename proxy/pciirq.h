@@ -33,7 +33,7 @@ struct pciirq {
 	/* MSI (PCI 3.0, 6.8.1) */
 	unsigned msi_cap; /* config offset, 0 = none */
 	unsigned msi_nr;  /* vectors offered (Multiple Message Capable) */
-	bool msi_on;      /* MSI Enable as last read back */
+	bool msi_on;	  /* MSI Enable as last read back */
 	struct pciirq_vec msi[PCIIRQ_MSI_MAX];
 	/* MSI-X (PCI 3.0, 6.8.2) */
 	unsigned msix_cap;

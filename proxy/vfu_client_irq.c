@@ -10,8 +10,8 @@
 
 #include "proxy/vfu_client.h"
 
-static int vfu_client_irq_msg(struct vfu_client *c, uint32_t flags, unsigned index,
-			      unsigned start, unsigned count, const int *fds, unsigned nr_fds)
+static int vfu_client_irq_msg(struct vfu_client *c, uint32_t flags, unsigned index, unsigned start,
+			      unsigned count, const int *fds, unsigned nr_fds)
 {
 	uint8_t buf[sizeof(struct vfu_irq_set)];
 	struct vfu_irq_set got;
@@ -22,8 +22,8 @@ static int vfu_client_irq_msg(struct vfu_client *c, uint32_t flags, unsigned ind
 	len = vfu_irq_set_encode(flags, index, start, count, NULL, nr_fds, buf, sizeof(buf));
 	if (len < 0)
 		return len;
-	ret = vfu_call(c->sock, &c->next_id, VFU_CMD_DEVICE_SET_IRQS, buf, (size_t)len, fds,
-		       nr_fds, &reply);
+	ret = vfu_call(c->sock, &c->next_id, VFU_CMD_DEVICE_SET_IRQS, buf, (size_t)len, fds, nr_fds,
+		       &reply);
 	if (ret < 0)
 		return ret;
 	ret = vfu_irq_set_decode(&reply, true, &got, &data);

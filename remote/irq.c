@@ -47,8 +47,8 @@ struct remote_irq {
 	int intx_fd, unmask_fd;
 	guint unmask_src;
 	const struct pcicfg *cfg; /* the device's, for Interrupt Disable (bound) */
-	bool level;  /* the device's INTx line */
-	bool masked; /* triggered and not yet unmasked (EOI) */
+	bool level;		  /* the device's INTx line */
+	bool masked;		  /* triggered and not yet unmasked (EOI) */
 	struct irq_vecs msi, msix;
 };
 
@@ -237,8 +237,7 @@ void remote_irq_destroy(struct remote_irq *ri)
 	free(ri);
 }
 
-void remote_irq_info(const struct remote_irq *ri, uint32_t index, uint32_t *flags,
-		     uint32_t *count)
+void remote_irq_info(const struct remote_irq *ri, uint32_t index, uint32_t *flags, uint32_t *count)
 {
 	*flags = 0;
 	*count = 0;

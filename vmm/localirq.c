@@ -120,8 +120,8 @@ static int localirq_take(int *slot, int fd)
 	return 0;
 }
 
-int localirq_set_irqs(struct irq *irq, unsigned index, bool unmask, unsigned start,
-		      unsigned count, const int *fds)
+int localirq_set_irqs(struct irq *irq, unsigned index, bool unmask, unsigned start, unsigned count,
+		      const int *fds)
 {
 	struct localirq *li = localirq_of(irq);
 	int ret;

@@ -51,7 +51,7 @@ static void vmirq_chip(struct kvm_irq_routing *t, unsigned gsi, unsigned chip, u
 {
 	struct kvm_irq_routing_entry *e = &t->entries[t->nr++];
 
-	*e = (struct kvm_irq_routing_entry){ .gsi = gsi, .type = KVM_IRQ_ROUTING_IRQCHIP };
+	*e = (struct kvm_irq_routing_entry){.gsi = gsi, .type = KVM_IRQ_ROUTING_IRQCHIP};
 	e->u.irqchip.irqchip = chip;
 	e->u.irqchip.pin = pin;
 }
@@ -71,8 +71,9 @@ int vmirq_create(struct vmirq **out)
 	/* KVM's default routing for a VM with KVM_CREATE_IRQCHIP (irq_comm.c). */
 	for (unsigned gsi = 0; gsi < VMIRQ_IOAPIC_PINS; gsi++) {
 		if (gsi < VMIRQ_PIC_PINS)
-			vmirq_chip(q->table, gsi, gsi < 8 ? KVM_IRQCHIP_PIC_MASTER
-							   : KVM_IRQCHIP_PIC_SLAVE, gsi % 8);
+			vmirq_chip(q->table, gsi,
+				   gsi < 8 ? KVM_IRQCHIP_PIC_MASTER : KVM_IRQCHIP_PIC_SLAVE,
+				   gsi % 8);
 		vmirq_chip(q->table, gsi, KVM_IRQCHIP_IOAPIC, gsi);
 	}
 	q->vm_fd = -1;
@@ -100,9 +101,10 @@ static int vmirq_ioctl(int fd, unsigned long req, void *arg)
 
 static int vmirq_intx_irqfd(int vm_fd, const struct vmirq_intx *x)
 {
-	struct kvm_irqfd f = { .fd = (uint32_t)x->efd, .gsi = x->gsi,
-			       .flags = KVM_IRQFD_FLAG_RESAMPLE,
-			       .resamplefd = (uint32_t)x->resample };
+	struct kvm_irqfd f = {.fd = (uint32_t)x->efd,
+			      .gsi = x->gsi,
+			      .flags = KVM_IRQFD_FLAG_RESAMPLE,
+			      .resamplefd = (uint32_t)x->resample};
 
 	return vmirq_ioctl(vm_fd, KVM_IRQFD, &f);
 }
@@ -122,7 +124,7 @@ int vmirq_start(struct vmirq *q, int vm_fd)
 
 void vmirq_intx_gsi(unsigned slot, unsigned gsi[4])
 {
-	static const unsigned pirq[4] = { 10, 10, 11, 11 };
+	static const unsigned pirq[4] = {10, 10, 11, 11};
 
 	for (unsigned pin = 1; pin <= 4; pin++)
 		gsi[pin - 1] = pirq[(slot + pin - 1) % 4];
@@ -147,7 +149,7 @@ static int vmirq_route(void *ctx, int *gsi, uint64_t addr, uint32_t data)
 		e = &q->table->entries[q->table->nr++];
 		*gsi = q->next_gsi++;
 	}
-	*e = (struct kvm_irq_routing_entry){ .gsi = (uint32_t)*gsi, .type = KVM_IRQ_ROUTING_MSI };
+	*e = (struct kvm_irq_routing_entry){.gsi = (uint32_t)*gsi, .type = KVM_IRQ_ROUTING_MSI};
 	e->u.msi.address_lo = (uint32_t)addr;
 	e->u.msi.address_hi = (uint32_t)(addr >> 32);
 	e->u.msi.data = data;
@@ -169,16 +171,17 @@ static int vmirq_vm_ioctl(struct vmirq *q, unsigned long req, void *arg)
 
 static int vmirq_irqfd(void *ctx, int gsi, int efd, bool attach)
 {
-	struct kvm_irqfd f = { .fd = (uint32_t)efd, .gsi = (uint32_t)gsi,
-			       .flags = attach ? 0 : KVM_IRQFD_FLAG_DEASSIGN };
+	struct kvm_irqfd f = {.fd = (uint32_t)efd,
+			      .gsi = (uint32_t)gsi,
+			      .flags = attach ? 0 : KVM_IRQFD_FLAG_DEASSIGN};
 
 	return vmirq_vm_ioctl(ctx, KVM_IRQFD, &f);
 }
 
 static int vmirq_signal(void *ctx, uint64_t addr, uint32_t data)
 {
-	struct kvm_msi msi = { .address_lo = (uint32_t)addr, .address_hi = (uint32_t)(addr >> 32),
-			       .data = data };
+	struct kvm_msi msi = {
+		.address_lo = (uint32_t)addr, .address_hi = (uint32_t)(addr >> 32), .data = data};
 
 	/* > 0 delivered, 0 blocked by the guest (a masked LAPIC, say): both are fine. */
 	return vmirq_vm_ioctl(ctx, KVM_SIGNAL_MSI, &msi);
@@ -187,7 +190,7 @@ static int vmirq_signal(void *ctx, uint64_t addr, uint32_t data)
 static int vmirq_intx(void *ctx, unsigned gsi, int efd, int resample)
 {
 	struct vmirq *q = ctx;
-	struct vmirq_intx x = { .gsi = gsi, .efd = efd, .resample = resample };
+	struct vmirq_intx x = {.gsi = gsi, .efd = efd, .resample = resample};
 	int ret = 0;
 
 	if (gsi >= VMIRQ_IOAPIC_PINS)

@@ -103,9 +103,9 @@ static void entry(const struct msix *m, unsigned e, uint8_t vector, bool masked)
 {
 	uint64_t a = m->table + 16 * e;
 
-	writel(LAPIC_BASE, a);	    /* destination APIC 0, physical */
+	writel(LAPIC_BASE, a); /* destination APIC 0, physical */
 	writel(0, a + 4);
-	writel(vector, a + 8);	    /* fixed delivery, edge */
+	writel(vector, a + 8); /* fixed delivery, edge */
 	writel(masked ? 1 : 0, a + 12);
 }
 
@@ -163,7 +163,7 @@ static void test_intx(const struct msix *m)
 	ctrl(m, 0); /* MSI-X off: the function signals INTx again */
 	intx_bar0 = m->bar0;
 	idt_set_handler(VEC_INTX, on_intx);
-	ioapic_write(IOAPIC_REDIR + 2 * line + 1, 0); /* destination APIC 0 */
+	ioapic_write(IOAPIC_REDIR + 2 * line + 1, 0);			/* destination APIC 0 */
 	ioapic_write(IOAPIC_REDIR + 2 * line, VEC_INTX | IOAPIC_LEVEL); /* active high */
 	intx_disable(m, false);
 	report(wait_intx(0) == 0, "no INTx before the device raises its line");
@@ -187,8 +187,7 @@ static void test_intx(const struct msix *m)
 	report(wait_intx(k) == k, "Interrupt Disable holds a high line back");
 	intx_disable(m, false);
 	n = wait_intx(k + 1);
-	report(n >= k + 1 && n <= k + 2, "clearing Interrupt Disable lets it through: %u",
-	       n - k);
+	report(n >= k + 1 && n <= k + 2, "clearing Interrupt Disable lets it through: %u", n - k);
 }
 
 static void test_mask(const struct msix *m)
@@ -226,8 +225,9 @@ static int setup(struct msix *m)
 		return -EINVAL;
 	m->table = m->bar0 + (t & ~7u);
 	m->pba = m->bar0 + (p & ~7u);
-	pci_cfg_writew(fn->bdf, PCI_COMMAND, pci_cfg_readw(fn->bdf, PCI_COMMAND) |
-			       PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER | PCI_COMMAND_INTX_OFF);
+	pci_cfg_writew(fn->bdf, PCI_COMMAND,
+		       pci_cfg_readw(fn->bdf, PCI_COMMAND) | PCI_COMMAND_MEMORY |
+			       PCI_COMMAND_MASTER | PCI_COMMAND_INTX_OFF);
 	return 0;
 }
 

@@ -31,9 +31,9 @@ struct irqdev {
 static int irqdev_create(const struct dev_env *env, const char *id, json_object *cfg,
 			 struct dev **out)
 {
-	static const struct pcicfg_ident ident = { .vendor = 0x1234, .device = 0x11e9,
-						   .class_code = 0xff0000, .int_pin = 1 };
-	static const struct pcicfg_bar bars[PCI_NUM_BARS] = { [0] = { .size = 4096 } };
+	static const struct pcicfg_ident ident = {
+		.vendor = 0x1234, .device = 0x11e9, .class_code = 0xff0000, .int_pin = 1};
+	static const struct pcicfg_bar bars[PCI_NUM_BARS] = {[0] = {.size = 4096}};
 	struct irqdev *d = g_new0(struct irqdev, 1);
 
 	g_assert_cmpint(pcicfg_init(&d->dev.cfg, &ident, bars), ==, 0);
@@ -47,16 +47,14 @@ static void irqdev_destroy(struct dev *dev)
 	g_free(dev);
 }
 
-static int irqdev_read(struct dev *dev, unsigned bar, uint64_t off, unsigned size,
-		       uint64_t *val)
+static int irqdev_read(struct dev *dev, unsigned bar, uint64_t off, unsigned size, uint64_t *val)
 {
 	*val = ((struct irqdev *)dev)->raised;
 	return 0;
 }
 
 /* BAR0+0: raise MSI-X vector `val`; BAR0+4: INTx level `val != 0`. */
-static int irqdev_write(struct dev *dev, unsigned bar, uint64_t off, unsigned size,
-			uint64_t val)
+static int irqdev_write(struct dev *dev, unsigned bar, uint64_t off, unsigned size, uint64_t val)
 {
 	if (off == 0) {
 		((struct irqdev *)dev)->raised++;
@@ -77,7 +75,7 @@ static const struct dev_ops irqdev_ops = {
 	.bar_write = irqdev_write,
 };
 
-const struct dev_ops *const dev_table[] = { &irqdev_ops, NULL };
+const struct dev_ops *const dev_table[] = {&irqdev_ops, NULL};
 
 struct server {
 	struct remote_irq *irq;
@@ -112,7 +110,7 @@ static gpointer server_run(gpointer opaque)
 
 static void server_start(struct server *s, int sock)
 {
-	struct dev_env env = { 0 };
+	struct dev_env env = {0};
 	g_autofree char *err = NULL;
 
 	s->sock = sock;
@@ -134,7 +132,7 @@ static void server_stop(struct server *s)
 static void test_msix_remote(void)
 {
 	g_autofree char *elf = NULL, *out = NULL, *err = NULL;
-	struct server s = { 0 };
+	struct server s = {0};
 	struct tu_proc p;
 	GThread *t;
 	int sv[2], status;
@@ -146,9 +144,18 @@ static void test_msix_remote(void)
 	server_start(&s, sv[1]);
 	t = g_thread_new("irqdev", server_run, &s);
 	{
-		char *argv[] = { (char *)tu_bin("MPVMM"), "-m", "64M", "-kernel", elf,
-				 "-serial", "none", "-debugcon", "stdio", "-device",
-				 "pci-proxy-dev,id=t0,socket=3", NULL };
+		char *argv[] = {(char *)tu_bin("MPVMM"),
+				"-m",
+				"64M",
+				"-kernel",
+				elf,
+				"-serial",
+				"none",
+				"-debugcon",
+				"stdio",
+				"-device",
+				"pci-proxy-dev,id=t0,socket=3",
+				NULL};
 
 		tu_spawn(argv, &sv[0], 1, true, &p);
 	}

@@ -14,15 +14,15 @@
 
 #include "proxy/proxy.h"
 
-#define NR 8		 /* MSI-X vectors */
-#define TABLE 0x800u	 /* in BAR0 */
+#define NR 8	     /* MSI-X vectors */
+#define TABLE 0x800u /* in BAR0 */
 #define PBA 0xc00u
 #define MSIX_CAP 0x40u
 #define MSI_CAP 0x50u
 
 struct ibe {
 	uint8_t cfg[256];
-	unsigned bar_accesses; /* forwarded BAR accesses */
+	unsigned bar_accesses;		      /* forwarded BAR accesses */
 	int intx, resample, msi[2], msix[NR]; /* the device's copies (dup'ed) */
 	bool no_set_irqs;
 };
@@ -100,13 +100,20 @@ static int ibe_set_irqs(void *be, unsigned index, bool unmask, unsigned start, u
 }
 
 static const struct pcifn_backend_ops ibe_ops = {
-	.cfg_read = ibe_cfg_read, .cfg_write = ibe_cfg_write, .bar_read = ibe_bar_read,
-	.bar_write = ibe_bar_write, .destroy = ibe_destroy, .set_irqs = ibe_set_irqs,
+	.cfg_read = ibe_cfg_read,
+	.cfg_write = ibe_cfg_write,
+	.bar_read = ibe_bar_read,
+	.bar_write = ibe_bar_write,
+	.destroy = ibe_destroy,
+	.set_irqs = ibe_set_irqs,
 };
 
 static const struct pcifn_backend_ops ibe_ops_noirq = {
-	.cfg_read = ibe_cfg_read, .cfg_write = ibe_cfg_write, .bar_read = ibe_bar_read,
-	.bar_write = ibe_bar_write, .destroy = ibe_destroy,
+	.cfg_read = ibe_cfg_read,
+	.cfg_write = ibe_cfg_write,
+	.bar_read = ibe_bar_read,
+	.bar_write = ibe_bar_write,
+	.destroy = ibe_destroy,
 };
 
 static int ictl_route(void *ctx, int *gsi, uint64_t addr, uint32_t data)
@@ -149,11 +156,14 @@ static int ictl_intx(void *ctx, unsigned gsi, int efd, int resample)
 }
 
 static const struct pcifn_irq_ops ictl_ops = {
-	.route = ictl_route, .irqfd = ictl_irqfd, .signal = ictl_signal, .intx = ictl_intx,
+	.route = ictl_route,
+	.irqfd = ictl_irqfd,
+	.signal = ictl_signal,
+	.intx = ictl_intx,
 };
 
-static const struct pcifn_bar layout[PCIFN_NUM_BARS] = { { 4096, 0 }, { 256, PCIFN_BAR_IO } };
-static const unsigned intx_gsi[4] = { 10, 10, 11, 11 };
+static const struct pcifn_bar layout[PCIFN_NUM_BARS] = {{4096, 0}, {256, PCIFN_BAR_IO}};
+static const unsigned intx_gsi[4] = {10, 10, 11, 11};
 
 static void put32(uint8_t *p, uint32_t v)
 {
@@ -451,19 +461,19 @@ static void test_bad_layout(void)
 	static const struct {
 		uint32_t off, val;
 	} bad[] = {
-		{ MSIX_CAP + 4, 0xff8 },	   /* table runs past BAR0 */
-		{ MSIX_CAP + 8, 0x1000 },	   /* PBA past BAR0 */
-		{ MSIX_CAP + 8, TABLE + 0x40 },	   /* PBA inside the table */
-		{ MSIX_CAP + 4, TABLE | 1 },	   /* table in the I/O BAR */
-		{ MSIX_CAP + 4, TABLE | 2 },	   /* table in an absent BAR */
-		{ MSIX_CAP + 8, PBA | 7 },	   /* PBA BIR 7 */
-		{ MSI_CAP, 0x05 | MSI_CAP << 8 }, /* a capability loop */
-		{ 0x34, 0x20 },			   /* a pointer into the header */
+		{MSIX_CAP + 4, 0xff8},		/* table runs past BAR0 */
+		{MSIX_CAP + 8, 0x1000},		/* PBA past BAR0 */
+		{MSIX_CAP + 8, TABLE + 0x40},	/* PBA inside the table */
+		{MSIX_CAP + 4, TABLE | 1},	/* table in the I/O BAR */
+		{MSIX_CAP + 4, TABLE | 2},	/* table in an absent BAR */
+		{MSIX_CAP + 8, PBA | 7},	/* PBA BIR 7 */
+		{MSI_CAP, 0x05 | MSI_CAP << 8}, /* a capability loop */
+		{0x34, 0x20},			/* a pointer into the header */
 	};
 
 	for (unsigned i = 0; i < G_N_ELEMENTS(bad); i++) {
 		struct ibe t;
-		struct ictl c = { 0 };
+		struct ictl c = {0};
 		struct pcifn *fn;
 		uint32_t v;
 

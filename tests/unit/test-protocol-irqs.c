@@ -25,7 +25,7 @@ struct ti_req {
 /* Send s (+ data_len bytes of data) with nr eventfds as a request; decode it. */
 static int ti_decode(const struct ti_req *r, size_t data_len, unsigned nr, bool reply)
 {
-	int fds[VFU_MAX_FDS] = { 0 };
+	int fds[VFU_MAX_FDS] = {0};
 	struct vfu_irq_set out;
 	const uint8_t *data;
 	struct vfu_msg m;
@@ -49,8 +49,11 @@ static int ti_decode(const struct ti_req *r, size_t data_len, unsigned nr, bool 
 
 static struct ti_req ti_make(uint32_t flags, uint32_t index, uint32_t start, uint32_t count)
 {
-	struct ti_req r = { .s = { .argsz = sizeof(r.s), .flags = flags, .index = index,
-				   .start = start, .count = count } };
+	struct ti_req r = {.s = {.argsz = sizeof(r.s),
+				 .flags = flags,
+				 .index = index,
+				 .start = start,
+				 .count = count}};
 
 	if (flags & VFU_IRQ_SET_DATA_BOOL)
 		r.s.argsz += count;
@@ -64,7 +67,7 @@ static void test_irqs_good(void)
 
 	g_assert_cmpint(ti_decode(&r, 0, 3, false), ==, 0);
 	g_assert_cmpint(ti_decode(&r, 0, 0, false), ==, 0); /* no fds: de-assign */
-	r.s.argsz = sizeof(r.s) + 4 * 3; /* QEMU's kernel-struct argsz */
+	r.s.argsz = sizeof(r.s) + 4 * 3;		    /* QEMU's kernel-struct argsz */
 	g_assert_cmpint(ti_decode(&r, 0, 3, false), ==, 0);
 	r = ti_make(VFU_IRQ_SET_DATA_EVENTFD | VFU_IRQ_SET_ACTION_UNMASK, VFU_PCI_INTX_IRQ, 0, 1);
 	g_assert_cmpint(ti_decode(&r, 0, 1, false), ==, 0);
@@ -84,10 +87,13 @@ static void test_irqs_good(void)
 static void test_irqs_bad_flags(void)
 {
 	static const uint32_t bad[] = {
-		0, VFU_IRQ_SET_DATA_NONE, VFU_IRQ_SET_ACTION_TRIGGER,
+		0,
+		VFU_IRQ_SET_DATA_NONE,
+		VFU_IRQ_SET_ACTION_TRIGGER,
 		VFU_IRQ_SET_DATA_NONE | VFU_IRQ_SET_DATA_BOOL | VFU_IRQ_SET_ACTION_TRIGGER,
 		VFU_IRQ_SET_DATA_NONE | VFU_IRQ_SET_ACTION_MASK | VFU_IRQ_SET_ACTION_UNMASK,
-		NONE_TRIG | (1u << 6), NONE_TRIG | 0x80000000u,
+		NONE_TRIG | (1u << 6),
+		NONE_TRIG | 0x80000000u,
 	};
 
 	for (unsigned i = 0; i < G_N_ELEMENTS(bad); i++) {
@@ -165,22 +171,24 @@ static void test_irqs_reply(void)
 
 static void test_irqs_encode(void)
 {
-	uint8_t buf[64], bools[3] = { 1, 0, 1 }, bad[2] = { 1, 7 };
+	uint8_t buf[64], bools[3] = {1, 0, 1}, bad[2] = {1, 7};
 	struct vfu_irq_set s;
 
-	g_assert_cmpint(vfu_irq_set_encode(EVT, VFU_PCI_MSIX_IRQ, 2, 3, NULL, 3, buf,
-					   sizeof(buf)), ==, 20);
+	g_assert_cmpint(vfu_irq_set_encode(EVT, VFU_PCI_MSIX_IRQ, 2, 3, NULL, 3, buf, sizeof(buf)),
+			==, 20);
 	memcpy(&s, buf, sizeof(s));
 	g_assert_cmpuint(s.argsz, ==, 20);
 	g_assert_cmpuint(s.start, ==, 2);
-	g_assert_cmpint(vfu_irq_set_encode(BOOL_TRIG, VFU_PCI_MSIX_IRQ, 0, 3, bools, 0, buf,
-					   sizeof(buf)), ==, 23);
+	g_assert_cmpint(
+		vfu_irq_set_encode(BOOL_TRIG, VFU_PCI_MSIX_IRQ, 0, 3, bools, 0, buf, sizeof(buf)),
+		==, 23);
 	g_assert_cmpmem(buf + 20, 3, bools, 3);
 	/* Refused: what the decoder refuses, and a small buffer. */
-	g_assert_cmpint(vfu_irq_set_encode(EVT, VFU_PCI_MSIX_IRQ, 0, 3, NULL, 2, buf,
-					   sizeof(buf)), ==, -EINVAL);
-	g_assert_cmpint(vfu_irq_set_encode(EVT | VFU_IRQ_SET_DATA_NONE, 2, 0, 1, NULL, 1, buf,
-					   sizeof(buf)), ==, -EINVAL);
+	g_assert_cmpint(vfu_irq_set_encode(EVT, VFU_PCI_MSIX_IRQ, 0, 3, NULL, 2, buf, sizeof(buf)),
+			==, -EINVAL);
+	g_assert_cmpint(
+		vfu_irq_set_encode(EVT | VFU_IRQ_SET_DATA_NONE, 2, 0, 1, NULL, 1, buf, sizeof(buf)),
+		==, -EINVAL);
 	g_assert_cmpint(vfu_irq_set_encode(BOOL_TRIG, 2, 0, 2, bad, 0, buf, sizeof(buf)), ==,
 			-EINVAL);
 	g_assert_cmpint(vfu_irq_set_encode(BOOL_TRIG, 2, 0, 2, NULL, 0, buf, sizeof(buf)), ==,

@@ -14,7 +14,7 @@
 
 #include "tests/unit/vfx.h"
 
-const struct dev_ops *const dev_table[] = { &pci_testdev_ops, NULL };
+const struct dev_ops *const dev_table[] = {&pci_testdev_ops, NULL};
 
 #define NR_MSIX 4
 #define EVT_TRIG (VFU_IRQ_SET_DATA_EVENTFD | VFU_IRQ_SET_ACTION_TRIGGER)
@@ -50,7 +50,7 @@ static void ri_add_caps(struct pcicfg *cfg)
 
 static void ri_setup(struct ri *t, gconstpointer data)
 {
-	struct dev_env env = { 0 };
+	struct dev_env env = {0};
 	g_autofree char *err = NULL;
 	int sv[2];
 
@@ -112,8 +112,8 @@ static void ri_send_set(struct ri *t, uint32_t flags, uint32_t index, uint32_t s
 }
 
 /* A SET_IRQS that must succeed. */
-static void ri_set(struct ri *t, uint32_t flags, uint32_t index, uint32_t start,
-		   uint32_t count, const uint8_t *bools, const int *fds, unsigned nr)
+static void ri_set(struct ri *t, uint32_t flags, uint32_t index, uint32_t start, uint32_t count,
+		   const uint8_t *bools, const int *fds, unsigned nr)
 {
 	struct vfu_msg m;
 
@@ -134,12 +134,12 @@ static void ri_loop(void)
 static void test_irq_info(struct ri *t, gconstpointer data)
 {
 	static const uint32_t want[VFU_PCI_NUM_IRQS][2] = {
-		[VFU_PCI_INTX_IRQ] = { VFU_IRQ_EVENTFD | VFU_IRQ_MASKABLE | VFU_IRQ_AUTOMASKED, 1 },
-		[VFU_PCI_MSIX_IRQ] = { VFU_IRQ_EVENTFD, NR_MSIX },
+		[VFU_PCI_INTX_IRQ] = {VFU_IRQ_EVENTFD | VFU_IRQ_MASKABLE | VFU_IRQ_AUTOMASKED, 1},
+		[VFU_PCI_MSIX_IRQ] = {VFU_IRQ_EVENTFD, NR_MSIX},
 	};
 
 	for (uint32_t i = 0; i < VFU_PCI_NUM_IRQS; i++) {
-		struct vfu_irq_info req = { .argsz = sizeof(req), .index = i }, got;
+		struct vfu_irq_info req = {.argsz = sizeof(req), .index = i}, got;
 		struct vfu_msg m;
 
 		vfx_request(&t->f, VFU_CMD_DEVICE_GET_IRQ_INFO, &req, sizeof(req), &m);
@@ -154,7 +154,7 @@ static void test_irq_info(struct ri *t, gconstpointer data)
 static void test_irq_msix(struct ri *t, gconstpointer data)
 {
 	int fds[NR_MSIX], again = ri_efd();
-	uint8_t sel[2] = { 0, 1 };
+	uint8_t sel[2] = {0, 1};
 
 	for (unsigned i = 0; i < NR_MSIX; i++)
 		fds[i] = ri_efd();
@@ -179,8 +179,8 @@ static void test_irq_msix(struct ri *t, gconstpointer data)
 	irq_raise(t->dirq, 1);
 	g_assert_cmpuint(ri_count(fds[0]) + ri_count(again), ==, 0);
 	/* Disable the whole index. */
-	ri_set(t, VFU_IRQ_SET_DATA_NONE | VFU_IRQ_SET_ACTION_TRIGGER, VFU_PCI_MSIX_IRQ, 0, 0,
-	       NULL, NULL, 0);
+	ri_set(t, VFU_IRQ_SET_DATA_NONE | VFU_IRQ_SET_ACTION_TRIGGER, VFU_PCI_MSIX_IRQ, 0, 0, NULL,
+	       NULL, 0);
 	irq_raise(t->dirq, 3);
 	g_assert_cmpuint(ri_count(fds[3]), ==, 0);
 	for (unsigned i = 0; i < NR_MSIX; i++)
@@ -200,7 +200,7 @@ static void test_irq_intx_level(struct ri *t, gconstpointer data)
 	g_assert_cmpuint(ri_count(trig), ==, 1);
 	ri_loop();
 	g_assert_cmpuint(ri_count(trig), ==, 0); /* no EOI yet: no re-trigger */
-	ri_signal(unmask);			  /* EOI while the level is high */
+	ri_signal(unmask);			 /* EOI while the level is high */
 	ri_loop();
 	g_assert_cmpuint(ri_count(trig), ==, 1);
 	irq_set_intx(t->dirq, false);
@@ -210,8 +210,8 @@ static void test_irq_intx_level(struct ri *t, gconstpointer data)
 	irq_set_intx(t->dirq, true);
 	g_assert_cmpuint(ri_count(trig), ==, 1);
 	/* The client's own MASK and UNMASK (DATA_NONE) behave as EOI does. */
-	ri_set(t, VFU_IRQ_SET_DATA_NONE | VFU_IRQ_SET_ACTION_UNMASK, VFU_PCI_INTX_IRQ, 0, 1,
-	       NULL, NULL, 0);
+	ri_set(t, VFU_IRQ_SET_DATA_NONE | VFU_IRQ_SET_ACTION_UNMASK, VFU_PCI_INTX_IRQ, 0, 1, NULL,
+	       NULL, 0);
 	g_assert_cmpuint(ri_count(trig), ==, 1);
 	ri_set(t, VFU_IRQ_SET_DATA_NONE | VFU_IRQ_SET_ACTION_MASK, VFU_PCI_INTX_IRQ, 0, 1, NULL,
 	       NULL, 0);
@@ -252,8 +252,8 @@ static void test_irq_intx_latched(struct ri *t, gconstpointer data)
 	/* Reset lowers the line. */
 	vfx_request(&t->f, VFU_CMD_DEVICE_RESET, NULL, 0, &m);
 	vfu_msg_clear(&m);
-	ri_set(t, VFU_IRQ_SET_DATA_NONE | VFU_IRQ_SET_ACTION_UNMASK, VFU_PCI_INTX_IRQ, 0, 1,
-	       NULL, NULL, 0);
+	ri_set(t, VFU_IRQ_SET_DATA_NONE | VFU_IRQ_SET_ACTION_UNMASK, VFU_PCI_INTX_IRQ, 0, 1, NULL,
+	       NULL, 0);
 	g_assert_cmpuint(ri_count(trig2), ==, 0);
 	close(trig);
 	close(trig2);
@@ -262,7 +262,7 @@ static void test_irq_intx_latched(struct ri *t, gconstpointer data)
 /* Well-formed requests this device cannot do: EINVAL, the connection stays up. */
 static void test_irq_bad_device(struct ri *t, gconstpointer data)
 {
-	int fds[2] = { ri_efd(), ri_efd() };
+	int fds[2] = {ri_efd(), ri_efd()};
 	unsigned before = ri_open_fds();
 
 	ri_send_set(t, EVT_TRIG, VFU_PCI_MSIX_IRQ, NR_MSIX - 1, 2, NULL, fds, 2);
@@ -276,10 +276,10 @@ static void test_irq_bad_device(struct ri *t, gconstpointer data)
 	ri_send_set(t, VFU_IRQ_SET_DATA_NONE | VFU_IRQ_SET_ACTION_MASK, VFU_PCI_MSIX_IRQ, 0, 1,
 		    NULL, NULL, 0);
 	vfx_expect_error(&t->f, VFU_CMD_DEVICE_SET_IRQS, EINVAL, true); /* MSI-X mask */
-	ri_send_set(t, VFU_IRQ_SET_DATA_EVENTFD | VFU_IRQ_SET_ACTION_MASK, VFU_PCI_INTX_IRQ, 0,
-		    1, NULL, fds, 1);
+	ri_send_set(t, VFU_IRQ_SET_DATA_EVENTFD | VFU_IRQ_SET_ACTION_MASK, VFU_PCI_INTX_IRQ, 0, 1,
+		    NULL, fds, 1);
 	vfx_expect_error(&t->f, VFU_CMD_DEVICE_SET_IRQS, EINVAL, true); /* mask eventfd */
-	g_assert_cmpuint(ri_open_fds(), ==, before); /* nothing kept */
+	g_assert_cmpuint(ri_open_fds(), ==, before);			/* nothing kept */
 	close(fds[0]);
 	close(fds[1]);
 }
@@ -287,13 +287,13 @@ static void test_irq_bad_device(struct ri *t, gconstpointer data)
 /* Malformed requests: error reply, connection closed, every fd that came closed. */
 static void test_irq_bad_form(struct ri *t, gconstpointer data)
 {
-	struct vfu_irq_set s = { .argsz = sizeof(s), .flags = EVT_TRIG,
-				 .index = VFU_PCI_MSIX_IRQ, .count = 2 };
-	int fds[3] = { ri_efd(), ri_efd(), ri_efd() };
+	struct vfu_irq_set s = {
+		.argsz = sizeof(s), .flags = EVT_TRIG, .index = VFU_PCI_MSIX_IRQ, .count = 2};
+	int fds[3] = {ri_efd(), ri_efd(), ri_efd()};
 	unsigned before = ri_open_fds();
 
-	vfx_raw_send(&t->f, VFU_CMD_DEVICE_SET_IRQS, VFU_F_TYPE_COMMAND, 0, 0, &s, sizeof(s),
-		     fds, 3); /* 3 fds for count 2 */
+	vfx_raw_send(&t->f, VFU_CMD_DEVICE_SET_IRQS, VFU_F_TYPE_COMMAND, 0, 0, &s, sizeof(s), fds,
+		     3); /* 3 fds for count 2 */
 	vfx_expect_error(&t->f, VFU_CMD_DEVICE_SET_IRQS, EINVAL, false);
 	g_assert_cmpuint(ri_open_fds(), ==, before);
 	for (unsigned i = 0; i < 3; i++)
@@ -302,26 +302,28 @@ static void test_irq_bad_form(struct ri *t, gconstpointer data)
 
 static void test_irq_bad_flags(struct ri *t, gconstpointer data)
 {
-	struct vfu_irq_set s = { .argsz = sizeof(s),
-				 .flags = VFU_IRQ_SET_DATA_NONE | VFU_IRQ_SET_DATA_BOOL |
-					  VFU_IRQ_SET_ACTION_TRIGGER,
-				 .index = VFU_PCI_MSIX_IRQ, .count = 1 };
+	struct vfu_irq_set s = {.argsz = sizeof(s),
+				.flags = VFU_IRQ_SET_DATA_NONE | VFU_IRQ_SET_DATA_BOOL |
+					 VFU_IRQ_SET_ACTION_TRIGGER,
+				.index = VFU_PCI_MSIX_IRQ,
+				.count = 1};
 
-	vfx_raw_send(&t->f, VFU_CMD_DEVICE_SET_IRQS, VFU_F_TYPE_COMMAND, 0, 0, &s, sizeof(s),
-		     NULL, 0);
+	vfx_raw_send(&t->f, VFU_CMD_DEVICE_SET_IRQS, VFU_F_TYPE_COMMAND, 0, 0, &s, sizeof(s), NULL,
+		     0);
 	vfx_expect_error(&t->f, VFU_CMD_DEVICE_SET_IRQS, EINVAL, false);
 }
 
 static void test_irq_bad_fds_none(struct ri *t, gconstpointer data)
 {
-	struct vfu_irq_set s = { .argsz = sizeof(s),
-				 .flags = VFU_IRQ_SET_DATA_NONE | VFU_IRQ_SET_ACTION_TRIGGER,
-				 .index = VFU_PCI_MSIX_IRQ, .count = 1 };
+	struct vfu_irq_set s = {.argsz = sizeof(s),
+				.flags = VFU_IRQ_SET_DATA_NONE | VFU_IRQ_SET_ACTION_TRIGGER,
+				.index = VFU_PCI_MSIX_IRQ,
+				.count = 1};
 	int fd = ri_efd();
 	unsigned before = ri_open_fds();
 
-	vfx_raw_send(&t->f, VFU_CMD_DEVICE_SET_IRQS, VFU_F_TYPE_COMMAND, 0, 0, &s, sizeof(s),
-		     &fd, 1);
+	vfx_raw_send(&t->f, VFU_CMD_DEVICE_SET_IRQS, VFU_F_TYPE_COMMAND, 0, 0, &s, sizeof(s), &fd,
+		     1);
 	vfx_expect_error(&t->f, VFU_CMD_DEVICE_SET_IRQS, EINVAL, false);
 	g_assert_cmpuint(ri_open_fds(), ==, before);
 	close(fd);
@@ -331,7 +333,7 @@ static void test_irq_bad_fds_none(struct ri *t, gconstpointer data)
 static void test_irq_none(void)
 {
 	struct vfx f;
-	struct vfu_irq_info req = { .argsz = sizeof(req), .index = VFU_PCI_INTX_IRQ }, got;
+	struct vfu_irq_info req = {.argsz = sizeof(req), .index = VFU_PCI_INTX_IRQ}, got;
 	struct vfu_msg m;
 	uint8_t buf[32];
 	int len;

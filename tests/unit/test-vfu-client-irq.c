@@ -16,7 +16,7 @@
 
 #define NR 12
 
-const struct dev_ops *const dev_table[] = { &pci_testdev_ops, NULL };
+const struct dev_ops *const dev_table[] = {&pci_testdev_ops, NULL};
 
 struct ctl {
 	int next_gsi;
@@ -51,7 +51,10 @@ static int ctl_intx(void *ctx, unsigned gsi, int efd, int resample)
 }
 
 static const struct pcifn_irq_ops ctl_ops = {
-	.route = ctl_route, .irqfd = ctl_irqfd, .signal = ctl_signal, .intx = ctl_intx,
+	.route = ctl_route,
+	.irqfd = ctl_irqfd,
+	.signal = ctl_signal,
+	.intx = ctl_intx,
 };
 
 struct srv {
@@ -74,7 +77,7 @@ static gpointer srv_run(gpointer opaque)
 /* pci-testdev "t0" with INTA# and an NR-vector MSI-X capability, table and PBA in BAR0. */
 static void srv_start(struct srv *s, int sock)
 {
-	struct dev_env env = { 0 };
+	struct dev_env env = {0};
 	g_autofree char *err = NULL;
 
 	s->sock = sock;
@@ -89,12 +92,12 @@ static void srv_start(struct srv *s, int sock)
 
 static void test_client_msix(void)
 {
-	static const unsigned gsi[4] = { 10, 10, 11, 11 };
-	struct ctl c = { .next_gsi = 24 };
+	static const unsigned gsi[4] = {10, 10, 11, 11};
+	struct ctl c = {.next_gsi = 24};
 	g_autoptr(GError) err = NULL;
 	uint64_t cnt = 0;
 	struct pcifn *fn;
-	struct srv s = { 0 };
+	struct srv s = {0};
 	uint32_t cap;
 	GThread *t;
 	int sv[2];
