@@ -57,6 +57,52 @@ static void blk_flush_and_id(void)
 	       s == VIRTIO_BLK_S_OK ? "OK" : "UNSUPP", s, id);
 }
 
+/* One discard/write-zeroes segment (5.2.6): device-readable, after the header. */
+static uint8_t blk_range(uint32_t type, uint64_t sector, uint32_t num)
+{
+	struct {
+		uint64_t sector;
+		uint32_t num_sectors;
+		uint32_t flags;
+	} *seg = (void *)bufs[0];
+
+	seg->sector = sector;
+	seg->num_sectors = num;
+	seg->flags = 0;
+	return blk_sync(type, 0, sizeof(*seg));
+}
+
+/* WRITE_ZEROES on sectors 8-15, DISCARD on 16-23, then the pattern of @seed put back. */
+static void blk_zero_discard(uint64_t seed)
+{
+	uint8_t s, r;
+
+	if (blk.capacity < 24)
+		return;
+	if (virtio_has(&blk.vd, VIRTIO_BLK_F_WRITE_ZEROES)) {
+		s = blk_range(VIRTIO_BLK_T_WRITE_ZEROES, 8, 8);
+		rep_stosq(bufs[0], BLK_POISON, 8 * BLK_WORDS);
+		r = blk_sync(VIRTIO_BLK_T_IN, 8, 8 * BLK_SECTOR);
+		report(s == VIRTIO_BLK_S_OK && r == VIRTIO_BLK_S_OK &&
+			       repe_scasb(bufs[0], 0, 8 * BLK_SECTOR),
+		       "WRITE_ZEROES of sectors 8-15: OK, they read back as zeros (%u, %u)", s, r);
+	} else {
+		report_skip("WRITE_ZEROES: VIRTIO_BLK_F_WRITE_ZEROES not offered");
+	}
+	if (virtio_has(&blk.vd, VIRTIO_BLK_F_DISCARD)) {
+		s = blk_range(VIRTIO_BLK_T_DISCARD, 16, 8);
+		report(s == VIRTIO_BLK_S_OK, "DISCARD of sectors 16-23: OK (%u)", s);
+	} else {
+		report_skip("DISCARD: VIRTIO_BLK_F_DISCARD not offered");
+	}
+	/* The host checks the whole image afterwards: restore what the last pass wrote. */
+	blk_set_seed(seed);
+	blk_fill(bufs[0], 16);
+	blk_stamp(bufs[0], 8, 16);
+	s = blk_sync(VIRTIO_BLK_T_OUT, 8, 16 * BLK_SECTOR);
+	report(s == VIRTIO_BLK_S_OK, "sectors 8-23 rewritten with the pattern (%u)", s);
+}
+
 /* ro=1: the host filled the image with the seed's pattern and opened it read-only. */
 static void blk_readonly(unsigned qd, unsigned bs, uint64_t seed)
 {
@@ -105,7 +151,8 @@ static void blk_setup(bool msix)
 {
 	uint64_t want = VIRTIO_BIT(VIRTIO_BLK_F_SIZE_MAX) | VIRTIO_BIT(VIRTIO_BLK_F_SEG_MAX) |
 			VIRTIO_BIT(VIRTIO_BLK_F_BLK_SIZE) | VIRTIO_BIT(VIRTIO_BLK_F_FLUSH) |
-			VIRTIO_BIT(VIRTIO_BLK_F_MQ) | VIRTIO_BIT(VIRTIO_BLK_F_RO);
+			VIRTIO_BIT(VIRTIO_BLK_F_MQ) | VIRTIO_BIT(VIRTIO_BLK_F_RO) |
+			VIRTIO_BIT(VIRTIO_BLK_F_DISCARD) | VIRTIO_BIT(VIRTIO_BLK_F_WRITE_ZEROES);
 	int r = pci_init();
 
 	if (r < 0)
@@ -196,6 +243,8 @@ static void blk_tests(const unsigned *qd, unsigned nqd, unsigned bs, uint64_t se
 	misc_irq = virtio_irq_total(&blk.vd);
 	misc_done = blk_completed();
 	blk_flush_and_id();
+	if (!ro)
+		blk_zero_discard(seed);
 	blk_negative();
 	blk_check_irqs("single requests", virtio_irq_total(&blk.vd) - misc_irq,
 		       blk_completed() - misc_done, 0, 1);
