@@ -80,6 +80,44 @@ int pcifn_bar_write(struct pcifn *fn, unsigned bar, uint64_t off, unsigned size,
 void pcifn_reset(struct pcifn *fn);
 
 /*
+ * Interrupts (docs/interrupts.md).  pcifn_irq_setup() reads the function's interrupt
+ * pin and capability list through the backend, makes one eventfd per INTx line, MSI
+ * and MSI-X vector, and gives them to the device (ops->set_irqs) and to the
+ * interrupt controller (struct pcifn_irq_ops, KVM in the VMM), so a device raises an
+ * interrupt without the VMM.  From then on the function virtualizes:
+ *  - the interrupt line register (0x3c), initially the GSI of its pin;
+ *  - the MSI capability: guest writes re-route its vectors;
+ *  - the MSI-X table and PBA (PCI 3.0, 6.8.2): accesses to them are answered here
+ *    and never reach the backend; a vector is attached to its route while MSI-X is
+ *    enabled and neither it nor the function is masked; a masked vector's eventfd
+ *    accumulates, which reads as its pending bit, and is delivered on unmask.
+ * The ops are called with the function's lock held, from vCPU threads.
+ */
+#define PCIFN_IRQ_INTX 0u
+#define PCIFN_IRQ_MSI 1u
+#define PCIFN_IRQ_MSIX 2u
+#define PCIFN_MSIX_MAX 2048u
+
+struct pcifn_irq_ops {
+	/* Point route *gsi (allocated first when -1) at the MSI message.  0 or -errno. */
+	int (*route)(void *ctx, int *gsi, uint64_t addr, uint32_t data);
+	/* Attach efd to gsi as an edge irqfd, or detach it. */
+	int (*irqfd)(void *ctx, int gsi, int efd, bool attach);
+	/* Deliver one MSI now (a pending vector was unmasked). */
+	int (*signal)(void *ctx, uint64_t addr, uint32_t data);
+	/* Attach efd as the level-triggered irqfd of gsi with its resample eventfd. */
+	int (*intx)(void *ctx, unsigned gsi, int efd, int resample_efd);
+};
+
+/*
+ * intx_gsi[pin - 1]: the GSI INTA#..INTD# of this slot are wired to.  -EPROTO for a
+ * malformed capability list or MSI-X layout (the function cannot be used), -EEXIST
+ * when already set up; a backend without set_irqs gets no interrupts (a warning).
+ */
+int pcifn_irq_setup(struct pcifn *fn, const struct pcifn_irq_ops *ops, void *ctx,
+		    const unsigned intx_gsi[4]);
+
+/*
  * Doorbells: ranges of a BAR where a guest write only needs to wake the device, so the
  * VMM may turn them into KVM ioeventfds (docs/protocol.md, GET_REGION_IO_FDS).  A
  * function holds the eventfds (owned; closed by pcifn_destroy) and tells a hook where
@@ -122,44 +160,6 @@ typedef void (*pcifn_bar_map_fn)(void *ctx, struct pcifn *fn, unsigned bar, bool
 void pcifn_set_bar_hook(struct pcifn *fn, pcifn_bar_map_fn hook, void *ctx);
 
 struct gmem;
-
-/*
- * Interrupts (docs/interrupts.md).  pcifn_irq_setup() reads the function's interrupt
- * pin and capability list through the backend, makes one eventfd per INTx line, MSI
- * and MSI-X vector, and gives them to the device (ops->set_irqs) and to the
- * interrupt controller (struct pcifn_irq_ops, KVM in the VMM), so a device raises an
- * interrupt without the VMM.  From then on the function virtualizes:
- *  - the interrupt line register (0x3c), initially the GSI of its pin;
- *  - the MSI capability: guest writes re-route its vectors;
- *  - the MSI-X table and PBA (PCI 3.0, 6.8.2): accesses to them are answered here
- *    and never reach the backend; a vector is attached to its route while MSI-X is
- *    enabled and neither it nor the function is masked; a masked vector's eventfd
- *    accumulates, which reads as its pending bit, and is delivered on unmask.
- * The ops are called with the function's lock held, from vCPU threads.
- */
-#define PCIFN_IRQ_INTX 0u
-#define PCIFN_IRQ_MSI 1u
-#define PCIFN_IRQ_MSIX 2u
-#define PCIFN_MSIX_MAX 2048u
-
-struct pcifn_irq_ops {
-	/* Point route *gsi (allocated first when -1) at the MSI message.  0 or -errno. */
-	int (*route)(void *ctx, int *gsi, uint64_t addr, uint32_t data);
-	/* Attach efd to gsi as an edge irqfd, or detach it. */
-	int (*irqfd)(void *ctx, int gsi, int efd, bool attach);
-	/* Deliver one MSI now (a pending vector was unmasked). */
-	int (*signal)(void *ctx, uint64_t addr, uint32_t data);
-	/* Attach efd as the level-triggered irqfd of gsi with its resample eventfd. */
-	int (*intx)(void *ctx, unsigned gsi, int efd, int resample_efd);
-};
-
-/*
- * intx_gsi[pin - 1]: the GSI INTA#..INTD# of this slot are wired to.  -EPROTO for a
- * malformed capability list or MSI-X layout (the function cannot be used), -EEXIST
- * when already set up; a backend without set_irqs gets no interrupts (a warning).
- */
-int pcifn_irq_setup(struct pcifn *fn, const struct pcifn_irq_ops *ops, void *ctx,
-		    const unsigned intx_gsi[4]);
 
 /*
  * vfio-user client backend.  Handshakes on the connected socket `sock` (VERSION with

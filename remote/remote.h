@@ -23,7 +23,6 @@
 
 #include "devices/devices.h"
 #include "protocol/protocol.h"
-#include "protocol/protocol.h"
 
 /* One -device option, parsed and checked for form, not yet created. */
 struct remote_devopt {
