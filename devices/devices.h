@@ -17,6 +17,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <glib.h>
 #include <json-c/json.h>
 
 #include "memory/memory.h"
@@ -191,5 +192,29 @@ void dev_reset(struct dev *dev);
  */
 int dev_bar_read(struct dev *dev, unsigned bar, uint64_t off, unsigned size, uint64_t *val);
 int dev_bar_write(struct dev *dev, unsigned bar, uint64_t off, unsigned size, uint64_t val);
+
+/*
+ * blockdev.c: `-blockdev driver=file,node-name=NODE,filename=PATH[,read-only=on|off]`,
+ * shared by every process that hosts a block device (mpvmm-storage, mpvmm in-VMM).
+ * Errors are for a human, in BLOCKDEV_ERROR.
+ */
+struct blockdevs;
+
+struct blockdevs *blockdevs_new(void);
+void blockdevs_free(struct blockdevs *bds); /* closes the nodes' fds; NULL is a no-op */
+/* One -blockdev argument, checked for form and duplicates; opens nothing. */
+int blockdev_parse(struct blockdevs *bds, const char *arg, GError **err);
+/* Open every node's file, before any sandbox and before the devices are created. */
+int blockdevs_open(struct blockdevs *bds, GError **err);
+/*
+ * In a device's properties, replace drive=NODE by fd=N (and read-only=on for a
+ * read-only node); virtio-blk must have a drive, and nobody may give fd= by hand.
+ */
+int blockdev_resolve(struct blockdevs *bds, const char *type, const char *id, json_object *props,
+		     GError **err);
+/* Every node must back a device. */
+int blockdevs_check_used(const struct blockdevs *bds, GError **err);
+GQuark blockdev_error_quark(void);
+#define BLOCKDEV_ERROR blockdev_error_quark()
 
 #endif

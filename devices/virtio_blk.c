@@ -7,7 +7,7 @@
  * synchronous preadv/pwritev straight into guest buffers.  Every request is checked
  * for layout, direction and range before the file is touched; a bad request completes
  * with VIRTIO_BLK_S_IOERR or _UNSUPP.  It is not a transport (virtio_pci.c) and does
- * not parse command lines (remote/blockdev.c turns -blockdev nodes into fd= and
+ * not parse command lines (devices/blockdev.c turns -blockdev nodes into fd= and
  * read-only= properties).
  */
 #include <errno.h>
@@ -403,7 +403,8 @@ static void virtio_blk_destroy(struct dev *dev)
 const struct dev_ops virtio_blk_ops = {
 	.type = "virtio-blk",
 	.desc = "virtio block device (virtio 1.x PCI) over a raw image",
-	.props = "fd=<int>: the open image; mpvmm-storage sets it from drive=NODE (a -blockdev)\n"
+	.props = "drive=NODE: the -blockdev node of the image (required; the process opens it)\n"
+		 "fd=<int>: the open image; set from drive=NODE, never given by hand\n"
 		 "read-only=on|off: refuse writes (VIRTIO_BLK_F_RO), default off\n"
 		 "num-queues=<1-64>: request queues, default 1\n"
 		 "serial=<string>: up to 20 characters for GET_ID, default the id",

@@ -115,7 +115,7 @@ static void virtio_rng_destroy(struct dev *dev)
 const struct dev_ops virtio_rng_ops = {
 	.type = "virtio-rng",
 	.desc = "virtio entropy device (virtio 1.x PCI) fed from the host's /dev/urandom",
-	.props = "fd=<int>: the open entropy source; mpvmm-misc sets it (/dev/urandom)",
+	.props = "fd=<int>: the open entropy source; the process sets it (/dev/urandom)",
 	.create = virtio_rng_create,
 	.destroy = virtio_rng_destroy,
 	.bar_read = virtio_pci_bar_read,

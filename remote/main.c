@@ -2,7 +2,7 @@
 /*
  * main: the command line of a device-class process (mpvmm-misc, mpvmm-storage).  Parses
  * and checks every option strictly, prints help, has the devices' backends opened
- * (blockdev.c, entropy.c) and hands the device list to remote.c.  The class's device
+ * (devices/blockdev.c, entropy.c) and hands the device list to remote.c.  The class's device
  * table is in its own file (misc.c, storage.c); this file serves any class.
  * It does not open sockets or create devices itself.
  */
@@ -201,7 +201,7 @@ static int resolve_backends(struct blockdevs *bds, struct remote_devopt *opts, u
 	int ret = blockdevs_open(bds, err);
 
 	for (unsigned i = 0; ret >= 0 && i < nr; i++) {
-		ret = blockdev_resolve(bds, &opts[i], err);
+		ret = blockdev_resolve(bds, opts[i].type, opts[i].id, opts[i].props, err);
 		if (ret >= 0)
 			ret = entropy_resolve(&opts[i], entropy_fd, err);
 	}

@@ -144,20 +144,6 @@ const char *channel_id(const struct channel *ch);
  */
 bool channel_poll(struct channel *ch);
 
-/* --- blockdev.c --------------------------------------------------------------- */
-struct blockdevs;
-
-struct blockdevs *blockdevs_new(void);
-void blockdevs_free(struct blockdevs *bds); /* closes the nodes' fds; NULL is a no-op */
-/* One -blockdev argument, checked for form and duplicates; opens nothing. */
-int blockdev_parse(struct blockdevs *bds, const char *arg, GError **err);
-/* Open every node's file; call after channel_check_fd(), before remote_create(). */
-int blockdevs_open(struct blockdevs *bds, GError **err);
-/* Replace o's drive=NODE by fd=N (and read-only=on); virtio-blk must have a drive. */
-int blockdev_resolve(struct blockdevs *bds, struct remote_devopt *o, GError **err);
-/* Every node must back a device. */
-int blockdevs_check_used(const struct blockdevs *bds, GError **err);
-
 /* --- entropy.c ---------------------------------------------------------------- */
 /*
  * For a virtio-rng option: open /dev/urandom into *fd if it is still -1 (the caller

@@ -4,15 +4,23 @@
  * so the host bridge treats it exactly like a remote device (the in-VMM baseline).
  * Config accesses go to the model's pcicfg, BAR accesses through the checked
  * dev_bar_read/dev_bar_write.  pcifn serializes calls, as devices/ requires.  This
- * file also holds dev_table: the models mpvmm can run in-process.
+ * file also holds dev_table, the models mpvmm can run in-process, and opens their
+ * host backends as the device-class processes do (the -blockdev images, /dev/urandom):
+ * the models themselves never open files.  Doorbells reach an in-process model as BAR
+ * writes (a VMM exit each), which is the baseline the remote devices are measured by.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <unistd.h>
 
 #include "devices/devices.h"
 #include "vmm/vmm.h"
 
 const struct dev_ops *const dev_table[] = {
 	&pci_testdev_ops,
+	&virtio_blk_ops,
+	&virtio_rng_ops,
 	NULL,
 };
 
@@ -83,12 +91,77 @@ static void localdev_bars(const struct dev *dev, struct pcifn_bar bars[PCIFN_NUM
 	}
 }
 
+int localdev_backends(const struct vmm_opts *o, GError **err)
+{
+	struct blockdevs *bds = o->blockdevs ? o->blockdevs : blockdevs_new();
+	int ret = blockdevs_open(bds, err);
+
+	for (unsigned i = 0; ret >= 0 && i < o->nr_devices; i++) {
+		const struct devopt *d = &o->devices[i];
+
+		if (strcmp(d->type, DEVOPT_PROXY_TYPE) != 0)
+			ret = blockdev_resolve(bds, d->type, d->id, d->props, err);
+	}
+	if (ret >= 0)
+		ret = blockdevs_check_used(bds, err);
+	if (bds != o->blockdevs)
+		blockdevs_free(bds);
+	return ret < 0 ? ret : 0;
+}
+
+#define LOCALDEV_ENTROPY "/dev/urandom"
+
+/* virtio-rng: open the host entropy source into *fd and give the model fd=N. */
+static int localdev_entropy(const char *type, const char *id, json_object *props, int *fd,
+			    GError **err)
+{
+	g_autofree char *num = NULL;
+	int e;
+
+	if (strcmp(type, "virtio-rng") != 0)
+		return 0;
+	if (json_object_object_get_ex(props, "fd", NULL)) {
+		g_set_error(err, VMM_ERROR, EINVAL,
+			    "-device %s,id=%s: fd= is set by mpvmm, which opens %s itself", type,
+			    id, LOCALDEV_ENTROPY);
+		return -EINVAL;
+	}
+	*fd = open(LOCALDEV_ENTROPY, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (*fd < 0) {
+		e = errno;
+		g_set_error(err, VMM_ERROR, e, "-device %s,id=%s: cannot open %s: %s", type, id,
+			    LOCALDEV_ENTROPY, g_strerror(e));
+		return -e;
+	}
+	num = g_strdup_printf("%d", *fd);
+	json_object_object_add(props, "fd", json_object_new_string(num));
+	return 0;
+}
+
+static int localdev_model(const char *type, const char *id, struct dev_env *env, json_object *props,
+			  struct dev **dev, GError **err)
+{
+	g_autofree char *msg = NULL;
+	int fd = -1, ret;
+
+	ret = localdev_entropy(type, id, props, &fd, err);
+	if (ret < 0)
+		return ret;
+	ret = dev_create(type, id, env, props, dev, &msg);
+	if (fd >= 0) { /* the model holds its own duplicate */
+		close(fd);
+		json_object_object_del(props, "fd");
+	}
+	if (ret < 0)
+		g_set_error(err, VMM_ERROR, -ret, "-device %s: %s", type, msg);
+	return ret;
+}
+
 int localdev_create(const char *type, const char *id, json_object *props, struct gmem *mem,
 		    struct pcifn **out, GError **err)
 {
 	struct dev_env env = {.mem = mem};
 	struct pcifn_bar bars[PCIFN_NUM_BARS];
-	g_autofree char *msg = NULL;
 	struct dev *dev;
 	int ret;
 
@@ -97,10 +170,9 @@ int localdev_create(const char *type, const char *id, json_object *props, struct
 		g_set_error(err, VMM_ERROR, -ret, "-device %s: out of memory", type);
 		return ret;
 	}
-	ret = dev_create(type, id, &env, props, &dev, &msg);
+	ret = localdev_model(type, id, &env, props, &dev, err);
 	if (ret < 0) {
 		localirq_destroy(env.irq);
-		g_set_error(err, VMM_ERROR, -ret, "-device %s: %s", type, msg);
 		return ret;
 	}
 	localdev_bars(dev, bars);

@@ -147,6 +147,8 @@ static int machine_build(struct machine *m, GError **err)
 		ret = machine_platform(m, err);
 	if (ret == 0 && (ret = vmirq_create(&m->irq)) < 0)
 		ret = machine_fail(err, ret, "cannot set up interrupt routing");
+	if (ret == 0)
+		ret = localdev_backends(o, err);
 	for (unsigned i = 0; ret == 0 && i < o->nr_devices; i++)
 		ret = machine_device(m, &o->devices[i], err);
 	if (ret == 0) /* what SeaBIOS would have done before the kernel runs */

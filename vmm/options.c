@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "devices/devices.h"
 #include "vmm/vmm.h"
 
 GQuark vmm_error_quark(void)
@@ -246,6 +247,13 @@ static int opt_device(struct vmm_opts *o, const char *val, GError **err)
 	return 0;
 }
 
+static int opt_blockdev(struct vmm_opts *o, const char *val, GError **err)
+{
+	if (!o->blockdevs)
+		o->blockdevs = blockdevs_new();
+	return blockdev_parse(o->blockdevs, val, err);
+}
+
 static int opt_no_reboot(struct vmm_opts *o, const char *val, GError **err)
 {
 	o->no_reboot = true;
@@ -281,6 +289,9 @@ static const struct opt_def opt_table[] = {
 	 "none)",
 	 false, opt_debugcon},
 	{"device", "TYPE,...", "add a PCI device; -device help lists types", true, opt_device},
+	{"blockdev", "driver=file,...",
+	 "a raw image: node-name=N,filename=PATH[,read-only=on], for virtio-blk drive=N", true,
+	 opt_blockdev},
 	{"no-reboot", NULL, "accepted for QEMU compatibility; mpvmm never reboots", false,
 	 opt_no_reboot},
 	{"h", NULL, "print this help and exit (also -help)", true, opt_help},
@@ -393,6 +404,7 @@ void options_free(struct vmm_opts *o)
 	for (unsigned i = 0; i < o->nr_devices; i++)
 		devopt_clear(&o->devices[i]);
 	g_free(o->devices);
+	blockdevs_free(o->blockdevs);
 	g_free(o->help_type);
 	g_free(o->kernel);
 	g_free(o->append);

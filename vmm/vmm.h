@@ -53,6 +53,8 @@ struct chardev_opt {
 	char *path; /* CHARDEV_FILE only, owned */
 };
 
+struct blockdevs;
+
 /* One -device.  type is "pci-proxy-dev" or a type in dev_table. */
 struct devopt {
 	char *type;
@@ -78,6 +80,7 @@ struct vmm_opts {
 	char **initrd;	    /* "PATH[ ARGS]" each, owned */
 	unsigned nr_devices;
 	struct devopt *devices;
+	struct blockdevs *blockdevs; /* -blockdev nodes (devices/blockdev.c); NULL if none */
 };
 
 #define VMM_RAM_DEFAULT (128ULL << 20)
@@ -227,6 +230,11 @@ int localirq_set_irqs(struct irq *irq, unsigned index, bool unmask, unsigned sta
 
 /* ---- localdev.c: a devices/ model run in-process, as a pcifn backend ---- */
 
+/*
+ * Open the in-process devices' backends before any is created: the -blockdev images
+ * (drive=NODE becomes fd=N; every node must be used).  Errors name the option.
+ */
+int localdev_backends(const struct vmm_opts *o, GError **err);
 int localdev_create(const char *type, const char *id, json_object *props, struct gmem *mem,
 		    struct pcifn **out, GError **err);
 

@@ -172,6 +172,71 @@ static void test_rng(void)
 	run_pair("MPVMM_MISC", args, "virtio-rng", "");
 }
 
+/*
+ * The same guests with their devices in-VMM (the benchmarks' baseline): mpvmm opens the
+ * image from -blockdev and /dev/urandom itself.  extra: further mpvmm arguments.
+ */
+static void run_local(const char *guest, const char *append, const char *const *extra)
+{
+	g_autofree char *elf = tu_guest(guest), *out = NULL, *err = NULL;
+	g_autoptr(GPtrArray) argv = g_ptr_array_new();
+	const char *const base[] = {tu_bin("MPVMM"), "-m", "64M", "-kernel", elf, "-serial",
+				    "none", "-debugcon", "stdio", "-append", append, NULL};
+	struct tu_proc p;
+	int status;
+
+	for (unsigned i = 0; base[i]; i++)
+		g_ptr_array_add(argv, (char *)base[i]);
+	for (unsigned i = 0; extra[i]; i++)
+		g_ptr_array_add(argv, (char *)extra[i]);
+	g_ptr_array_add(argv, NULL);
+	tu_spawn((char **)argv->pdata, NULL, 0, true, &p);
+	out = tu_slurp(p.out_fd);
+	err = tu_slurp(p.err_fd);
+	status = tu_wait(&p, 120);
+	close(p.out_fd);
+	close(p.err_fd);
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 1 || strstr(out, "not ok"))
+		g_error("in-VMM guest %s failed (status 0x%x):\n%s\n%s", guest, status, out, err);
+	g_assert_nonnull(strstr(out, " 0 failed"));
+}
+
+static void run_blk_local(const char *node_extra, const char *dev_extra, const char *append,
+			  uint64_t seed, uint64_t fill_seed)
+{
+	g_autofree char *img = image_new(fill_seed);
+	g_autofree char *bd =
+		g_strdup_printf("driver=file,node-name=d0,filename=%s%s", img, node_extra);
+	g_autofree char *dev = g_strdup_printf("virtio-blk,id=vd0,drive=d0%s", dev_extra);
+	g_autofree char *full = g_strdup_printf("seed=%" G_GUINT64_FORMAT " %s", seed, append);
+	const char *const extra[] = {"-blockdev", bd, "-device", dev, NULL};
+
+	if (tu_skip_without_kvm())
+		return;
+	run_local("virtio-blk", full, extra);
+	g_assert_cmpuint(image_bad(img, seed), ==, 0);
+	unlink(img);
+}
+
+static void test_blk_local(void)
+{
+	run_blk_local("", ",num-queues=2", "qd=1,32", 13, 0);
+}
+
+static void test_blk_local_read_only(void)
+{
+	run_blk_local(",read-only=on", "", "ro=1 mode=poll", 3, 3);
+}
+
+static void test_rng_local(void)
+{
+	const char *const extra[] = {"-device", "virtio-rng,id=r0", NULL};
+
+	if (tu_skip_without_kvm())
+		return;
+	run_local("virtio-rng", "", extra);
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
@@ -180,5 +245,8 @@ int main(int argc, char **argv)
 	g_test_add_func("/storage/virtio-blk/poll-intx", test_blk_poll_intx);
 	g_test_add_func("/storage/virtio-blk/read-only", test_blk_read_only);
 	g_test_add_func("/storage/virtio-rng/remote", test_rng);
+	g_test_add_func("/storage/virtio-blk/in-vmm", test_blk_local);
+	g_test_add_func("/storage/virtio-blk/in-vmm-read-only", test_blk_local_read_only);
+	g_test_add_func("/storage/virtio-rng/in-vmm", test_rng_local);
 	return g_test_run();
 }

@@ -398,6 +398,101 @@ static void test_help_text(void)
 		g_assert_nonnull(strstr(buf, o));
 }
 
+/* -blockdev: every malformed form is refused while parsing, naming the option. */
+static void test_blockdev_bad(void)
+{
+	assert_fails("-blockdev", "driver 'qcow2'", "-blockdev",
+		     "driver=qcow2,node-name=d,filename=x");
+	assert_fails("-blockdev", "missing filename", "-blockdev", "driver=file,node-name=d");
+	assert_fails("-blockdev", "missing driver", "-blockdev", "node-name=d,filename=x");
+	assert_fails("-blockdev", "unknown property 'cache'", "-blockdev",
+		     "driver=file,node-name=d,filename=x,cache=none");
+	assert_fails("-blockdev", "given twice", "-blockdev",
+		     "driver=file,node-name=d,node-name=e,filename=x");
+	assert_fails("-blockdev", "invalid node-name", "-blockdev",
+		     "driver=file,node-name=9d,filename=x");
+	assert_fails("-blockdev", "read-only must be on or off", "-blockdev",
+		     "driver=file,node-name=d,filename=x,read-only=yes");
+	assert_fails("node-name 'd' is used twice", NULL, "-blockdev",
+		     "driver=file,node-name=d,filename=x", "-blockdev",
+		     "driver=file,node-name=d,filename=y");
+}
+
+/* Parse, then open the in-process backends; returns localdev_backends()'s result. */
+static int backends(struct vmm_opts *o, char **msg, const char *bd, const char *dev)
+{
+	g_autoptr(GError) err = NULL;
+	int ret;
+
+	g_assert_cmpint(parse(o, msg, "-kernel", "k", "-blockdev", bd, "-device", dev, NULL), ==,
+			0);
+	ret = localdev_backends(o, &err);
+	*msg = err ? g_strdup(err->message) : NULL;
+	return ret;
+}
+
+#define assert_backend_fails(needle, bd, dev)                                                      \
+	do {                                                                                       \
+		struct vmm_opts o_;                                                                \
+		g_autofree char *m_ = NULL;                                                        \
+		g_assert_cmpint(backends(&o_, &m_, bd, dev), <, 0);                                \
+		if (!strstr(m_, needle))                                                           \
+			g_error("'%s' lacks '%s'", m_, needle);                                    \
+		options_free(&o_);                                                                 \
+	} while (0)
+
+/* drive=NODE becomes fd=N; a missing, unused, unopenable or hand-given backend fails. */
+static void test_localdev_backends(void)
+{
+	g_autofree char *img = NULL, *bd = NULL, *ro = NULL, *msg = NULL;
+	int fd = g_file_open_tmp("mpvmm-opt-XXXXXX.img", &img, NULL);
+	struct vmm_opts o;
+	json_object *v;
+
+	g_assert_cmpint(fd, >=, 0);
+	close(fd);
+	bd = g_strdup_printf("driver=file,node-name=d0,filename=%s", img);
+	ro = g_strdup_printf("driver=file,node-name=d0,filename=%s,read-only=on", img);
+	g_assert_cmpint(backends(&o, &msg, bd, "virtio-blk,id=b,drive=d0"), ==, 0);
+	g_assert_true(json_object_object_get_ex(o.devices[0].props, "fd", &v));
+	g_assert_false(json_object_object_get_ex(o.devices[0].props, "drive", &v));
+	options_free(&o);
+	g_assert_cmpint(backends(&o, &msg, ro, "virtio-blk,id=b,drive=d0"), ==, 0);
+	g_assert_true(json_object_object_get_ex(o.devices[0].props, "read-only", &v));
+	g_assert_cmpstr(json_object_get_string(v), ==, "on");
+	options_free(&o);
+	assert_backend_fails("is not used by any -device", bd, "pci-testdev,id=t");
+	assert_backend_fails("missing drive", bd, "virtio-blk,id=b");
+	assert_backend_fails("is not a -blockdev node-name", bd, "virtio-blk,id=b,drive=d1");
+	assert_backend_fails("fd= is set by the process", bd, "virtio-blk,id=b,drive=d0,fd=1");
+	assert_backend_fails("but drive 'd0' is read-only", ro,
+			     "virtio-blk,id=b,drive=d0,read-only=off");
+	assert_backend_fails("cannot open '/nonexistent/x'",
+			     "driver=file,node-name=d0,filename=/nonexistent/x",
+			     "virtio-blk,id=b,drive=d0");
+	assert_backend_fails("is not a regular file", "driver=file,node-name=d0,filename=/dev/null",
+			     "virtio-blk,id=b,drive=d0");
+	unlink(img);
+}
+
+/* mpvmm opens /dev/urandom for an in-process virtio-rng; fd= by hand is refused. */
+static void test_localdev_rng(void)
+{
+	json_object *props = json_object_new_object();
+	g_autoptr(GError) err = NULL;
+	struct pcifn *fn = NULL;
+
+	json_object_object_add(props, "fd", json_object_new_string("0"));
+	g_assert_cmpint(localdev_create("virtio-rng", "r", props, NULL, &fn, &err), ==, -EINVAL);
+	g_assert_nonnull(strstr(err->message, "fd= is set by mpvmm"));
+	json_object_put(props);
+	props = json_object_new_object();
+	g_assert_cmpint(localdev_create("virtio-rng", "r", props, NULL, &fn, NULL), ==, 0);
+	g_assert_false(json_object_object_get_ex(props, "fd", NULL));
+	pcifn_destroy(fn);
+	json_object_put(props);
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
@@ -417,5 +512,8 @@ int main(int argc, char **argv)
 	g_test_add_func("/vmm/devopt/props", test_device_props);
 	g_test_add_func("/vmm/devopt/help", test_device_help);
 	g_test_add_func("/vmm/localdev/unknown-prop", test_localdev_unknown_prop);
+	g_test_add_func("/vmm/options/blockdev-bad", test_blockdev_bad);
+	g_test_add_func("/vmm/localdev/backends", test_localdev_backends);
+	g_test_add_func("/vmm/localdev/virtio-rng", test_localdev_rng);
 	return g_test_run();
 }

@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
- * blockdev: the -blockdev options of a device-class process (mpvmm-storage), in QEMU's
- * style: `-blockdev driver=file,node-name=NODE,filename=PATH[,read-only=on|off]`.
- * Parses each strictly, opens the files once the inherited sockets have been checked
- * (before any sandbox exists: devices never open files), and turns a device's
- * `drive=NODE` into the `fd=N` and `read-only=` properties the device model takes.
+ * blockdev: the -blockdev options, in QEMU's style:
+ * `-blockdev driver=file,node-name=NODE,filename=PATH[,read-only=on|off]`, shared by
+ * the block device-class process (mpvmm-storage) and mpvmm's in-VMM baseline.
+ * Parses each strictly, opens the files when the process says so (before any sandbox
+ * exists: device models never open files), and turns a device's `drive=NODE` into the
+ * `fd=N` and `read-only=` properties the device model takes.
  * A node backs exactly one device, and every node must be used.  It does not create
  * devices or keep the files open after they are created (each device holds its own
  * duplicate).
@@ -15,7 +16,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "remote/remote.h"
+#include "devices/devices.h"
 
 #define BLOCKDEV_NODE_MAX 64
 
@@ -23,7 +24,7 @@ struct blockdev {
 	char *node, *filename;
 	bool read_only;
 	int fd;
-	const char *user; /* id of the device using it, borrowed from its option */
+	char *user; /* id of the device using it */
 };
 
 struct blockdevs {
@@ -38,6 +39,7 @@ static void blockdev_free(gpointer p)
 		close(b->fd);
 	g_free(b->node);
 	g_free(b->filename);
+	g_free(b->user);
 	g_free(b);
 }
 
@@ -68,6 +70,11 @@ static struct blockdev *blockdev_find(const struct blockdevs *bds, const char *n
 	return NULL;
 }
 
+GQuark blockdev_error_quark(void)
+{
+	return g_quark_from_static_string("mpvmm-blockdev-error");
+}
+
 static bool node_valid(const char *s)
 {
 	size_t len = strlen(s);
@@ -87,21 +94,21 @@ static int blockdev_split(const char *arg, GHashTable *kv, GError **err)
 		char *eq = strchr(parts[i], '=');
 
 		if (!eq || eq == parts[i]) {
-			g_set_error(err, REMOTE_ERROR, 0,
+			g_set_error(err, BLOCKDEV_ERROR, 0,
 				    "-blockdev %s: '%s' is not of the form name=value", arg,
 				    parts[i]);
 			return -EINVAL;
 		}
 		*eq = '\0';
 		if (!g_strv_contains(keys, parts[i])) {
-			g_set_error(err, REMOTE_ERROR, 0,
+			g_set_error(err, BLOCKDEV_ERROR, 0,
 				    "-blockdev %s: unknown property '%s'; valid: driver, "
 				    "node-name, filename, read-only",
 				    arg, parts[i]);
 			return -EINVAL;
 		}
 		if (!g_hash_table_insert(kv, g_strdup(parts[i]), g_strdup(eq + 1))) {
-			g_set_error(err, REMOTE_ERROR, 0, "-blockdev %s: '%s' given twice", arg,
+			g_set_error(err, BLOCKDEV_ERROR, 0, "-blockdev %s: '%s' given twice", arg,
 				    parts[i]);
 			return -EINVAL;
 		}
@@ -116,14 +123,14 @@ static int blockdev_fill(struct blockdev *b, const char *arg, GHashTable *kv, GE
 	const char *missing = !driver ? "driver=file" : NULL;
 
 	if (driver && strcmp(driver, "file") != 0) {
-		g_set_error(err, REMOTE_ERROR, 0,
+		g_set_error(err, BLOCKDEV_ERROR, 0,
 			    "-blockdev %s: driver '%s' is not supported; the only driver is "
 			    "'file' (a raw image)",
 			    arg, driver);
 		return -EINVAL;
 	}
 	if (ro && strcmp(ro, "on") != 0 && strcmp(ro, "off") != 0) {
-		g_set_error(err, REMOTE_ERROR, 0,
+		g_set_error(err, BLOCKDEV_ERROR, 0,
 			    "-blockdev %s: read-only must be on or off, not '%s'", arg, ro);
 		return -EINVAL;
 	}
@@ -135,7 +142,7 @@ static int blockdev_fill(struct blockdev *b, const char *arg, GHashTable *kv, GE
 	if (!missing && (!b->filename || !*b->filename))
 		missing = "filename";
 	if (missing) {
-		g_set_error(err, REMOTE_ERROR, 0,
+		g_set_error(err, BLOCKDEV_ERROR, 0,
 			    "-blockdev %s: missing %s; the form is "
 			    "driver=file,node-name=NODE,filename=PATH[,read-only=on]",
 			    arg, missing);
@@ -148,14 +155,14 @@ static int blockdev_check_node(const struct blockdevs *bds, const struct blockde
 			       const char *arg, GError **err)
 {
 	if (!node_valid(b->node)) {
-		g_set_error(err, REMOTE_ERROR, 0,
+		g_set_error(err, BLOCKDEV_ERROR, 0,
 			    "-blockdev %s: invalid node-name '%s' (1 to %d of A-Z a-z 0-9 _ . -, "
 			    "starting with a letter)",
 			    arg, b->node, BLOCKDEV_NODE_MAX);
 		return -EINVAL;
 	}
 	if (blockdev_find(bds, b->node)) {
-		g_set_error(err, REMOTE_ERROR, 0,
+		g_set_error(err, BLOCKDEV_ERROR, 0,
 			    "-blockdev: node-name '%s' is used twice; give each -blockdev its "
 			    "own node-name",
 			    b->node);
@@ -192,7 +199,7 @@ static int blockdev_open(struct blockdev *b, GError **err)
 	if (b->fd < 0) {
 		int e = errno;
 
-		g_set_error(err, REMOTE_ERROR, 0,
+		g_set_error(err, BLOCKDEV_ERROR, 0,
 			    "-blockdev node '%s': cannot open '%s' for %s: "
 			    "%s%s",
 			    b->node, b->filename,
@@ -205,7 +212,7 @@ static int blockdev_open(struct blockdev *b, GError **err)
 		return -e;
 	}
 	if (fstat(b->fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		g_set_error(err, REMOTE_ERROR, 0,
+		g_set_error(err, BLOCKDEV_ERROR, 0,
 			    "-blockdev node '%s': '%s' is not a regular "
 			    "file (only raw image files are supported)",
 			    b->node, b->filename);
@@ -225,33 +232,39 @@ int blockdevs_open(struct blockdevs *bds, GError **err)
 	return 0;
 }
 
-static const char *opt_prop(const struct remote_devopt *o, const char *name)
+/* The device an option describes: its type, id and properties (strings). */
+struct blockdev_user {
+	const char *type, *id;
+	json_object *props;
+};
+
+static const char *opt_prop(const struct blockdev_user *o, const char *name)
 {
 	json_object *v;
 
 	return json_object_object_get_ex(o->props, name, &v) ? json_object_get_string(v) : NULL;
 }
 
-static int blockdev_bind(struct blockdev *b, struct remote_devopt *o, GError **err)
+static int blockdev_bind(struct blockdev *b, const struct blockdev_user *o, GError **err)
 {
 	const char *ro = opt_prop(o, "read-only");
 	g_autofree char *fd = NULL;
 
 	if (b->user) {
-		g_set_error(err, REMOTE_ERROR, 0,
+		g_set_error(err, BLOCKDEV_ERROR, 0,
 			    "%s '%s': drive '%s' is already used by '%s'; a "
 			    "node backs one device",
 			    o->type, o->id, b->node, b->user);
 		return -EINVAL;
 	}
 	if (ro && !strcmp(ro, "off") && b->read_only) {
-		g_set_error(err, REMOTE_ERROR, 0,
+		g_set_error(err, BLOCKDEV_ERROR, 0,
 			    "%s '%s': read-only=off, but drive '%s' is "
 			    "read-only",
 			    o->type, o->id, b->node);
 		return -EINVAL;
 	}
-	b->user = o->id;
+	b->user = g_strdup(o->id);
 	fd = g_strdup_printf("%d", b->fd);
 	json_object_object_del(o->props, "drive");
 	json_object_object_add(o->props, "fd", json_object_new_string(fd));
@@ -264,13 +277,16 @@ static int blockdev_bind(struct blockdev *b, struct remote_devopt *o, GError **e
  * drive=NODE becomes fd=N (and read-only=on for a read-only node).  virtio-blk needs a
  * drive; nobody may give fd= by hand, since the number would name one of our fds.
  */
-int blockdev_resolve(struct blockdevs *bds, struct remote_devopt *o, GError **err)
+int blockdev_resolve(struct blockdevs *bds, const char *type, const char *id, json_object *props,
+		     GError **err)
 {
+	const struct blockdev_user user = {.type = type, .id = id, .props = props};
+	const struct blockdev_user *o = &user;
 	const char *drive = opt_prop(o, "drive");
 	struct blockdev *b;
 
 	if (opt_prop(o, "fd")) {
-		g_set_error(err, REMOTE_ERROR, 0,
+		g_set_error(err, BLOCKDEV_ERROR, 0,
 			    "%s '%s': fd= is set by the process; use "
 			    "drive=NODE with a -blockdev instead",
 			    o->type, o->id);
@@ -279,7 +295,7 @@ int blockdev_resolve(struct blockdevs *bds, struct remote_devopt *o, GError **er
 	if (!drive && strcmp(o->type, "virtio-blk") != 0)
 		return 0;
 	if (!drive || !*drive) {
-		g_set_error(err, REMOTE_ERROR, 0,
+		g_set_error(err, BLOCKDEV_ERROR, 0,
 			    "%s '%s': missing drive; add drive=NODE and "
 			    "-blockdev driver=file,node-name=NODE,filename=PATH",
 			    o->type, o->id);
@@ -287,7 +303,7 @@ int blockdev_resolve(struct blockdevs *bds, struct remote_devopt *o, GError **er
 	}
 	b = blockdev_find(bds, drive);
 	if (!b) {
-		g_set_error(err, REMOTE_ERROR, 0,
+		g_set_error(err, BLOCKDEV_ERROR, 0,
 			    "%s '%s': drive '%s' is not a -blockdev "
 			    "node-name",
 			    o->type, o->id, drive);
@@ -302,7 +318,7 @@ int blockdevs_check_used(const struct blockdevs *bds, GError **err)
 		const struct blockdev *b = g_ptr_array_index(bds->nodes, i);
 
 		if (!b->user) {
-			g_set_error(err, REMOTE_ERROR, 0,
+			g_set_error(err, BLOCKDEV_ERROR, 0,
 				    "-blockdev node '%s' is not used by any "
 				    "-device; add drive=%s to one, or remove it",
 				    b->node, b->node);
