@@ -17,7 +17,11 @@
  * debugcon port.  IOPS are N divided by the host time between those two lines as they
  * arrive here (not the guest's TSC figures), so VM startup is not counted.
  * Configurations alternate for a few rounds; figures are medians.  It prints figures;
- * it never fails on a slow machine.  Usage: bench-blk [N] [rounds]
+ * it never fails on a slow machine.  The IOPS table is printed twice: with the guest
+ * spinning while it waits for a completion (wait=spin: the interrupt must reach a
+ * running vCPU) and halting (wait=hlt: a halted vCPU is woken, as an idle OS would be).
+ * Usage: bench-blk [N] [rounds] ["guest options"] (then only those options, e.g.
+ * "wait=hlt mode=poll", appended to the guest's command line, are measured).
  */
 #include <errno.h>
 #include <poll.h>
@@ -308,8 +312,7 @@ static void cfg_init(struct cfg *c, int argc, char **argv)
 		c->rounds = 3;
 	c->elf = tu_guest("virtio-blk");
 	c->img = image_new();
-	c->append = g_strdup_printf("bench=%lu qd=1,32", c->n);
-	c->append2 = g_strdup_printf("bench=%lu qd=1,32", 2 * c->n);
+	c->append = c->append2 = NULL;
 	c->blockdev = g_strdup_printf("driver=file,node-name=d0,filename=%s", c->img);
 	c->qdrive = g_strdup_printf("file=%s,if=none,format=raw,id=d0", c->img);
 }
@@ -334,6 +337,14 @@ static void bench_rss(const struct cfg *c)
 	print_rss("mpvmm-storage", &ms);
 	rss_remote(misc, rng_vmm, "ok 3 ", &mm);
 	print_rss("mpvmm-misc", &mm);
+}
+
+static void cfg_set_opts(struct cfg *c, const char *opts)
+{
+	g_free(c->append);
+	g_free(c->append2);
+	c->append = g_strdup_printf("bench=%lu qd=1,32 %s", c->n, opts);
+	c->append2 = g_strdup_printf("bench=%lu qd=1,32 %s", 2 * c->n, opts);
 }
 
 static void run_remote(const struct cfg *c, bool twice, struct run *r)
@@ -365,9 +376,28 @@ static void run_qemu(const struct cfg *c, char *qemu_bin, struct run *r)
 	bench_run(qemu, NULL, 0, NULL, r);
 }
 
+/* The IOPS table for the guest options `opts`; rem and loc keep each round's run. */
+static void bench_iops(struct cfg *c, const char *opts, char *qemu_bin, struct run *rem,
+		       struct run *loc)
+{
+	struct run q[MAX_ROUNDS];
+
+	cfg_set_opts(c, opts);
+	printf("\nguest command line '%s':\n", c->append);
+	for (unsigned r = 0; r < c->rounds; r++) {
+		run_remote(c, false, &rem[r]);
+		run_local(c, false, &loc[r]);
+		if (qemu_bin)
+			run_qemu(c, qemu_bin, &q[r]);
+		print_round(r, &rem[r], &loc[r], qemu_bin ? &q[r] : NULL);
+	}
+	print_iops(rem, loc, qemu_bin ? q : NULL, c->rounds);
+}
+
 int main(int argc, char **argv)
 {
-	struct run rem[MAX_ROUNDS], loc[MAX_ROUNDS], q[MAX_ROUNDS], rem2, loc2;
+	struct run rem[MAX_ROUNDS], loc[MAX_ROUNDS], rem2, loc2;
+	const char *opts = argc > 3 ? argv[3] : "wait=spin";
 	char *qemu_bin;
 	struct cfg c;
 
@@ -379,17 +409,13 @@ int main(int argc, char **argv)
 	g_setenv("MPVMM_EXIT_STATS", "1", TRUE);
 	cfg_init(&c, argc, argv);
 	qemu_bin = g_find_program_in_path("qemu-system-x86_64");
-	printf("bench-blk: virtio-blk.elf bench=%lu qd=1,32 (4 KiB random reads, then writes, "
-	       "per depth) on a %u MiB raw image; %u rounds alternating the configurations\n",
-	       c.n, IMG_SIZE >> 20, c.rounds);
-	for (unsigned r = 0; r < c.rounds; r++) {
-		run_remote(&c, false, &rem[r]);
-		run_local(&c, false, &loc[r]);
-		if (qemu_bin)
-			run_qemu(&c, qemu_bin, &q[r]);
-		print_round(r, &rem[r], &loc[r], qemu_bin ? &q[r] : NULL);
-	}
-	print_iops(rem, loc, qemu_bin ? q : NULL, c.rounds);
+	printf("bench-blk: virtio-blk.elf in bench mode (4 KiB random reads, then writes, per "
+	       "depth) on a %u MiB raw image; %u rounds alternating the configurations\n",
+	       IMG_SIZE >> 20, c.rounds);
+	if (argc <= 3)
+		bench_iops(&c, "wait=hlt", qemu_bin, rem, loc);
+	bench_iops(&c, opts, qemu_bin, rem, loc);
+	printf("\n");
 	run_remote(&c, true, &rem2);
 	run_local(&c, true, &loc2);
 	print_wakeups("remote", (long)median_seg(rem, c.rounds, -1), rem2.exits, 4 * c.n);
