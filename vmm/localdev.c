@@ -99,7 +99,8 @@ int localdev_backends(const struct vmm_opts *o, GError **err)
 	for (unsigned i = 0; ret >= 0 && i < o->nr_devices; i++) {
 		const struct devopt *d = &o->devices[i];
 
-		if (strcmp(d->type, DEVOPT_PROXY_TYPE) != 0)
+		/* virtio-rng's fd= is refused by localdev_entropy(), with its own message */
+		if (strcmp(d->type, DEVOPT_PROXY_TYPE) != 0 && strcmp(d->type, "virtio-rng") != 0)
 			ret = blockdev_resolve(bds, d->type, d->id, d->props, err);
 	}
 	if (ret >= 0)
