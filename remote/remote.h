@@ -4,8 +4,9 @@
  * a library header for other folders.
  *
  *   main.c        command line -> struct remote_devopt list (no sockets, no devices)
- *   remote.c      the process: creates devices and channels, runs the GLib main loop,
- *                 exits on SIGTERM/SIGINT or when every channel has closed
+ *   remote.c      the process: creates devices and channels (at start and at run time),
+ *                 runs the GLib main loop, exits on SIGTERM/SIGINT, when every channel
+ *                 has closed, or when the control channel closes
  *   channel.c     one device's socket: an inherited connected fd, or a listening path
  *                 that accepts one client at a time
  *   vfu_server.c  the vfio-user server of one connection: validates each request and
@@ -154,9 +155,26 @@ int entropy_resolve(struct remote_devopt *o, int *fd, GError **err);
 /* --- remote.c ----------------------------------------------------------------- */
 struct remote;
 
-/* Create every device and channel; nothing is left behind on failure. */
+/* Create every device and channel (nr may be 0); nothing is left behind on failure. */
 int remote_create(const struct remote_devopt *opts, unsigned nr, struct remote **out,
 		  GError **err);
+/*
+ * One more device and its channel, at run time (the control channel's device_add).
+ * o->fd, when >= 0, is taken on success and on failure alike (the channel closes it).
+ * -EEXIST when the id is in use; else dev_create()'s or channel_create()'s error.
+ */
+int remote_device_add(struct remote *r, const struct remote_devopt *o, GError **err);
+/* Destroy a device, its channel (closing its socket) and its interrupts.  -ENOENT. */
+int remote_device_del(struct remote *r, const char *id);
+/* query-devices: [{"id", "type", "channel": "connected" | "closed" | "listening"}]. */
+json_object *remote_devices_json(const struct remote *r);
+/*
+ * With a control channel the process runs with any number of devices (none too) and
+ * does not exit when they close; the control channel ends it with remote_stop().
+ */
+void remote_set_controlled(struct remote *r, bool controlled);
+/* Make remote_run() return at its next iteration.  Main-loop thread. */
+void remote_stop(struct remote *r);
 /* Run until SIGTERM/SIGINT or until every channel has closed; returns the exit status. */
 int remote_run(struct remote *r);
 void remote_destroy(struct remote *r);
