@@ -8,9 +8,9 @@
  * interrupts that arrive: plain delivery, a burst, a vector masked (no interrupt, its
  * PBA bit set, delivered on unmask), the function mask, and a second vector.  Then
  * INTx: the IOAPIC pin named by the interrupt line, level-triggered (82093AA
- * datasheet, 3.2.4); a line held high must come back after every EOI until the
- * handler lowers it, and Interrupt Disable must hold it back.  Results go out as TAP;
- * the exit code is the number of failures.
+ * datasheet, 3.2.4); a line held high must come back after every EOI, exactly as many
+ * times as it stays high, and Interrupt Disable must hold it back.  Results go out as
+ * TAP; the exit code is the number of failures.
  *
  * Not a driver library: no MSI, one CPU, fixed vectors.
  */
@@ -29,6 +29,8 @@
 
 #define LAPIC_BASE 0xfee00000u
 #define LAPIC_EOI 0xb0
+#define LAPIC_ISR 0x100 /* eight 32-bit registers, 16 bytes apart (SDM vol. 3, 11.8.4) */
+#define LAPIC_IRR 0x200
 #define LAPIC_SVR 0xf0
 #define LAPIC_SVR_ENABLE 0x100
 
@@ -52,8 +54,7 @@
  */
 #define SPIN_INTX 50000000
 
-static volatile unsigned hits[2], intx_hits;
-static uint64_t intx_bar0;
+static volatile unsigned hits[2], intx_hits, intx_early_eoi;
 
 static void on_vec(struct idt_frame *f)
 {
@@ -61,13 +62,23 @@ static void on_vec(struct idt_frame *f)
 	writel(0, LAPIC_BASE + LAPIC_EOI);
 }
 
-/* A level-triggered INTx: lower the line once intx_stop interrupts came, then EOI. */
-static volatile unsigned intx_stop;
+static bool lapic_bit(unsigned reg, unsigned vector)
+{
+	return readl(LAPIC_BASE + reg + 0x10 * (vector / 32)) >> (vector % 32) & 1;
+}
 
+/*
+ * A level-triggered INTx: count it, then EOI.  The line is lowered by test_intx()
+ * before the last interrupt is let in, never here: on this PVM host KVM EOIs an
+ * interrupt when it delivers it (docs/interrupts.md), so by the time a handler runs
+ * the resample eventfd has already asked the device whether its line is still high.
+ * An in-service bit already clear on entry counts such an early EOI.
+ */
 static void on_intx(struct idt_frame *f)
 {
-	if (++intx_hits >= intx_stop)
-		writel(0, intx_bar0 + IRQDEV_INTX);
+	intx_hits++;
+	if (!lapic_bit(LAPIC_ISR, VEC_INTX))
+		intx_early_eoi++;
 	writel(0, LAPIC_BASE + LAPIC_EOI);
 }
 
@@ -121,22 +132,47 @@ static void fire(const struct msix *m, unsigned vector)
 	writel(vector, m->bar0 + IRQDEV_RAISE);
 }
 
-/*
- * Wait until intx_hits reaches at least want, then until it stops moving for SPIN
- * polls; returns the count then.
- */
-static unsigned wait_intx(unsigned want)
+/* With interrupts on: wait until intx_hits stops moving for SPIN polls; returns it. */
+static unsigned wait_intx_quiet(void)
 {
 	unsigned n, last;
 
-	for (n = 0; n < SPIN_INTX && intx_hits < want; n++)
-		__asm__ volatile("pause");
 	do {
 		last = intx_hits;
 		for (n = 0; n < SPIN && intx_hits == last; n++)
 			__asm__ volatile("pause");
 	} while (intx_hits != last);
 	return last;
+}
+
+/*
+ * With interrupts off, let a line held high in `count` times: wait until the LAPIC
+ * requests VEC_INTX (IRR), lower the line before the last one if `lower`, then open
+ * the interrupt window until the handler ran.  Lowering an interrupt that is requested
+ * but not yet delivered makes the count exact whenever the EOI happens.  Returns the
+ * interrupts taken; stops early when one does not come.
+ */
+static unsigned intx_take(const struct msix *m, unsigned count, bool lower)
+{
+	unsigned got = 0;
+
+	for (; got < count; got++) {
+		unsigned before = intx_hits, n;
+
+		for (n = 0; n < SPIN_INTX && !lapic_bit(LAPIC_IRR, VEC_INTX); n++)
+			__asm__ volatile("pause");
+		if (n == SPIN_INTX)
+			break;
+		if (lower && got + 1 == count)
+			writel(0, m->bar0 + IRQDEV_INTX);
+		__asm__ volatile("sti");
+		for (n = 0; n < SPIN_INTX && intx_hits == before; n++)
+			__asm__ volatile("pause");
+		__asm__ volatile("cli");
+		if (intx_hits == before)
+			break;
+	}
+	return got;
 }
 
 static void ioapic_write(unsigned reg, uint32_t v)
@@ -155,39 +191,43 @@ static void intx_disable(const struct msix *m, bool off)
 static void test_intx(const struct msix *m)
 {
 	uint8_t line = pci_cfg_readb(m->bdf, PCI_INT_LINE);
-	unsigned n, k;
+	unsigned n;
 
 	if (!report(line == 10 || line == 11, "interrupt line names IOAPIC pin 10 or 11 (%u)",
 		    line))
 		return;
 	ctrl(m, 0); /* MSI-X off: the function signals INTx again */
-	intx_bar0 = m->bar0;
 	idt_set_handler(VEC_INTX, on_intx);
 	ioapic_write(IOAPIC_REDIR + 2 * line + 1, 0);			/* destination APIC 0 */
 	ioapic_write(IOAPIC_REDIR + 2 * line, VEC_INTX | IOAPIC_LEVEL); /* active high */
 	intx_disable(m, false);
-	report(wait_intx(0) == 0, "no INTx before the device raises its line");
-	/*
-	 * Held high, the line must come back after each EOI until the handler lowers it
-	 * at the third interrupt; then it must stop.  One more interrupt may follow the
-	 * lowering on this host (an irqfd injection KVM's worker had queued), not more.
-	 */
-	intx_stop = INTX_EVERY;
+	report(wait_intx_quiet() == 0, "no INTx before the device raises its line");
+	/* Held high, the line must come back after each EOI, and stop once lowered. */
+	__asm__ volatile("cli");
 	writel(1, m->bar0 + IRQDEV_INTX);
-	n = wait_intx(INTX_EVERY);
-	report(n >= INTX_EVERY && n <= INTX_EVERY + 1,
-	       "a line held high comes back after each EOI, stops when lowered: %u", n);
-	intx_stop = n + INTX_EVERY;
+	intx_take(m, INTX_EVERY, true);
+	__asm__ volatile("sti");
+	n = wait_intx_quiet();
+	report(n == INTX_EVERY, "a line held high comes back after each EOI, stops when lowered: "
+				"%u of %u", n, INTX_EVERY);
+	__asm__ volatile("cli");
 	writel(1, m->bar0 + IRQDEV_INTX);
-	k = wait_intx(intx_stop);
-	report(k >= intx_stop && k <= intx_stop + 1, "raised again: %u more", k - n);
+	intx_take(m, INTX_EVERY, true);
+	__asm__ volatile("sti");
+	report(wait_intx_quiet() - n == INTX_EVERY, "raised again: %u more", intx_hits - n);
+	n = intx_hits;
 	intx_disable(m, true);
-	intx_stop = k + 1;
 	writel(1, m->bar0 + IRQDEV_INTX);
-	report(wait_intx(k) == k, "Interrupt Disable holds a high line back");
+	report(wait_intx_quiet() == n && !lapic_bit(LAPIC_IRR, VEC_INTX),
+	       "Interrupt Disable holds a high line back");
+	__asm__ volatile("cli");
 	intx_disable(m, false);
-	n = wait_intx(k + 1);
-	report(n >= k + 1 && n <= k + 2, "clearing Interrupt Disable lets it through: %u", n - k);
+	intx_take(m, 1, true);
+	__asm__ volatile("sti");
+	report(wait_intx_quiet() - n == 1, "clearing Interrupt Disable lets it through: %u",
+	       intx_hits - n);
+	report_note("%u of %u INTx interrupts were already EOI'd when the handler ran",
+		    intx_early_eoi, intx_hits);
 }
 
 static void test_mask(const struct msix *m)
