@@ -31,6 +31,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <glib.h>
+#include <json-c/json.h>
 
 /* Spec "Header": every message starts with these 16 bytes, host (little) endian. */
 struct vfu_hdr {
@@ -407,5 +409,201 @@ int vfu_call_dma(int sock, uint16_t *next_id, const struct vfu_dma_handler *dma,
 
 /* Spec name without the VFIO_USER_ prefix ("REGION_READ"), or "UNKNOWN". Static. */
 const char *vfu_cmd_name(uint16_t cmd);
+
+/* ================================================================================== */
+/*
+ * QMP: the QEMU Machine Protocol (QEMU docs/interop/qmp-spec.rst), server side.
+ *
+ * A struct qmp_session is one client's protocol state, independent of the transport:
+ * bytes (and SCM_RIGHTS fds) go in with qmp_session_input(), whole messages (JSON plus
+ * "\r\n", as QEMU sends them) come out through a write callback.  json-c parses and
+ * builds every message; the parser is a streaming json_tokener, so pipelined messages
+ * and messages split across reads both work.  A struct qmp_server is the GLib glue:
+ * unix listening sockets and adopted connected sockets, one session per client, event
+ * broadcast.  Neither knows what a command does: commands come in NULL-name-terminated
+ * tables of struct qmp_command, and a server or session takes a NULL-terminated list
+ * of such tables, so each subsystem adds its own table without touching another's.
+ * Built in (always present): qmp_capabilities, query-version, query-commands, getfd,
+ * closefd.  docs/qmp.md documents every command and the limits below.
+ *
+ * Wire rules implemented (spec section "QMP Specification"): greeting
+ * {"QMP": {"version": {"qemu": {"micro", "minor", "major"}, "package"}, "capabilities": []}};
+ * before qmp_capabilities every command but qmp_capabilities gets CommandNotFound
+ * "Expecting capabilities negotiation with 'qmp_capabilities'"; a message must be an
+ * object with "execute" (string), optional "arguments" (object) and optional "id" (any
+ * JSON value, echoed in the reply); any other member is refused as QEMU does ("QMP input
+ * member 'X' is unexpected").  Arguments are checked against the command's struct
+ * qmp_arg list before the command runs, with QEMU's messages ("Parameter 'X' is
+ * missing", "Parameter 'X' is unexpected", "Invalid parameter type for 'X', expected:
+ * string").  Events {"event", "data"?, "timestamp": {"seconds", "microseconds"}} go only
+ * to negotiated sessions.
+ * Limits (our decisions, docs/qmp.md): one message is at most QMP_MSG_MAX bytes
+ * counted from its first non-blank byte; a longer one is answered with GenericError and
+ * the connection is closed (no resync is possible inside an unbounded string).
+ * Malformed JSON is answered with GenericError "JSON parse error, ..."; the input is
+ * then skipped up to the next newline and parsing starts afresh (QEMU resyncs too).
+ * Nesting deeper than QMP_DEPTH_MAX is a parse error.
+ *
+ * fds: fds received with input (qmp_session_input()) wait in a per-session queue of at
+ * most QMP_FDS_MAX (more are closed); a command takes one with qmp_session_take_msg_fd()
+ * (getfd does).  Whenever the session is idle at a message boundary (all input so far
+ * consumed) the fds nobody took are closed, so an fd sent with a message that does not
+ * expect it is closed after that message runs.  getfd stores the fd under a name in
+ * the session's named-fd table (at most QMP_NAMED_FDS_MAX names; a name reused closes
+ * the old fd, as in QEMU); qmp_session_take_fd() moves one out of it (device_add
+ * socket=FDNAME); closefd closes one.  Everything is closed with the session.
+ *
+ * Threads: a session is used by one thread at a time, the one that feeds it input;
+ * commands run on it, synchronously, in order.  A server and its sessions live on the
+ * thread iterating the server's GMainContext; only qmp_server_emit_event() may be
+ * called from any thread.
+ */
+#define QMP_MSG_MAX (1u << 20)	     /* bytes in one inbound message: 1 MiB is accepted */
+#define QMP_DEPTH_MAX 64	     /* JSON nesting depth */
+#define QMP_FDS_MAX 8		     /* received fds waiting for a command */
+#define QMP_NAMED_FDS_MAX 64	     /* getfd names per session */
+#define QMP_FDNAME_MAX 128	     /* bytes in a getfd name */
+#define QMP_OUT_MAX (16u << 20)	     /* queued output per client before it is dropped */
+#define QMP_LISTEN_MAX 16	     /* listening sockets per server */
+#define QMP_CLIENTS_MAX 64	     /* connected clients per server; more are closed */
+
+/* GError domain for command failures; the code is an enum qmp_error_class. */
+#define QMP_ERROR (qmp_error_quark())
+GQuark qmp_error_quark(void);
+
+/* The "class" member of an error reply (QEMU qapi/error.json ErrorClass). */
+enum qmp_error_class {
+	QMP_ERROR_GENERIC,	    /* "GenericError" */
+	QMP_ERROR_COMMAND_NOT_FOUND, /* "CommandNotFound" */
+	QMP_ERROR_DEVICE_NOT_FOUND,  /* "DeviceNotFound" */
+};
+/* "GenericError", ...; "GenericError" for an unknown value.  Static. */
+const char *qmp_error_class_name(int cls);
+/* Set *err (may be NULL) to QMP_ERROR/cls with the formatted desc; returns ret (< 0). */
+int qmp_error_set(GError **err, int ret, enum qmp_error_class cls, const char *fmt, ...)
+	G_GNUC_PRINTF(4, 5);
+
+enum qmp_arg_type {
+	QMP_ARG_STR,	/* JSON string; "expected: string" */
+	QMP_ARG_INT,	/* JSON integer (no fraction); "expected: integer" */
+	QMP_ARG_BOOL,	/* true/false; "expected: boolean" */
+	QMP_ARG_NUMBER, /* integer or fraction; "expected: number" */
+	QMP_ARG_OBJECT, /* JSON object; "expected: object" */
+	QMP_ARG_ANY,	/* anything, null included */
+};
+
+/* One named argument; a command's list ends with a NULL name. */
+struct qmp_arg {
+	const char *name;
+	enum qmp_arg_type type;
+	bool optional;
+};
+
+struct qmp_session;
+
+/*
+ * A command.  opaque is the server's (or session's) opaque; args is always an object
+ * (empty when the message had no "arguments"), already checked against the command's
+ * struct qmp_arg list, and owned by the caller (json_object_get() to keep a part).  On
+ * success return >= 0 and optionally set *ret to a new reference (the "return" value;
+ * left NULL means {}).  On failure return -errno and set *err in domain QMP_ERROR with
+ * an enum qmp_error_class code (qmp_error_set()); an unset *err or another domain
+ * becomes GenericError with the message (or strerror).  *ret is dropped on failure.
+ */
+typedef int (*qmp_cmd_fn)(void *opaque, struct qmp_session *s, json_object *args,
+			  json_object **ret, GError **err);
+
+struct qmp_command {
+	const char *name;
+	qmp_cmd_fn fn;
+	const struct qmp_arg *args; /* NULL-name-terminated; NULL: takes no argument */
+	bool extra_args;	    /* arguments besides `args` are passed on unchecked */
+};
+
+/* The "version" member of the greeting and of query-version. */
+struct qmp_version {
+	int major, minor, micro;
+	const char *package; /* copied */
+};
+
+/*
+ * Output of a session: one whole message per call (JSON text then "\r\n").  Return 0,
+ * or -errno to make qmp_session_input() fail with it (the transport is gone).
+ */
+typedef int (*qmp_write_fn)(void *ctx, const char *buf, size_t len);
+
+/*
+ * A new session that has not yet sent its greeting.  tables: NULL-terminated list of
+ * command tables, not copied (keep them alive; static const in practice); a name found
+ * in two tables resolves to the first, built-ins first.  opaque is passed to every
+ * command.  -ENOMEM.
+ */
+int qmp_session_create(const struct qmp_command *const *tables, void *opaque,
+		       const struct qmp_version *ver, qmp_write_fn write, void *write_ctx,
+		       struct qmp_session **out);
+/* Send the greeting.  The write callback's error. */
+int qmp_session_greet(struct qmp_session *s);
+/*
+ * Feed bytes (any split) and the fds that arrived with them (ownership taken: queued
+ * or closed, also on failure).  Runs every command completed by these bytes.  Returns
+ * 0, -EMSGSIZE after answering an oversized message, or the write callback's error;
+ * after a failure the session only waits to be destroyed.
+ */
+int qmp_session_input(struct qmp_session *s, const char *buf, size_t len, int *fds,
+		      unsigned nr_fds);
+/* Closes every fd it holds.  NULL is a no-op. */
+void qmp_session_destroy(struct qmp_session *s);
+bool qmp_session_negotiated(const struct qmp_session *s);
+/* Send an event now (dropped unless negotiated).  data: NULL or taken. */
+int qmp_session_send_event(struct qmp_session *s, const char *name, json_object *data);
+/* For a command: the oldest fd received and not yet taken (caller owns it), or -ENOENT. */
+int qmp_session_take_msg_fd(struct qmp_session *s);
+/* For a command: move the named fd out of the getfd table (caller owns it), or -ENOENT. */
+int qmp_session_take_fd(struct qmp_session *s, const char *name);
+/* Store fd under name (taken; replaces and closes an older one). -ENOSPC, -EINVAL. */
+int qmp_session_put_fd(struct qmp_session *s, const char *name, int fd);
+
+/* ---- qmp_server: GLib glue, unix sockets ---- */
+
+struct qmp_server;
+/* Called on the server's thread when an adopted connection ends (EOF or error). */
+typedef void (*qmp_closed_fn)(void *ctx);
+
+struct qmp_server_cfg {
+	const struct qmp_command *const *tables; /* as qmp_session_create() */
+	void *opaque;
+	struct qmp_version version;
+	GMainContext *ctx; /* where sockets are watched; NULL: the global default */
+};
+
+/* Nothing is watched yet.  The cfg strings are copied, the tables not.  -ENOMEM. */
+int qmp_server_create(const struct qmp_server_cfg *cfg, struct qmp_server **out);
+/*
+ * Listen on a unix socket at path (an existing socket file there is replaced, as QEMU
+ * does; any other file is refused with -EEXIST) and serve every client that connects.
+ * The file is unlinked by qmp_server_destroy().  *err names the path and the fix.
+ */
+int qmp_server_listen(struct qmp_server *srv, const char *path, GError **err);
+/*
+ * Serve one already-connected stream socket (taken; closed on failure too), e.g. an
+ * inherited control channel.  closed (may be NULL) is called when it ends, after the
+ * client is freed; it may quit the main loop but must not destroy the server.
+ * -ENOTSOCK (not a stream socket), -EMFILE (QMP_CLIENTS_MAX reached).
+ */
+int qmp_server_adopt(struct qmp_server *srv, int fd, qmp_closed_fn closed, void *closed_ctx);
+/*
+ * Broadcast an event to every negotiated session, timestamped now.  Any thread; data is
+ * NULL or taken.  Delivered from the server's context, in emission order.  Every
+ * emitting thread must be done before qmp_server_destroy().
+ */
+void qmp_server_emit_event(struct qmp_server *srv, const char *name, json_object *data);
+/* Connected clients now (server's thread). */
+unsigned qmp_server_nr_clients(const struct qmp_server *srv);
+/*
+ * Flush what can be written without blocking (up to ~1 s), close every client and
+ * listening socket and unlink the socket files.  Call on the server's thread, or after
+ * that thread stopped iterating the context.  NULL is a no-op.
+ */
+void qmp_server_destroy(struct qmp_server *srv);
 
 #endif
