@@ -4,7 +4,8 @@
  * Not a public header (other folders use devices/devices.h only).
  *
  *   virtqueue.c   split virtqueues (virtio 1.1, 2.6): strict chain validation, every
- *                 guest access through gmem_translate
+ *                 guest access through gmem_translate, or through gmem_read/gmem_write
+ *                 copies where guest RAM has no host mapping
  *   virtio_pci.c  the modern PCI transport (4.1): capabilities, common configuration,
  *                 notifications/doorbells, ISR, interrupts, status and reset
  *
@@ -67,7 +68,22 @@ struct virtq_req {
 	unsigned nr_out, nr_in;
 	uint64_t out_len, in_len;
 	struct iovec iov[VIRTQ_MAX_SIZE];
+	/*
+	 * Buffers in guest RAM without a host mapping (memory a remote reaches by
+	 * DMA_READ/DMA_WRITE messages): their iov entries point at heap copies, readable
+	 * ones filled by virtq_pop, writable ones copied back by virtq_push, which frees
+	 * them all (so does a failing virtq_pop).  Empty on the mapped path.
+	 */
+	unsigned nr_bounce;
+	uint64_t bounce_bytes;
+	struct virtq_bounce {
+		unsigned iov; /* index into iov[] */
+		uint64_t gpa;
+	} bounce[VIRTQ_MAX_SIZE];
 };
+
+/* Most bytes of one chain held in copies (buffers without a host mapping). */
+#define VIRTQ_BOUNCE_MAX (4u << 20)
 
 /* --- virtqueue.c ---------------------------------------------------------------- */
 void virtq_reset(struct virtq *vq);
@@ -80,6 +96,12 @@ int virtq_check(const struct virtq *vq, const struct gmem *mem);
  * this queue any more and must signal DEVICE_NEEDS_RESET.
  */
 int virtq_pop(struct virtq *vq, const struct gmem *mem, struct virtq_req *req);
+/*
+ * Before virtq_push: write the first len writable bytes held in copies (the request's
+ * bounce list) back to guest RAM, and free every copy, also on failure.  0, or -EIO
+ * when guest RAM could not be written.  Nothing to do on the mapped path.
+ */
+int virtq_req_complete(struct virtq_req *req, const struct gmem *mem, uint32_t len);
 /* Return a chain with `len` bytes written; -EIO if the used ring left guest RAM. */
 int virtq_push(struct virtq *vq, const struct gmem *mem, uint16_t head, uint32_t len);
 /* The driver has not suppressed interrupts (VIRTQ_AVAIL_F_NO_INTERRUPT clear). */

@@ -231,7 +231,10 @@ static void virtio_pci_notify(struct virtio_dev *vdev, unsigned q)
 	while ((ret = virtq_pop(vq, mem, &vdev->req)) > 0) {
 		uint32_t len = vdev->ops->handle(vdev, q, &vdev->req);
 
-		ret = virtq_push(vq, mem, vdev->req.head, MIN(len, vdev->req.in_len));
+		/* Copies of buffers without a host mapping go back first (virtqueue.c). */
+		ret = virtq_req_complete(&vdev->req, mem, MIN(len, vdev->req.in_len));
+		if (ret == 0)
+			ret = virtq_push(vq, mem, vdev->req.head, MIN(len, vdev->req.in_len));
 		if (ret < 0)
 			break;
 		pushed = true;

@@ -3,7 +3,11 @@
  * virtqueue: the device side of split virtqueues (virtio 1.1, 2.6).  Every ring and
  * buffer access goes through gmem_translate, and every descriptor is copied out of
  * guest RAM once before it is used, so a guest changing its rings under us sees only
- * one consistent view.  A malformed ring or chain is reported as -EIO and nothing of
+ * one consistent view.  Where guest RAM has no host mapping (a remote that reaches it
+ * by DMA_READ/DMA_WRITE messages) gmem_translate gives no pointer: ring fields are
+ * then copied with gmem_read/gmem_write, and buffers go through heap copies that
+ * virtq_pop fills and virtq_push writes back (struct virtq_req's bounce list), so a
+ * device sees plain iovecs either way; the mapped path takes none of these branches.  A malformed ring or chain is reported as -EIO and nothing of
  * it is used: the caller turns that into DEVICE_NEEDS_RESET.  It is not a transport
  * and knows nothing of PCI, interrupts or what a request means.
  */
@@ -36,7 +40,21 @@ void virtq_reset(struct virtq *vq)
 
 static bool range_ok(const struct gmem *mem, uint64_t gpa, uint64_t len, uint64_t align)
 {
-	return mem && gpa % align == 0 && gmem_translate(mem, gpa, len);
+	return mem && gpa % align == 0 && gmem_contains(mem, gpa, len, true);
+}
+
+/* A copy of guest RAM where gmem_translate gives no pointer (no host mapping). */
+static int copy_in(const struct gmem *mem, uint64_t gpa, void *buf, size_t len)
+{
+	return gmem_contains(mem, gpa, len, true) ? gmem_read(mem, gpa, buf, len) : -EIO;
+}
+
+static void release_bounces(struct virtq_req *req)
+{
+	for (unsigned i = 0; i < req->nr_bounce; i++)
+		g_free(req->iov[req->bounce[i].iov].iov_base);
+	req->nr_bounce = 0;
+	req->bounce_bytes = 0;
 }
 
 int virtq_check(const struct virtq *vq, const struct gmem *mem)
@@ -56,6 +74,10 @@ static int load16(const struct gmem *mem, uint64_t gpa, uint16_t *v)
 {
 	uint16_t *p = mem ? gmem_translate(mem, gpa, 2) : NULL;
 
+	if (!p && mem && gpa % 2 == 0 && copy_in(mem, gpa, v, 2) == 0) {
+		*v = le16toh(*v); /* a DMA_READ reply: ordered by its round trip */
+		return 0;
+	}
 	if (!p || (uintptr_t)p % 2)
 		return -EIO;
 	*v = le16toh(__atomic_load_n(p, __ATOMIC_ACQUIRE));
@@ -65,11 +87,13 @@ static int load16(const struct gmem *mem, uint64_t gpa, uint16_t *v)
 static int read_desc(const struct gmem *mem, uint64_t table, unsigned i, struct vdesc *d)
 {
 	uint8_t raw[DESC_SIZE];
-	const void *p = gmem_translate(mem, table + (uint64_t)i * DESC_SIZE, DESC_SIZE);
+	uint64_t gpa = table + (uint64_t)i * DESC_SIZE;
+	const void *p = gmem_translate(mem, gpa, DESC_SIZE);
 
-	if (!p)
+	if (p)
+		memcpy(raw, p, sizeof(raw)); /* one snapshot: the guest may rewrite it meanwhile */
+	else if (copy_in(mem, gpa, raw, sizeof(raw)) < 0)
 		return -EIO;
-	memcpy(raw, p, sizeof(raw)); /* one snapshot: the guest may rewrite it meanwhile */
 	memcpy(&d->addr, raw, 8);
 	memcpy(&d->len, raw + 8, 4);
 	memcpy(&d->flags, raw + 12, 2);
@@ -79,6 +103,31 @@ static int read_desc(const struct gmem *mem, uint64_t table, unsigned i, struct 
 	d->flags = le16toh(d->flags);
 	d->next = le16toh(d->next);
 	return 0;
+}
+
+/*
+ * A buffer without a host mapping: a heap copy, filled now if the device reads it.
+ * Bounded by VIRTQ_BOUNCE_MAX per chain so a guest cannot make the process allocate
+ * VIRTQ_MAX_BYTES.
+ */
+static void *bounce_buf(const struct gmem *mem, struct virtq_req *req, const struct vdesc *d)
+{
+	bool writable = d->flags & VIRTQ_DESC_F_WRITE;
+	void *buf;
+
+	if (!gmem_contains(mem, d->addr, d->len, true) ||
+	    req->bounce_bytes + d->len > VIRTQ_BOUNCE_MAX)
+		return NULL;
+	buf = writable ? g_try_malloc0(d->len) : g_try_malloc(d->len);
+	if (!buf)
+		return NULL;
+	if (!writable && gmem_read(mem, d->addr, buf, d->len) < 0) {
+		g_free(buf);
+		return NULL;
+	}
+	req->bounce[req->nr_bounce++] = (struct virtq_bounce){req->nr_out + req->nr_in, d->addr};
+	req->bounce_bytes += d->len;
+	return buf;
 }
 
 /* Add one buffer to the request, in order: readable ones first (2.6.4.2). */
@@ -94,8 +143,10 @@ static int add_buf(const struct gmem *mem, struct virtq_req *req, const struct v
 	}
 	if (d->len == 0)
 		return 0; /* nothing to transfer; not an error */
-	hva = gmem_translate(mem, d->addr, d->len);
-	if (!hva || n >= VIRTQ_MAX_SIZE) {
+	hva = n < VIRTQ_MAX_SIZE ? gmem_translate(mem, d->addr, d->len) : NULL;
+	if (!hva && n < VIRTQ_MAX_SIZE && req->out_len + req->in_len + d->len <= VIRTQ_MAX_BYTES)
+		hva = bounce_buf(mem, req, d);
+	if (!hva) {
 		g_debug("virtq: buffer 0x%" G_GINT64_MODIFIER "x+0x%x outside guest RAM", d->addr,
 			d->len);
 		return -EIO;
@@ -196,16 +247,71 @@ int virtq_pop(struct virtq *vq, const struct gmem *mem, struct virtq_req *req)
 	req->head = head;
 	req->nr_out = req->nr_in = 0;
 	req->out_len = req->in_len = 0;
-	return walk_chain(vq, mem, head, req) < 0 ? -EIO : 1;
+	req->nr_bounce = 0;
+	req->bounce_bytes = 0;
+	if (walk_chain(vq, mem, head, req) < 0) {
+		release_bounces(req);
+		return -EIO;
+	}
+	return 1;
+}
+
+/* The first len writable bytes back to guest RAM where they sit in copies. */
+static int write_back(const struct gmem *mem, struct virtq_req *req, uint64_t len)
+{
+	uint64_t off = 0;
+	unsigned b = 0;
+
+	for (unsigned i = req->nr_out; i < req->nr_out + req->nr_in && off < len; i++) {
+		uint64_t n = MIN(req->iov[i].iov_len, len - off);
+
+		while (b < req->nr_bounce && req->bounce[b].iov < i)
+			b++;
+		if (b < req->nr_bounce && req->bounce[b].iov == i &&
+		    gmem_write(mem, req->bounce[b].gpa, req->iov[i].iov_base, n) < 0)
+			return -EIO;
+		off += n;
+	}
+	return 0;
+}
+
+/* The used ring element and index, by copies (no host mapping), element first. */
+static int push_copy(const struct gmem *mem, uint64_t elem, uint64_t idx_gpa, const uint8_t *e,
+		     uint16_t idx)
+{
+	if (!gmem_contains(mem, elem, USED_ELEM, true) || idx_gpa % 2 ||
+	    gmem_write(mem, elem, e, USED_ELEM) < 0 || gmem_write(mem, idx_gpa, &idx, 2) < 0)
+		return -EIO;
+	return 0;
+}
+
+int virtq_req_complete(struct virtq_req *req, const struct gmem *mem, uint32_t len)
+{
+	int ret = 0;
+
+	if (req->nr_bounce)
+		ret = mem ? write_back(mem, req, len) : -EIO;
+	release_bounces(req);
+	return ret;
 }
 
 int virtq_push(struct virtq *vq, const struct gmem *mem, uint16_t head, uint32_t len)
 {
 	uint64_t elem = vq->used + USED_RING + (uint64_t)USED_ELEM * (vq->used_idx % vq->size);
+	uint32_t id32 = htole32(head), len32 = htole32(len);
 	uint8_t *e = mem ? gmem_translate(mem, elem, USED_ELEM) : NULL;
 	uint16_t *idx = mem ? gmem_translate(mem, vq->used + 2, 2) : NULL;
-	uint32_t id32 = htole32(head), len32 = htole32(len);
 
+	if (mem && (!e || !idx)) { /* no host mapping: by copies, the element first */
+		uint8_t copy[USED_ELEM];
+
+		memcpy(copy, &id32, 4);
+		memcpy(copy + 4, &len32, 4);
+		if (push_copy(mem, elem, vq->used + 2, copy, htole16((uint16_t)(vq->used_idx + 1))))
+			return -EIO;
+		vq->used_idx++;
+		return 0;
+	}
 	if (!e || !idx || (uintptr_t)idx % 2)
 		return -EIO;
 	memcpy(e, &id32, 4);

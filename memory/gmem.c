@@ -3,7 +3,10 @@
  * gmem: guest RAM regions backed by memfds, and the one checked path from a
  * guest-physical range to a host pointer (gmem_lookup).  In a device process the
  * regions are the VMM's memfds, mapped and unmapped as vfio-user DMA_MAP/DMA_UNMAP
- * say.  Not a memory allocator for anything else.
+ * say, or regions the VMM shared without an fd, which have no host mapping and are
+ * copied through a per-region access function (the remote's DMA_READ/DMA_WRITE
+ * messages; this file knows nothing of sockets).  Not a memory allocator for anything
+ * else.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -74,7 +77,8 @@ void gmem_destroy(struct gmem *mem)
 	if (!mem)
 		return;
 	for (unsigned i = 0; i < mem->nr_regions; i++) {
-		munmap(mem->region[i].hva, mem->region[i].size);
+		if (mem->region[i].hva)
+			munmap(mem->region[i].hva, mem->region[i].size);
 		if (mem->region[i].fd >= 0)
 			close(mem->region[i].fd);
 	}
@@ -108,7 +112,7 @@ static int gmem_check_free(const struct gmem *mem, uint64_t gpa, uint64_t size)
 int gmem_add_region(struct gmem *mem, uint64_t gpa, uint64_t size, int fd, uint64_t fd_offset,
 		    void *hva)
 {
-	int ret = gmem_check_free(mem, gpa, size);
+	int ret = hva ? gmem_check_free(mem, gpa, size) : -EINVAL;
 
 	if (ret < 0)
 		return ret;
@@ -164,6 +168,23 @@ int gmem_map_fd(struct gmem *mem, uint64_t gpa, uint64_t size, int fd, uint64_t 
 	return 0;
 }
 
+int gmem_add_access_region(struct gmem *mem, uint64_t gpa, uint64_t size, bool writable,
+			   gmem_access_fn access, void *ctx)
+{
+	int ret;
+
+	if (gpa % GMEM_PAGE || size % GMEM_PAGE || !access)
+		return -EINVAL;
+	ret = gmem_check_free(mem, gpa, size);
+	if (ret < 0)
+		return ret;
+	mem->region[mem->nr_regions++] = (struct gmem_region){
+		.gpa = gpa, .size = size, .fd = -1, .readonly = !writable,
+		.access = access, .access_ctx = ctx,
+	};
+	return 0;
+}
+
 int gmem_remove_region(struct gmem *mem, uint64_t gpa, uint64_t size)
 {
 	for (unsigned i = 0; i < mem->nr_regions; i++) {
@@ -171,7 +192,8 @@ int gmem_remove_region(struct gmem *mem, uint64_t gpa, uint64_t size)
 
 		if (r->gpa != gpa || r->size != size)
 			continue;
-		munmap(r->hva, r->size);
+		if (r->hva)
+			munmap(r->hva, r->size);
 		if (r->fd >= 0)
 			close(r->fd);
 		mem->region[i] = mem->region[--mem->nr_regions];
@@ -205,7 +227,7 @@ void *gmem_translate(const struct gmem *mem, uint64_t gpa, uint64_t len)
 	uint64_t off;
 	const struct gmem_region *r = gmem_lookup(mem, gpa, len, &off);
 
-	return r && !r->readonly ? (uint8_t *)r->hva + off : NULL;
+	return r && r->hva && !r->readonly ? (uint8_t *)r->hva + off : NULL;
 }
 
 const void *gmem_translate_read(const struct gmem *mem, uint64_t gpa, uint64_t len)
@@ -213,26 +235,40 @@ const void *gmem_translate_read(const struct gmem *mem, uint64_t gpa, uint64_t l
 	uint64_t off;
 	const struct gmem_region *r = gmem_lookup(mem, gpa, len, &off);
 
-	return r ? (const uint8_t *)r->hva + off : NULL;
+	return r && r->hva ? (const uint8_t *)r->hva + off : NULL;
+}
+
+bool gmem_contains(const struct gmem *mem, uint64_t gpa, uint64_t len, bool write)
+{
+	uint64_t off;
+	const struct gmem_region *r = gmem_lookup(mem, gpa, len, &off);
+
+	return r && !(write && r->readonly);
 }
 
 int gmem_read(const struct gmem *mem, uint64_t gpa, void *buf, size_t len)
 {
-	const void *src = gmem_translate_read(mem, gpa, len);
+	uint64_t off;
+	const struct gmem_region *r = gmem_lookup(mem, gpa, len, &off);
 
-	if (!src)
+	if (!r)
 		return -EFAULT;
-	memcpy(buf, src, len);
+	if (!r->hva)
+		return r->access(r->access_ctx, gpa, buf, len, false);
+	memcpy(buf, (const uint8_t *)r->hva + off, len);
 	return 0;
 }
 
 int gmem_write(const struct gmem *mem, uint64_t gpa, const void *buf, size_t len)
 {
-	void *dst = gmem_translate(mem, gpa, len);
+	uint64_t off;
+	const struct gmem_region *r = gmem_lookup(mem, gpa, len, &off);
 
-	if (!dst)
+	if (!r || r->readonly)
 		return -EFAULT;
-	memcpy(dst, buf, len);
+	if (!r->hva)
+		return r->access(r->access_ctx, gpa, (void *)buf, len, true);
+	memcpy((uint8_t *)r->hva + off, buf, len);
 	return 0;
 }
 

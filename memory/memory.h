@@ -25,13 +25,24 @@
 
 #define GMEM_MAX_REGIONS 8
 
+/*
+ * Access to a region that has no host mapping (a device process reaching guest RAM
+ * the VMM shared without an fd, by vfio-user DMA_READ/DMA_WRITE messages): copy len
+ * bytes at guest-physical gpa into buf (write false) or from it (write true).  The
+ * range is already checked to lie inside the region.  Returns 0 or -errno (-EIO: the
+ * transport failed).  Called on the thread that called gmem_read/gmem_write.
+ */
+typedef int (*gmem_access_fn)(void *ctx, uint64_t gpa, void *buf, uint64_t len, bool write);
+
 struct gmem_region {
 	uint64_t gpa;   /* guest-physical base */
 	uint64_t size;  /* bytes, page multiple */
 	int fd;         /* memfd owned by the gmem, or -1 for anonymous memory */
 	uint64_t fd_offset;
-	void *hva;      /* host mapping, MAP_SHARED of fd */
+	void *hva;      /* host mapping, MAP_SHARED of fd; NULL for a region reached by access */
 	bool readonly;  /* mapped PROT_READ: refused by gmem_translate/gmem_write */
+	gmem_access_fn access; /* set iff hva is NULL: every access is a copy through it */
+	void *access_ctx;
 };
 
 struct gmem {
@@ -73,6 +84,16 @@ int gmem_map_fd(struct gmem *mem, uint64_t gpa, uint64_t size, int fd, uint64_t 
 		bool writable);
 
 /*
+ * A region without a host mapping (vfio-user DMA_MAP without an fd): gmem_translate
+ * never returns a pointer into it; gmem_read/gmem_write copy through access(ctx, ...),
+ * gmem_write only if writable.  gpa and size page multiples, size > 0, no wrap
+ * (-EINVAL); -EEXIST on overlap, -ENOSPC when full.  ctx is borrowed: it must outlive
+ * the region.
+ */
+int gmem_add_access_region(struct gmem *mem, uint64_t gpa, uint64_t size, bool writable,
+			   gmem_access_fn access, void *ctx);
+
+/*
  * Remove the region that is exactly [gpa, gpa + size) (vfio-user DMA_UNMAP: "must
  * match exactly a previous mapping"): munmap it and close its fd.  -ENOENT otherwise.
  * Pointers from gmem_translate into it are dangling afterwards.
@@ -88,7 +109,18 @@ int gmem_remove_region(struct gmem *mem, uint64_t gpa, uint64_t size);
 void *gmem_translate(const struct gmem *mem, uint64_t gpa, uint64_t len);
 const void *gmem_translate_read(const struct gmem *mem, uint64_t gpa, uint64_t len);
 
-/* Copy to/from guest RAM; -EFAULT when the range is not wholly inside one region. */
+/*
+ * [gpa, gpa+len) lies wholly inside one region (writable, if write), mapped or not:
+ * what gmem_read/gmem_write would accept.  For callers that fall back to copies where
+ * gmem_translate gives no pointer.
+ */
+bool gmem_contains(const struct gmem *mem, uint64_t gpa, uint64_t len, bool write);
+
+/*
+ * Copy to/from guest RAM; -EFAULT when the range is not wholly inside one region (or,
+ * for gmem_write, the region is read-only).  In a region without a host mapping the
+ * copy goes through its access function, whose -errno is returned.
+ */
 int gmem_read(const struct gmem *mem, uint64_t gpa, void *buf, size_t len);
 int gmem_write(const struct gmem *mem, uint64_t gpa, const void *buf, size_t len);
 

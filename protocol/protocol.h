@@ -329,6 +329,16 @@ struct vfu_dma_access {
  */
 int vfu_dma_access_decode(const struct vfu_msg *m, bool reply, bool write,
 			  struct vfu_dma_access *out, const uint8_t **data);
+/*
+ * Server side: m is the reply to our DMA_READ (write false) / DMA_WRITE command `id` of
+ * [address, address + count).  It must be a reply with that id and command, no fds
+ * (-EBADMSG), and either an error (-errno; -EIO for error 0; -EPROTO above 4095) or the
+ * decoder's payload with address and count echoed (*data: the read data).  0 or -errno;
+ * -EPROTO/-EBADMSG mean the connection is unusable.
+ */
+int vfu_dma_reply_check(const struct vfu_msg *m, uint16_t id, bool write, uint64_t address,
+			uint64_t count, const uint8_t **data);
+
 
 /* --- DEVICE_GET_REGION_IO_FDS (spec "VFIO_USER_DEVICE_GET_REGION_IO_FDS") -------- */
 #define VFU_IO_FD_TYPE_IOEVENTFD 0u
@@ -406,6 +416,14 @@ struct vfu_dma_handler {
 int vfu_call_dma(int sock, uint16_t *next_id, const struct vfu_dma_handler *dma, uint16_t cmd,
 		 const void *req, size_t len, const int *fds, unsigned nr_fds,
 		 struct vfu_msg *reply);
+
+/*
+ * Client side: serve one DMA_READ/DMA_WRITE command m (the caller saw its type and
+ * command) through dma and send the reply (none for No_reply).  -EPROTO for a malformed
+ * command or one with fds (closed); the send's -errno.  Used by vfu_call_dma() and by a
+ * client that reads its socket while no call is in flight.
+ */
+int vfu_dma_serve(int sock, const struct vfu_dma_handler *dma, struct vfu_msg *m);
 
 /* Spec name without the VFIO_USER_ prefix ("REGION_READ"), or "UNKNOWN". Static. */
 const char *vfu_cmd_name(uint16_t cmd);

@@ -109,33 +109,6 @@ static int vfu_reply_check(const struct vfu_msg *r, uint16_t id, uint16_t cmd)
 	return -(int)r->hdr.error;
 }
 
-/* Spec "VFIO_USER_DMA_READ" / "VFIO_USER_DMA_WRITE": one command from the server. */
-static int vfu_serve_dma(int sock, const struct vfu_dma_handler *dma, struct vfu_msg *m)
-{
-	bool write = m->hdr.cmd == VFU_CMD_DMA_WRITE;
-	struct {
-		struct vfu_dma_access a;
-		uint8_t data[VFU_MAX_DATA_XFER];
-	} __attribute__((packed)) rep;
-	const uint8_t *data;
-	int ret;
-
-	if (vfu_msg_expect_fds(m, 0) < 0 || vfu_dma_access_decode(m, false, write, &rep.a, &data))
-		return -EPROTO;
-	/* count <= VFU_MAX_DATA_XFER: the decoder checked it. */
-	if (write)
-		ret = dma->write(dma->ctx, rep.a.address, data, rep.a.count);
-	else
-		ret = dma->read(dma->ctx, rep.a.address, rep.data, rep.a.count);
-	if (m->hdr.flags & VFU_F_NO_REPLY)
-		return 0;
-	if (ret < 0)
-		return vfu_send(sock, m->hdr.msg_id, m->hdr.cmd, VFU_F_TYPE_REPLY | VFU_F_ERROR,
-				(uint32_t)-ret, NULL, 0, NULL, 0);
-	return vfu_send(sock, m->hdr.msg_id, m->hdr.cmd, VFU_F_TYPE_REPLY, 0, &rep,
-			sizeof(rep.a) + (write ? 0 : rep.a.count), NULL, 0);
-}
-
 static bool vfu_is_dma_command(const struct vfu_msg *m)
 {
 	return (m->hdr.flags & VFU_F_TYPE_MASK) == VFU_F_TYPE_COMMAND &&
@@ -154,7 +127,7 @@ static int vfu_wait_reply(int sock, const struct vfu_dma_handler *dma, struct vf
 
 	while ((ret = vfu_recv_wait(sock, reply, dma ? VFU_HDR_SIZE : hint)) == 0 && dma &&
 	       vfu_is_dma_command(reply)) {
-		ret = vfu_serve_dma(sock, dma, reply);
+		ret = vfu_dma_serve(sock, dma, reply);
 		vfu_msg_clear(reply);
 		if (ret < 0)
 			return ret;

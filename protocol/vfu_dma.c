@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
  * vfu_dma: validation of the messages that share guest memory and doorbells: DMA_MAP,
- * DMA_UNMAP, the server-to-client DMA_READ/DMA_WRITE, and DEVICE_GET_REGION_IO_FDS,
- * in both directions.  Like vfu_decode.c it checks header, payload length, fds and every
+ * DMA_UNMAP, the server-to-client DMA_READ/DMA_WRITE (and the client's serving of one),
+ * and DEVICE_GET_REGION_IO_FDS, in both directions.  Like vfu_decode.c it checks header, payload length, fds and every
  * field the spec constrains, then copies the message out; whether an address is mapped
  * or an offset lies inside a region is the caller's business.  It maps nothing.
  */
@@ -15,6 +15,7 @@
 
 #define VFU_DMA_MAP_FLAGS (VFU_DMA_MAP_READ | VFU_DMA_MAP_WRITE)
 #define VFU_DMA_UNMAP_FLAGS (VFU_DMA_UNMAP_GET_DIRTY_BITMAP | VFU_DMA_UNMAP_ALL)
+#define VFU_DMA_ERRNO_MAX 4095u /* as the kernel's MAX_ERRNO */
 
 static bool vfu_page_aligned(uint64_t v)
 {
@@ -117,6 +118,66 @@ int vfu_dma_access_decode(const struct vfu_msg *m, bool reply, bool write,
 		return vfu_bad(m, "address + count wraps");
 	*out = a;
 	*data = has_data ? m->payload + sizeof(a) : NULL;
+	return 0;
+}
+
+/* Spec "VFIO_USER_DMA_READ" / "VFIO_USER_DMA_WRITE": one command from the server. */
+int vfu_dma_serve(int sock, const struct vfu_dma_handler *dma, struct vfu_msg *m)
+{
+	bool write = m->hdr.cmd == VFU_CMD_DMA_WRITE;
+	struct {
+		struct vfu_dma_access a;
+		uint8_t data[VFU_MAX_DATA_XFER];
+	} __attribute__((packed)) rep;
+	const uint8_t *data;
+	int ret;
+
+	if (vfu_msg_expect_fds(m, 0) < 0 || vfu_dma_access_decode(m, false, write, &rep.a, &data))
+		return -EPROTO;
+	/* count <= VFU_MAX_DATA_XFER: the decoder checked it. */
+	if (write)
+		ret = dma->write(dma->ctx, rep.a.address, data, rep.a.count);
+	else
+		ret = dma->read(dma->ctx, rep.a.address, rep.data, rep.a.count);
+	if (m->hdr.flags & VFU_F_NO_REPLY)
+		return 0;
+	if (ret < 0)
+		return vfu_send(sock, m->hdr.msg_id, m->hdr.cmd, VFU_F_TYPE_REPLY | VFU_F_ERROR,
+				(uint32_t)-ret, NULL, 0, NULL, 0);
+	return vfu_send(sock, m->hdr.msg_id, m->hdr.cmd, VFU_F_TYPE_REPLY, 0, &rep,
+			sizeof(rep.a) + (write ? 0 : rep.a.count), NULL, 0);
+}
+
+/*
+ * The server's side of the same exchange: the reply must be ours (message ID and
+ * command echoed, spec "Header"), carry no fds, and echo address and count; an error
+ * reply becomes -errno.
+ */
+int vfu_dma_reply_check(const struct vfu_msg *m, uint16_t id, bool write, uint64_t address,
+			uint64_t count, const uint8_t **data)
+{
+	uint16_t cmd = write ? VFU_CMD_DMA_WRITE : VFU_CMD_DMA_READ;
+	struct vfu_dma_access a;
+	int ret;
+
+	if ((m->hdr.flags & VFU_F_TYPE_MASK) != VFU_F_TYPE_REPLY || m->hdr.msg_id != id ||
+	    m->hdr.cmd != cmd)
+		return vfu_bad(m, "not the reply to our DMA command");
+	if (m->nr_fds) {
+		vfu_bad(m, "file descriptors on a DMA reply");
+		return -EBADMSG;
+	}
+	if (m->hdr.flags & VFU_F_ERROR) {
+		/* "It may be zero even if the Error bit is set." */
+		if (m->hdr.error > VFU_DMA_ERRNO_MAX)
+			return vfu_bad(m, "error is not an errno value");
+		return m->hdr.error ? -(int)m->hdr.error : -EIO;
+	}
+	ret = vfu_dma_access_decode(m, true, write, &a, data);
+	if (ret < 0)
+		return ret;
+	if (a.address != address || a.count != count)
+		return vfu_bad(m, "address or count differs from the command");
 	return 0;
 }
 

@@ -181,4 +181,22 @@ int proxy_connect(const char *id, int sock, const struct gmem *mem, struct pcifn
 int proxy_connect_path(const char *id, const char *path, const struct gmem *mem,
 		       struct pcifn **out, GError **err);
 
+/* How guest RAM reaches the remote (pci-proxy-dev dma=, docs/vmm.md). */
+enum proxy_dma {
+	PROXY_DMA_FD,	   /* DMA_MAP with each region's memfd: the remote maps guest RAM */
+	PROXY_DMA_MESSAGE, /* DMA_MAP without fds: the remote copies by DMA_READ/DMA_WRITE */
+};
+
+/*
+ * proxy_connect() / proxy_connect_path() with a choice of dma (theirs is PROXY_DMA_FD).
+ * With PROXY_DMA_MESSAGE no region's fd is sent, a remote that refuses a region fails
+ * the connection, and the function starts a thread that serves the remote's
+ * DMA_READ/DMA_WRITE commands between calls (joined by pcifn_destroy); during a call
+ * the calling vCPU thread serves them.  mem must outlive the function.
+ */
+int proxy_connect_dma(const char *id, int sock, const struct gmem *mem, enum proxy_dma dma,
+		      struct pcifn **out, GError **err);
+int proxy_connect_path_dma(const char *id, const char *path, const struct gmem *mem,
+			   enum proxy_dma dma, struct pcifn **out, GError **err);
+
 #endif

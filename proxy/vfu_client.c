@@ -22,10 +22,24 @@ void vfu_client_destroy(void *be)
 {
 	struct vfu_client *c = be;
 
+	vfu_client_dma_stop(c);
 	if (c->sock >= 0)
 		close(c->sock);
+	pthread_mutex_destroy(&c->lock);
 	free(c->id);
 	free(c);
+}
+
+int vfu_client_call(struct vfu_client *c, uint16_t cmd, const void *req, size_t len,
+		    const int *fds, unsigned nr_fds, struct vfu_msg *reply)
+{
+	int ret;
+
+	pthread_mutex_lock(&c->lock);
+	ret = vfu_call_dma(c->sock, &c->next_id, vfu_client_dma(c), cmd, req, len, fds, nr_fds,
+			   reply);
+	pthread_mutex_unlock(&c->lock);
+	return ret;
 }
 
 /* One REGION_READ/REGION_WRITE round trip (spec "VFIO_USER_REGION_READ/WRITE"). */
@@ -45,9 +59,8 @@ int vfu_client_access(struct vfu_client *c, uint32_t region, uint64_t off, uint3
 		return -EINVAL;
 	if (write)
 		memcpy(req.data, data, count);
-	ret = vfu_call_dma(c->sock, &c->next_id, vfu_client_dma(c),
-			   write ? VFU_CMD_REGION_WRITE : VFU_CMD_REGION_READ, &req,
-			   sizeof(req.hdr) + (write ? count : 0), NULL, 0, &reply);
+	ret = vfu_client_call(c, write ? VFU_CMD_REGION_WRITE : VFU_CMD_REGION_READ, &req,
+			      sizeof(req.hdr) + (write ? count : 0), NULL, 0, &reply);
 	if (ret < 0)
 		return ret;
 	ret = vfu_region_access_decode(&reply, true, write, &got, &rdata);
@@ -110,8 +123,7 @@ static int vfu_client_reset(void *be)
 	struct vfu_msg reply;
 	int ret;
 
-	ret = vfu_call_dma(c->sock, &c->next_id, vfu_client_dma(c), VFU_CMD_DEVICE_RESET, NULL, 0,
-			   NULL, 0, &reply);
+	ret = vfu_client_call(c, VFU_CMD_DEVICE_RESET, NULL, 0, NULL, 0, &reply);
 	if (ret == 0) {
 		if (reply.len != 0)
 			ret = -EPROTO;

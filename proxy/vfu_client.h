@@ -6,6 +6,8 @@
 #ifndef MPVMM_PROXY_VFU_CLIENT_H
 #define MPVMM_PROXY_VFU_CLIENT_H
 
+#include <pthread.h>
+
 #include "protocol/protocol.h"
 #include "proxy/proxy.h"
 
@@ -24,6 +26,16 @@ struct vfu_client {
 	uint64_t nofd_gpa[8], nofd_size[8];
 	unsigned nr_nofd;
 	struct vfu_dma_handler dma;
+	bool by_message; /* dma=message: no region goes with its fd */
+	/*
+	 * With regions served by message, the remote may send DMA_READ/DMA_WRITE while no
+	 * call is in flight: a thread (vfu_dma.c) serves them.  lock makes it and the
+	 * vCPU threads' calls (vfu_client_call) take turns on the socket.
+	 */
+	pthread_mutex_t lock;
+	bool dma_thread_on;
+	pthread_t dma_thread;
+	int stop_fd; /* eventfd that ends the thread, -1 without one */
 };
 
 /* The handler vfu_call_dma() needs for this client: NULL unless nr_nofd > 0. */
@@ -43,6 +55,17 @@ struct gmem;
 int vfu_client_dma_map(struct vfu_client *c, const struct gmem *mem);
 int vfu_client_io_fds(struct vfu_client *c, struct pcifn *fn,
 		      const struct pcifn_bar bars[PCIFN_NUM_BARS]);
+
+/* Start / stop the thread that serves DMA commands between calls (vfu_dma.c). */
+int vfu_client_dma_start(struct vfu_client *c);
+void vfu_client_dma_stop(struct vfu_client *c);
+
+/*
+ * vfu_call_dma() for this client once it is connected, with c->lock held around it: the
+ * vCPU threads' accesses, resets and SET_IRQS.
+ */
+int vfu_client_call(struct vfu_client *c, uint16_t cmd, const void *req, size_t len,
+		    const int *fds, unsigned nr_fds, struct vfu_msg *reply);
 
 /* vfu_client_irq.c: the backend's set_irqs op (DEVICE_SET_IRQS). */
 int vfu_client_set_irqs(void *be, unsigned index, bool unmask, unsigned start, unsigned count,

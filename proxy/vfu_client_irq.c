@@ -22,7 +22,7 @@ static int vfu_client_irq_msg(struct vfu_client *c, uint32_t flags, unsigned ind
 	len = vfu_irq_set_encode(flags, index, start, count, NULL, nr_fds, buf, sizeof(buf));
 	if (len < 0)
 		return len;
-	ret = vfu_call(c->sock, &c->next_id, VFU_CMD_DEVICE_SET_IRQS, buf, (size_t)len, fds, nr_fds,
+	ret = vfu_client_call(c, VFU_CMD_DEVICE_SET_IRQS, buf, (size_t)len, fds, nr_fds,
 		       &reply);
 	if (ret < 0)
 		return ret;

@@ -3,16 +3,23 @@
  * vfu_dma: the connection-time setup that lets a remote device bypass the VMM.
  * Guest RAM goes to the remote with one DMA_MAP per gmem region (spec
  * "VFIO_USER_DMA_MAP": the region's memfd and offset, or no fd for a region without
- * one), and each BAR's doorbells come back with DEVICE_GET_REGION_IO_FDS (spec
- * "VFIO_USER_DEVICE_GET_REGION_IO_FDS"): eventfds the VMM registers as KVM ioeventfds
- * (vmm/ioeventfd.c).  A region the remote accepted without an fd is served to it
- * afterwards with DMA_READ/DMA_WRITE (vfu_call_dma(), while the client waits for a
- * reply), only inside such a region.  The remote is untrusted: every sub-region is
- * checked against its BAR before the function takes it.
+ * one or when the user chose dma=message), and each BAR's doorbells come back with
+ * DEVICE_GET_REGION_IO_FDS (spec "VFIO_USER_DEVICE_GET_REGION_IO_FDS"): eventfds the
+ * VMM registers as KVM ioeventfds (vmm/ioeventfd.c).  A region the remote accepted
+ * without an fd is served to it afterwards with DMA_READ/DMA_WRITE, only inside such a
+ * region: by vfu_call_dma() while a vCPU waits for a reply, and by a thread of its own
+ * between calls (the remote's device runs on doorbells the VMM never sees).  The
+ * remote is untrusted: every sub-region is checked against its BAR before the
+ * function takes it, and a malformed or unexpected message ends the connection.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdint.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "memory/memory.h"
@@ -52,7 +59,7 @@ static int vfu_dma_map_one(struct vfu_client *c, const struct gmem_region *r)
 	struct vfu_dma_map req = {
 		.argsz = sizeof(req),
 		.flags = VFU_DMA_MAP_READ | VFU_DMA_MAP_WRITE,
-		.offset = r->fd >= 0 ? r->fd_offset : 0,
+		.offset = r->fd >= 0 && !c->by_message ? r->fd_offset : 0,
 		.address = r->gpa,
 		.size = r->size,
 	};
@@ -61,7 +68,7 @@ static int vfu_dma_map_one(struct vfu_client *c, const struct gmem_region *r)
 	int ret;
 
 	ret = vfu_call(c->sock, &c->next_id, VFU_CMD_DMA_MAP, &req, sizeof(req), &r->fd,
-		       r->fd >= 0 ? 1 : 0, &reply);
+		       r->fd >= 0 && !c->by_message ? 1 : 0, &reply);
 	if (ret < 0)
 		return ret;
 	ret = vfu_dma_map_decode(&reply, true, &none);
@@ -73,18 +80,20 @@ int vfu_client_dma_map(struct vfu_client *c, const struct gmem *mem)
 {
 	for (unsigned i = 0; mem && i < mem->nr_regions; i++) {
 		const struct gmem_region *r = &mem->region[i];
+		bool nofd = r->fd < 0 || c->by_message;
 		int ret = vfu_dma_map_one(c, r);
 
 		if (ret == -EPROTO || ret == -ECONNRESET || ret == -EPIPE)
 			return ret;
-		if (ret < 0 && r->fd >= 0)
+		/* dma=message asked for exactly this: a remote that refuses it fails. */
+		if (ret < 0 && (!nofd || c->by_message))
 			return ret;
 		/* Without an fd the remote needs DMA_READ/WRITE, which it may refuse. */
 		if (ret < 0)
 			g_warning("%s: the remote cannot reach guest RAM at 0x%" PRIx64
 				  "+0x%" PRIx64 " (%s); DMA there will fail",
 				  c->id, r->gpa, r->size, g_strerror(-ret));
-		if (ret == 0 && r->fd < 0 && c->nr_nofd < G_N_ELEMENTS(c->nofd_gpa)) {
+		if (ret == 0 && nofd && c->nr_nofd < G_N_ELEMENTS(c->nofd_gpa)) {
 			c->nofd_gpa[c->nr_nofd] = r->gpa;
 			c->nofd_size[c->nr_nofd++] = r->size;
 		}
@@ -92,6 +101,99 @@ int vfu_client_dma_map(struct vfu_client *c, const struct gmem *mem)
 	c->mem = mem;
 	c->dma = (struct vfu_dma_handler){vfu_dma_read, vfu_dma_write, c};
 	return 0;
+}
+
+static bool vfu_dma_is_command(const struct vfu_msg *m)
+{
+	return (m->hdr.flags & VFU_F_TYPE_MASK) == VFU_F_TYPE_COMMAND &&
+	       (m->hdr.cmd == VFU_CMD_DMA_READ || m->hdr.cmd == VFU_CMD_DMA_WRITE);
+}
+
+/*
+ * With c->lock held: serve the DMA command waiting on the socket, if a vCPU's call has
+ * not taken it already.  Anything else from the remote while no call is in flight is a
+ * protocol violation.  0 to go on, -errno when the connection is over.
+ */
+static int vfu_dma_serve_idle(struct vfu_client *c)
+{
+	struct vfu_msg m;
+	int ret = vfu_recv_nowait(c->sock, &m, VFU_MAX_MSG);
+
+	if (ret == -EAGAIN)
+		return 0;
+	if (ret == -ECONNRESET)
+		return ret; /* the vCPU threads' next call sees it too */
+	if (ret == 0 && !vfu_dma_is_command(&m)) {
+		g_debug("%s: %s from the remote while no call is in flight", c->id,
+			vfu_cmd_name(m.hdr.cmd));
+		ret = -EPROTO;
+	}
+	if (ret == 0)
+		ret = vfu_dma_serve(c->sock, &c->dma, &m);
+	vfu_msg_clear(&m);
+	if (ret < 0) {
+		g_warning("%s: bad DMA request from the remote (%s); disconnecting it", c->id,
+			  g_strerror(-ret));
+		shutdown(c->sock, SHUT_RDWR); /* the function dies at its next access */
+	}
+	return ret;
+}
+
+static void *vfu_dma_thread(void *opaque)
+{
+	struct vfu_client *c = opaque;
+	struct pollfd p[2] = { { .fd = c->sock, .events = POLLIN },
+			       { .fd = c->stop_fd, .events = POLLIN } };
+	int ret = 0;
+
+	while (ret == 0) {
+		if (poll(p, 2, -1) < 0) {
+			ret = errno == EINTR ? 0 : -errno;
+			continue;
+		}
+		if (p[1].revents)
+			break;
+		pthread_mutex_lock(&c->lock);
+		ret = vfu_dma_serve_idle(c);
+		pthread_mutex_unlock(&c->lock);
+	}
+	return NULL;
+}
+
+int vfu_client_dma_start(struct vfu_client *c)
+{
+	sigset_t all, old;
+	int ret;
+
+	if (!c->nr_nofd)
+		return 0;
+	c->stop_fd = eventfd(0, EFD_CLOEXEC);
+	if (c->stop_fd < 0)
+		return -errno;
+	/* Signals (vCPU kicks) stay with the threads that expect them. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	ret = -pthread_create(&c->dma_thread, NULL, vfu_dma_thread, c);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (ret < 0) {
+		close(c->stop_fd);
+		c->stop_fd = -1;
+		return ret;
+	}
+	c->dma_thread_on = true;
+	return 0;
+}
+
+void vfu_client_dma_stop(struct vfu_client *c)
+{
+	if (c->dma_thread_on) {
+		eventfd_write(c->stop_fd, 1);
+		pthread_join(c->dma_thread, NULL);
+		c->dma_thread_on = false;
+	}
+	if (c->stop_fd >= 0)
+		close(c->stop_fd);
+	c->stop_fd = -1;
 }
 
 /* Take sub-region s (checked by the decoder) as a doorbell of BAR `bar`. */

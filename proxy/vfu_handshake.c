@@ -210,14 +210,33 @@ static int hs_bypass(struct vfu_client *c, const struct gmem *mem, struct pcifn 
 {
 	int ret = vfu_client_dma_map(c, mem);
 
+	if (ret < 0 && c->by_message) {
+		g_set_error(err, PROXY_ERROR, 0,
+			    "pci-proxy-dev '%s': the remote refused guest RAM without an fd "
+			    "(DMA_MAP: %s); it cannot use DMA_READ/DMA_WRITE, so drop dma=message "
+			    "(the default dma=fd shares the memfds)", c->id, g_strerror(-ret));
+		pcifn_destroy(fn);
+		return ret;
+	}
 	if (ret < 0) {
 		g_set_error(err, PROXY_ERROR, 0,
 			    "pci-proxy-dev '%s': the remote refused guest RAM (DMA_MAP: %s); it "
-			    "must be able to mmap the VMM's memfds", c->id, g_strerror(-ret));
+			    "must be able to mmap the VMM's memfds, or try dma=message", c->id,
+			    g_strerror(-ret));
 		pcifn_destroy(fn);
 		return ret;
 	}
 	ret = vfu_client_io_fds(c, fn, bars);
+	if (ret == 0) {
+		ret = vfu_client_dma_start(c);
+		if (ret < 0) {
+			g_set_error(err, PROXY_ERROR, 0, "pci-proxy-dev '%s': cannot start the "
+				    "thread that serves DMA by message: %s", c->id,
+				    g_strerror(-ret));
+			pcifn_destroy(fn);
+			return ret;
+		}
+	}
 	if (ret < 0) {
 		g_set_error(err, PROXY_ERROR, 0,
 			    "pci-proxy-dev '%s': the remote described its doorbells badly "
@@ -230,6 +249,12 @@ static int hs_bypass(struct vfu_client *c, const struct gmem *mem, struct pcifn 
 
 int proxy_connect(const char *id, int sock, const struct gmem *mem, struct pcifn **out,
 		  GError **err)
+{
+	return proxy_connect_dma(id, sock, mem, PROXY_DMA_FD, out, err);
+}
+
+int proxy_connect_dma(const char *id, int sock, const struct gmem *mem, enum proxy_dma dma,
+		      struct pcifn **out, GError **err)
 {
 	struct pcifn_bar bars[PCIFN_NUM_BARS] = { 0 };
 	struct vfu_client *c;
@@ -247,6 +272,9 @@ int proxy_connect(const char *id, int sock, const struct gmem *mem, struct pcifn
 		return -ENOMEM;
 	}
 	c->sock = sock;
+	c->stop_fd = -1;
+	c->by_message = dma == PROXY_DMA_MESSAGE;
+	pthread_mutex_init(&c->lock, NULL);
 	ret = hs_version(c, err);
 	if (ret < 0)
 		goto destroy;
@@ -279,6 +307,12 @@ destroy:
 int proxy_connect_path(const char *id, const char *path, const struct gmem *mem,
 		       struct pcifn **out, GError **err)
 {
+	return proxy_connect_path_dma(id, path, mem, PROXY_DMA_FD, out, err);
+}
+
+int proxy_connect_path_dma(const char *id, const char *path, const struct gmem *mem,
+			   enum proxy_dma dma, struct pcifn **out, GError **err)
+{
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	int sock;
 
@@ -302,5 +336,5 @@ int proxy_connect_path(const char *id, const char *path, const struct gmem *mem,
 		close(sock);
 		return ret;
 	}
-	return proxy_connect(id, sock, mem, out, err);
+	return proxy_connect_dma(id, sock, mem, dma, out, err);
 }

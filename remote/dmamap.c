@@ -13,16 +13,25 @@
 
 #include "remote/remote.h"
 
-int dmamap_map(struct gmem *mem, const char *id, struct vfu_msg *m, const struct vfu_dma_map *d)
+static int dmamap_by_message(struct gmem *mem, struct dma_msg *dm, const char *id,
+			     const struct vfu_dma_map *d)
+{
+	bool writable = d->flags & VFU_DMA_MAP_WRITE;
+	int ret = gmem_add_access_region(mem, d->address, d->size, writable, dma_msg_access, dm);
+
+	g_debug("%s: DMA_MAP 0x%" PRIx64 "+0x%" PRIx64 " %s without an fd: %s", id, d->address,
+		d->size, writable ? "rw" : "ro",
+		ret < 0 ? g_strerror(-ret) : "reached by DMA_READ/DMA_WRITE");
+	return ret;
+}
+
+int dmamap_map(struct gmem *mem, struct dma_msg *dm, const char *id, struct vfu_msg *m,
+	       const struct vfu_dma_map *d)
 {
 	int ret;
 
-	if (m->nr_fds == 0) {
-		g_debug("%s: DMA_MAP of 0x%" PRIx64 "+0x%" PRIx64 " without an fd: DMA_READ/WRITE "
-			"is not implemented",
-			id, d->address, d->size);
-		return -ENOTSUP;
-	}
+	if (m->nr_fds == 0)
+		return dmamap_by_message(mem, dm, id, d);
 	ret = gmem_map_fd(mem, d->address, d->size, m->fds[0], d->offset,
 			  d->flags & VFU_DMA_MAP_WRITE);
 	if (ret < 0) {

@@ -13,6 +13,8 @@
  *                 turns it into config-space and dev_* calls
  *   irq.c         a device's interrupts: the eventfds SET_IRQS gives, signalled by
  *                 irq_raise()/irq_set_intx()
+ *   dmamap.c      DMA_MAP/DMA_UNMAP into the connection's gmem
+ *   dma_msg.c     guest RAM shared without an fd, reached by DMA_READ/DMA_WRITE
  *
  * Threads: everything runs on the main-loop thread.
  */
@@ -55,14 +57,43 @@ bool doorbells_poll(struct doorbells *db);
 unsigned doorbells_io_fds(const struct doorbells *db, uint32_t region,
 			  struct vfu_ioeventfd *subs, int *fds);
 
+/* --- dma_msg.c ----------------------------------------------------------------- */
+struct dma_msg;
+
+/*
+ * Guest RAM reached by DMA_READ/DMA_WRITE messages on one connection's socket (sock and
+ * id borrowed, they outlive it).  Chunks are at most VFU_MAX_DATA_XFER bytes and the
+ * client's max_data_xfer_size (dma_msg_set_max_xfer, from its VERSION).
+ */
+int dma_msg_create(const char *id, int sock, struct dma_msg **out);
+void dma_msg_destroy(struct dma_msg *dm); /* logs the message counts (g_info) if any */
+void dma_msg_set_max_xfer(struct dma_msg *dm, uint64_t client_max);
+/*
+ * The gmem_access_fn of a message-backed region (ctx: the dma_msg).  0; -EFAULT when
+ * the client answered with an error; -EIO once the connection is broken (a malformed
+ * or foreign reply, a second client command while one is kept, EOF, no reply within
+ * 10 s), after which dma_msg_error() is that cause and the connection must be closed.
+ */
+int dma_msg_access(void *ctx, uint64_t gpa, void *buf, uint64_t len, bool write);
+int dma_msg_error(const struct dma_msg *dm);
+/* Commands sent so far: DMA_READ and DMA_WRITE messages. */
+void dma_msg_count(const struct dma_msg *dm, uint64_t *reads, uint64_t *writes);
+/*
+ * A client command that arrived while we waited for a DMA reply, to be served before
+ * the socket is read again (NULL if none); then dma_msg_pending_done() frees it.
+ */
+struct vfu_msg *dma_msg_pending(struct dma_msg *dm);
+void dma_msg_pending_done(struct dma_msg *dm);
+
 /* --- dmamap.c ------------------------------------------------------------------ */
 /*
  * DMA_MAP / DMA_UNMAP already decoded: map d's fd (m->fds[0], taken on success) into
- * mem, or remove the exact mapping.  -errno for the error reply: -ENOTSUP (no fd:
- * DMA_READ/WRITE not implemented), -EEXIST (overlap), -ENOSPC, -EPERM (fd not sealed
- * against shrinking), -EINVAL (fd too small), -ENOENT (unmap of nothing mapped).
+ * mem, or without an fd record a region reached through dm's messages, or remove the
+ * exact mapping.  -errno for the error reply: -EEXIST (overlap), -ENOSPC, -EPERM (fd
+ * not sealed against shrinking), -EINVAL (fd too small), -ENOENT (unmap of nothing
+ * mapped).
  */
-int dmamap_map(struct gmem *mem, const char *id, struct vfu_msg *m,
+int dmamap_map(struct gmem *mem, struct dma_msg *dm, const char *id, struct vfu_msg *m,
 	       const struct vfu_dma_map *d);
 int dmamap_unmap(struct gmem *mem, const char *id, const struct vfu_dma_unmap *d);
 

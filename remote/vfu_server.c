@@ -33,6 +33,7 @@ struct vfu_server {
 	bool versioned; /* VERSION negotiated (spec: it must come first) */
 	struct gmem *mem;      /* guest memory the client mapped; the device's env.mem */
 	struct doorbells *db;  /* the device's doorbell eventfds */
+	struct dma_msg *dm;    /* guest RAM mapped without an fd: DMA_READ/WRITE (dma_msg.c) */
 };
 
 /* A region access reply: the echoed access header, then up to a config space of data. */
@@ -99,6 +100,7 @@ static int srv_version_reply(struct vfu_server *s, const struct vfu_msg *m,
 		return -ENODEV;
 	}
 	s->versioned = true;
+	dma_msg_set_max_xfer(s->dm, theirs->max_data_xfer_size);
 	return 0;
 }
 
@@ -218,7 +220,7 @@ static int srv_dma_map(struct vfu_server *s, struct vfu_msg *m)
 		vfu_msg_expect_fds(m, 0); /* close them */
 		return srv_malformed(s, m, EINVAL, "bad payload: %s", g_strerror(-ret));
 	}
-	ret = dmamap_map(s->mem, s->dev->id, m, &d);
+	ret = dmamap_map(s->mem, s->dm, s->dev->id, m, &d);
 	return ret < 0 ? srv_error(s, m, -ret) : srv_reply(s, m, NULL, 0);
 }
 
@@ -429,12 +431,25 @@ static int srv_dispatch(struct vfu_server *s, struct vfu_msg *m)
 	return fn(s, m);
 }
 
+/* A command that came in while the device waited for a DMA reply (dma_msg.c). */
+static int srv_handle_pending(struct vfu_server *s, struct vfu_msg *m)
+{
+	int ret = srv_dispatch(s, m);
+
+	dma_msg_pending_done(s->dm);
+	return ret;
+}
+
 int vfu_server_handle(struct vfu_server *s, bool nowait)
 {
-	struct vfu_msg m;
-	int ret = nowait ? vfu_recv_nowait(s->sock, &m, VFU_MAX_MSG)
-			 : vfu_recv(s->sock, &m, VFU_MAX_MSG);
+	struct vfu_msg m, *pending = dma_msg_pending(s->dm);
+	int ret = dma_msg_error(s->dm);
 
+	if (ret < 0)
+		return ret; /* dma_msg.c warned */
+	if (pending)
+		return srv_handle_pending(s, pending);
+	ret = nowait ? vfu_recv_nowait(s->sock, &m, VFU_MAX_MSG) : vfu_recv(s->sock, &m, VFU_MAX_MSG);
 	if (ret == -EAGAIN)
 		return ret;
 	if (ret == -ECONNRESET) {
@@ -464,6 +479,8 @@ int vfu_server_create(struct dev *dev, int sock, struct vfu_server **out)
 	s->sock = sock;
 	ret = gmem_create_empty(&s->mem);
 	if (ret == 0)
+		ret = dma_msg_create(dev->id, sock, &s->dm);
+	if (ret == 0)
 		ret = doorbells_create(dev, &s->db);
 	if (ret < 0) {
 		vfu_server_destroy(s);
@@ -482,7 +499,8 @@ void vfu_server_destroy(struct vfu_server *s)
 	if (s->dev->env.mem == s->mem)
 		s->dev->env.mem = NULL;
 	doorbells_destroy(s->db);
-	gmem_destroy(s->mem);
+	gmem_destroy(s->mem); /* before the dma_msg its regions point at */
+	dma_msg_destroy(s->dm);
 	free(s);
 }
 

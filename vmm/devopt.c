@@ -128,10 +128,20 @@ static int devopt_prop(const char *arg, const char *key, const char *val, struct
 	}
 	if (proxy && strcmp(key, "socket") == 0)
 		return devopt_socket(arg, val, d, err);
+	if (proxy && strcmp(key, "dma") == 0) {
+		if (strcmp(val, "fd") && strcmp(val, "message"))
+			return dev_error(err, EINVAL,
+					 "-device %s: dma=%s is neither fd (the remote maps guest "
+					 "RAM's memfds) nor message (it copies by DMA_READ/"
+					 "DMA_WRITE); use dma=fd or dma=message",
+					 arg, val);
+		d->dma_message = strcmp(val, "message") == 0;
+		return 0;
+	}
 	if (proxy)
 		return dev_error(err, EINVAL,
 				 "-device %s: unknown property '%s'; %s takes id and "
-				 "socket (see -device %s,help)",
+				 "socket, and optionally dma (see -device %s,help)",
 				 arg, key, d->type, d->type);
 	if (strcmp(key, "socket") == 0)
 		return dev_error(
@@ -273,7 +283,11 @@ int devopt_print_help(FILE *f, const char *type, GError **err)
 		fprintf(f, "  id=string: the device's id; must name the device the remote serves "
 			   "(required)\n"
 			   "  socket=fd|path: an inherited AF_UNIX stream socket fd (3 or above), "
-			   "or the path a remote listens on (required)\n");
+			   "or the path a remote listens on (required)\n"
+			   "  dma=fd|message: how the remote reaches guest RAM: fd maps the "
+			   "VMM's memfds (default, fastest); message sends no fd, so the remote "
+			   "holds no guest RAM mapping and copies every access with vfio-user "
+			   "DMA_READ/DMA_WRITE (slower: a round trip per 4 KiB)\n");
 		return 0;
 	}
 	ops = dev_find(type);

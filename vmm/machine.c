@@ -86,10 +86,13 @@ static int machine_device(struct machine *m, const struct devopt *d, GError **er
 
 	if (strcmp(d->type, DEVOPT_PROXY_TYPE) != 0)
 		ret = localdev_create(d->type, d->id, d->props, m->mem, &fn, err);
-	else if (d->socket_fd >= 0)
-		ret = proxy_connect(d->id, d->socket_fd, m->mem, &fn, err); /* owns the fd now */
+	else if (d->socket_fd >= 0) /* owns the fd now */
+		ret = proxy_connect_dma(d->id, d->socket_fd, m->mem,
+					d->dma_message ? PROXY_DMA_MESSAGE : PROXY_DMA_FD, &fn, err);
 	else
-		ret = proxy_connect_path(d->id, d->socket_path, m->mem, &fn, err);
+		ret = proxy_connect_path_dma(d->id, d->socket_path, m->mem,
+					     d->dma_message ? PROXY_DMA_MESSAGE : PROXY_DMA_FD, &fn,
+					     err);
 	if (ret < 0)
 		return ret;
 	ret = pcihost_attach(m->pci, fn, &slot);

@@ -61,6 +61,7 @@ struct devopt {
 	char *id;	    /* never NULL after devopt_parse (generated if optional) */
 	char *socket_path;  /* pci-proxy-dev socket=PATH, else NULL */
 	int socket_fd;	    /* pci-proxy-dev socket=N (checked open, AF_UNIX), else -1 */
+	bool dma_message;   /* pci-proxy-dev dma=message: guest RAM by DMA_READ/DMA_WRITE */
 	json_object *props; /* in-process device: the other properties, as strings */
 };
 

@@ -95,8 +95,16 @@ static void test_map_unmap(struct vfx *f, gconstpointer data)
 	g_assert_cmpint(gmem_read(f->dev->env.mem, 0x200000, buf, 1), ==, 0);
 	/* Refusals that keep the connection. */
 	g_assert_cmpuint(td_map(f, 0x100000 + PG, PG, 0, VFU_DMA_MAP_READ, fd), ==, EEXIST);
-	g_assert_cmpuint(td_map(f, 0x300000, PG, 0, VFU_DMA_MAP_READ, -1), ==, ENOTSUP);
 	g_assert_cmpuint(td_map(f, 0x300000, 16 * PG, 0, VFU_DMA_MAP_READ, fd), ==, EINVAL);
+	/* Without an fd: accepted, never mapped, overlaps refused all the same. */
+	g_assert_cmpuint(td_map(f, 0x300000, PG, 0, VFU_DMA_MAP_READ, -1), ==, 0);
+	g_assert_null(gmem_translate_read(f->dev->env.mem, 0x300000, 1));
+	g_assert_true(gmem_contains(f->dev->env.mem, 0x300000, PG, false));
+	g_assert_false(gmem_contains(f->dev->env.mem, 0x300000, 1, true)); /* read-only */
+	g_assert_cmpuint(td_map(f, 0x300000, PG, 0, VFU_DMA_MAP_READ, -1), ==, EEXIST);
+	g_assert_cmpuint(td_map(f, 0x300000, PG, 0, VFU_DMA_MAP_READ, fd), ==, EEXIST);
+	g_assert_cmpuint(td_unmap(f, 0x300000, PG, 0), ==, 0);
+	g_assert_false(gmem_contains(f->dev->env.mem, 0x300000, 1, false));
 	g_assert_cmpuint(td_unmap(f, 0x100000, PG, 0), ==, ENOENT); /* not exact */
 	g_assert_cmpuint(td_unmap(f, 0x400000, PG, 0), ==, ENOENT); /* not mapped */
 	g_assert_cmpuint(td_unmap(f, 0x100000, 4 * PG, VFU_DMA_UNMAP_ALL), ==, ENOTSUP);

@@ -255,6 +255,27 @@ static void test_device_bad(void)
 		     "pci-proxy-dev,id=t0,socket=1");
 	assert_fails("already used", "own id", "-kernel", "k", "-device", "pci-testdev,id=a",
 		     "-device", "pci-testdev,id=a");
+	assert_fails("dma=shm is neither fd", "use dma=fd or dma=message", "-device",
+		     "pci-proxy-dev,id=t0,socket=/x,dma=shm");
+	assert_fails("dma=", "use dma=fd or dma=message", "-device",
+		     "pci-proxy-dev,id=t0,socket=/x,dma=");
+}
+
+/* dma=fd|message: how a remote reaches guest RAM (default fd). */
+static void test_device_dma(void)
+{
+	g_autofree char *msg = NULL;
+	struct vmm_opts o;
+
+	g_assert_cmpint(parse(&o, &msg, "-kernel", "k", "-device",
+			      "pci-proxy-dev,id=t0,socket=/x,dma=message", "-device",
+			      "pci-proxy-dev,id=t1,socket=/y,dma=fd", "-device",
+			      "pci-proxy-dev,id=t2,socket=/z", NULL),
+			==, 0);
+	g_assert_true(o.devices[0].dma_message);
+	g_assert_false(o.devices[1].dma_message);
+	g_assert_false(o.devices[2].dma_message);
+	options_free(&o);
 }
 
 static void test_device_long_id(void)
@@ -507,6 +528,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/vmm/options/initrd-machine", test_initrd_machine);
 	g_test_add_func("/vmm/devopt/bad", test_device_bad);
 	g_test_add_func("/vmm/devopt/long", test_device_long_id);
+	g_test_add_func("/vmm/devopt/dma", test_device_dma);
 	g_test_add_func("/vmm/devopt/socket-fd", test_device_socket_fd);
 	g_test_add_func("/vmm/devopt/socket-path", test_device_socket_path);
 	g_test_add_func("/vmm/devopt/props", test_device_props);
