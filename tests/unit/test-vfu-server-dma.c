@@ -156,6 +156,17 @@ static void test_map_bad(gconstpointer data)
 		td_map_bad(&f, &bad[i], sizeof(bad[i]), 1);
 		vfx_teardown(&f, NULL);
 	}
+	/* The same without an fd (a region for DMA_READ/DMA_WRITE) is just as malformed. */
+	for (unsigned i = 0; i < G_N_ELEMENTS(bad); i++) {
+		vfx_setup(&f, NULL);
+		td_map_bad(&f, &bad[i], sizeof(bad[i]), 0);
+		vfx_teardown(&f, NULL);
+	}
+	bad[0] = good;
+	bad[0].offset = PG; /* a file offset without a file */
+	vfx_setup(&f, NULL);
+	td_map_bad(&f, &bad[0], sizeof(bad[0]), 0);
+	vfx_teardown(&f, NULL);
 	vfx_setup(&f, NULL); /* two fds */
 	td_map_bad(&f, &good, sizeof(good), 2);
 	vfx_teardown(&f, NULL);
@@ -304,6 +315,98 @@ static void test_doorbell_flood(struct vfx *f, gconstpointer data)
 	vfu_msg_clear(&m);
 }
 
+/* A DMA reply from the client end, queued before the device's access sends the command. */
+static void td_dma_reply(struct vfx *f, uint16_t id, bool write, uint64_t addr, uint64_t count,
+			 const void *data)
+{
+	uint8_t p[16 + 64];
+
+	g_assert_cmpuint(count, <=, 64);
+	memcpy(p, &(struct vfu_dma_access){ addr, count }, 16);
+	if (!write)
+		memcpy(p + 16, data, count);
+	g_assert_cmpint(vfu_send(f->cli, id, write ? VFU_CMD_DMA_WRITE : VFU_CMD_DMA_READ,
+				 VFU_F_TYPE_REPLY, 0, p, 16 + (write ? 0 : count), NULL, 0), ==, 0);
+}
+
+/* The DMA command the device sent on the server's socket. */
+static void td_dma_cmd(struct vfx *f, uint16_t id, bool write, uint64_t addr, uint64_t count)
+{
+	struct vfu_dma_access a;
+	const uint8_t *data;
+	struct vfu_msg m;
+
+	g_assert_cmpint(vfu_recv(f->cli, &m, VFU_MAX_MSG), ==, 0);
+	g_assert_cmpuint(m.hdr.msg_id, ==, id);
+	g_assert_cmpint(vfu_dma_access_decode(&m, false, write, &a, &data), ==, 0);
+	g_assert_cmphex(a.address, ==, addr);
+	g_assert_cmpuint(a.count, ==, count);
+	vfu_msg_clear(&m);
+}
+
+/*
+ * DMA_MAP without an fd: the device's gmem_read/gmem_write there are DMA_READ/DMA_WRITE
+ * on the connection's socket, chunked at the max_data_xfer_size of the client's VERSION;
+ * a client command that crosses a DMA command is served at the server's next turn.
+ */
+static void test_map_by_message(struct vfx *f, gconstpointer data)
+{
+	struct vfu_caps caps = { .major = VFU_VERSION_MAJOR, .minor = VFU_VERSION_MINOR,
+				 .max_msg_fds = 1, .max_data_xfer_size = 16, .device_id = "t0" };
+	g_autofree uint8_t *p = NULL;
+	struct vfu_msg m;
+	uint8_t buf[40];
+	size_t len;
+
+	g_assert_cmpint(vfu_version_encode(&caps, &p, &len), ==, 0);
+	vfx_raw_send(f, VFU_CMD_VERSION, VFU_F_TYPE_COMMAND, 0, 0, p, len, NULL, 0);
+	vfx_serve(f, true);
+	g_assert_cmpuint(vfx_get_reply(f, VFU_CMD_VERSION, &m), ==, 0);
+	vfu_msg_clear(&m);
+	g_assert_cmpuint(td_map(f, 0x10000, PG, 0, VFU_DMA_MAP_READ | VFU_DMA_MAP_WRITE, -1), ==,
+			 0);
+	g_assert_null(gmem_translate(f->dev->env.mem, 0x10000, 1));
+	/* 40 bytes read: 16 + 16 + 8. */
+	td_dma_reply(f, 0, false, 0x10010, 16, "0123456789abcdef");
+	td_dma_reply(f, 1, false, 0x10020, 16, "ghijklmnopqrstuv");
+	td_dma_reply(f, 2, false, 0x10030, 8, "wxyz!?#$");
+	g_assert_cmpint(gmem_read(f->dev->env.mem, 0x10010, buf, 40), ==, 0);
+	g_assert_cmpmem(buf, 40, "0123456789abcdefghijklmnopqrstuvwxyz!?#$", 40);
+	td_dma_cmd(f, 0, false, 0x10010, 16);
+	td_dma_cmd(f, 1, false, 0x10020, 16);
+	td_dma_cmd(f, 2, false, 0x10030, 8);
+	/* Outside the region: refused locally, nothing sent. */
+	g_assert_cmpint(gmem_read(f->dev->env.mem, 0x10000 + PG - 4, buf, 8), ==, -EFAULT);
+	/* A config read crossing a DMA_WRITE: kept, then answered by the next handle. */
+	vfx_raw_send(f, VFU_CMD_REGION_READ, VFU_F_TYPE_COMMAND, 0, 0,
+		     &(struct vfu_region_access){ 0, VFU_PCI_CONFIG_REGION, 4 }, 16, NULL, 0);
+	td_dma_reply(f, 3, true, 0x10000, 4, NULL);
+	g_assert_cmpint(gmem_write(f->dev->env.mem, 0x10000, "dev!", 4), ==, 0);
+	td_dma_cmd(f, 3, true, 0x10000, 4);
+	g_assert_cmpint(vfu_server_handle(f->srv, true), ==, 0);
+	g_assert_cmpuint(vfx_get_reply(f, VFU_CMD_REGION_READ, &m), ==, 0);
+	g_assert_cmpuint(m.len, ==, 16 + 4);
+	g_assert_cmpmem(m.payload + 16, 4, "\x36\x1b\x05\x00", 4); /* pci-testdev's IDs */
+	vfu_msg_clear(&m);
+	g_assert_cmpint(vfu_server_handle(f->srv, true), ==, -EAGAIN);
+	g_assert_cmpuint(td_unmap(f, 0x10000, PG, 0), ==, 0);
+}
+
+/* A broken DMA reply fails the access and closes the connection at the next handle. */
+static void test_map_by_message_broken(struct vfx *f, gconstpointer data)
+{
+	uint8_t buf[4];
+
+	vfx_handshake(f);
+	g_assert_cmpuint(td_map(f, 0x10000, PG, 0, VFU_DMA_MAP_READ, -1), ==, 0);
+	td_dma_reply(f, 5, false, 0x10000, 4, "nope"); /* not our message ID */
+	g_test_expect_message("remote", G_LOG_LEVEL_WARNING, "t0: DMA_READ*failed*");
+	g_assert_cmpint(gmem_read(f->dev->env.mem, 0x10000, buf, 4), ==, -EIO);
+	g_test_assert_expected_messages();
+	td_dma_cmd(f, 0, false, 0x10000, 4);
+	g_assert_cmpint(vfu_server_handle(f->srv, true), ==, -EPROTO);
+}
+
 static void td_add(const char *path, void (*fn)(struct vfx *, gconstpointer))
 {
 	g_test_add(path, struct vfx, NULL, vfx_setup, fn, vfx_teardown);
@@ -314,6 +417,8 @@ int main(int argc, char **argv)
 	g_test_init(&argc, &argv, NULL);
 	td_add("/remote/vfu-server/dma/map-unmap", test_map_unmap);
 	td_add("/remote/vfu-server/dma/map-unsealed", test_map_unsealed);
+	td_add("/remote/vfu-server/dma/map-by-message", test_map_by_message);
+	td_add("/remote/vfu-server/dma/map-by-message-broken", test_map_by_message_broken);
 	g_test_add_data_func("/remote/vfu-server/dma/map-malformed", NULL, test_map_bad);
 	td_add("/remote/vfu-server/dma/unmap-malformed", test_unmap_bad);
 	td_add("/remote/vfu-server/io-fds/doorbells", test_io_fds);
