@@ -3,7 +3,9 @@
 # Install the Debian 12 packages mpvmm needs to build and test, if any is missing.
 # Sourced by tools/setup-and-demo, tools/run-tests and .ci/run.
 MPVMM_DEB_PACKAGES="meson ninja-build gcc pkg-config libglib2.0-dev libjson-c-dev \
-libseccomp-dev libcap-ng-dev qemu-system-x86 valgrind"
+libseccomp-dev libcap-ng-dev qemu-system-x86 valgrind \
+libselinux1-dev libsepol-dev checkpolicy semodule-utils policycoreutils selinux-policy-dev \
+selinux-policy-default setools bzip2"
 
 mpvmm_install_deps()
 {
