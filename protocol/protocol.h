@@ -611,15 +611,17 @@ int qmp_server_listen(struct qmp_server *srv, const char *path, GError **err);
 int qmp_server_adopt(struct qmp_server *srv, int fd, qmp_closed_fn closed, void *closed_ctx);
 /*
  * Broadcast an event to every negotiated session, timestamped now.  Any thread; data is
- * NULL or taken.  Delivered from the server's context, in emission order.  Every
- * emitting thread must be done before qmp_server_destroy().
+ * NULL or taken.  On the server's thread (inside a command) it is written at once, so it
+ * precedes the command's reply, as in QEMU; from another thread it is queued and written
+ * from the server's context, in emission order.  Every emitting thread must be done
+ * before qmp_server_destroy().
  */
 void qmp_server_emit_event(struct qmp_server *srv, const char *name, json_object *data);
 /* Connected clients now (server's thread). */
 unsigned qmp_server_nr_clients(const struct qmp_server *srv);
 /*
- * Flush what can be written without blocking (up to ~1 s), close every client and
- * listening socket and unlink the socket files.  Call on the server's thread, or after
+ * Deliver queued events, flush what can be written (waiting up to ~1 s in all), close
+ * every client and listening socket and unlink the socket files.  Call on the server's thread, or after
  * that thread stopped iterating the context.  NULL is a no-op.
  */
 void qmp_server_destroy(struct qmp_server *srv);

@@ -402,10 +402,10 @@ static void qmp_server_deliver(struct qmp_server *srv, struct qmp_event *e)
 	for (guint i = 0; i < srv->clients->len;) {
 		struct qmp_client *c = g_ptr_array_index(srv->clients, i);
 
-		if (qmp_event_send_at(c->s, e->name, json_object_get(e->data), e->us) < 0) {
-			qmp_client_free(c); /* removes it from the array: same i again */
-			continue;
-		}
+		/* A client that cannot take it is shut down, and freed by its own input
+		 * callback (EOF): this may run inside another client's command. */
+		if (qmp_event_send_at(c->s, e->name, json_object_get(e->data), e->us) < 0)
+			shutdown(c->fd, SHUT_RDWR);
 		i++;
 	}
 }
@@ -437,6 +437,14 @@ void qmp_server_emit_event(struct qmp_server *srv, const char *name, json_object
 	e->data = data;
 	e->us = g_get_real_time();
 	g_mutex_lock(&srv->lock);
+	if (g_queue_is_empty(&srv->events) && g_main_context_is_owner(srv->ctx)) {
+		/* on the server's thread (a command): now, so it precedes the reply, as
+		 * QEMU's STOP precedes stop's return */
+		g_mutex_unlock(&srv->lock);
+		qmp_server_deliver(srv, e);
+		qmp_event_free(e);
+		return;
+	}
 	g_queue_push_tail(&srv->events, e);
 	if (!srv->ev_src) {
 		srv->ev_src = g_idle_source_new();
@@ -475,9 +483,11 @@ void qmp_server_destroy(struct qmp_server *srv)
 		return;
 	g_mutex_lock(&srv->lock);
 	qmp_unwatch(&srv->ev_src);
-	while ((e = g_queue_pop_head(&srv->events)))
-		qmp_event_free(e);
 	g_mutex_unlock(&srv->lock);
+	while ((e = g_queue_pop_head(&srv->events))) { /* e.g. SHUTDOWN: deliver it */
+		qmp_server_deliver(srv, e);
+		qmp_event_free(e);
+	}
 	qmp_server_drain(srv);
 	while (srv->clients->len > 0) {
 		struct qmp_client *c = g_ptr_array_index(srv->clients, 0);

@@ -103,6 +103,7 @@ static int machine_device(struct machine *m, const struct devopt *d, GError **er
 			    d->type, d->id, PCIHOST_SLOTS - 1);
 		return ret;
 	}
+	m->fn_slot[m->nr_fn] = slot; /* for query-pci's qdev_id */
 	m->fn[m->nr_fn++] = fn;
 	vmirq_intx_gsi(slot, gsi);
 	ret = pcifn_irq_setup(fn, &vmirq_ops, m->irq, gsi);
@@ -185,11 +186,15 @@ int machine_create(const struct vmm_opts *o, struct machine **out, GError **err)
 	m->serial_fd = m->dcon.fd = -1;
 	m->kvm.sys_fd = m->kvm.vm_fd = -1;
 	m->status = -1;
+	vcpus_pause_init(&m->pause, o->start_paused); /* -S: park before the first KVM_RUN */
+	m->runstate = o->start_paused ? VMM_RS_PRELAUNCH : VMM_RS_RUNNING;
 	m->stop_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (m->stop_efd < 0)
 		ret = machine_fail(err, -errno, "eventfd");
 	else
 		ret = machine_build(m, err);
+	if (ret == 0) /* last: clients may connect and act from now on */
+		ret = monitor_create(m, err);
 	if (ret < 0) {
 		machine_destroy(m); /* undoes whatever part was built */
 		return ret;
@@ -230,6 +235,7 @@ static void machine_wait(struct machine *m, int sfd)
 		}
 		if ((pfd[0].revents & POLLIN) && read(sfd, &si, sizeof(si)) == sizeof(si)) {
 			g_printerr("mpvmm: terminating on signal %u\n", si.ssi_signo);
+			m->stop_signal = (int)si.ssi_signo;
 			machine_stop(m, VMM_EXIT_STOPPED);
 		}
 	}
@@ -244,6 +250,7 @@ static void machine_join(struct machine *m)
 {
 	struct timespec deadline;
 
+	vcpus_resume(m); /* a parked (paused) vCPU wakes and sees the stop */
 	for (unsigned i = 0; i < m->nr_vcpus; i++)
 		vcpu_kick(&m->vcpus[i]);
 	clock_gettime(CLOCK_REALTIME, &deadline);
@@ -301,6 +308,7 @@ int machine_run(struct machine *m)
 	}
 	machine_wait(m, sfd);
 	machine_join(m);
+	monitor_vm_ended(m, __atomic_load_n(&m->status, __ATOMIC_ACQUIRE));
 	machine_print_exits(m);
 	close(sfd);
 	return __atomic_load_n(&m->status, __ATOMIC_ACQUIRE);
@@ -310,6 +318,7 @@ void machine_destroy(struct machine *m)
 {
 	if (!m || m->stuck)
 		return; /* a vCPU thread may still use all of it; the process is exiting */
+	monitor_destroy(m); /* first: its commands use everything below */
 	for (unsigned i = 0; i < m->nr_vcpus; i++)
 		vcpu_destroy(&m->vcpus[i]);
 	g_free(m->vcpus);
@@ -325,5 +334,7 @@ void machine_destroy(struct machine *m)
 	gmem_destroy(m->mem);
 	if (m->stop_efd >= 0)
 		close(m->stop_efd);
+	vcpus_pause_fini(&m->pause);
+	g_free(m->snapshot);
 	g_free(m);
 }

@@ -260,6 +260,38 @@ static int opt_no_reboot(struct vmm_opts *o, const char *val, GError **err)
 	return 0;
 }
 
+static int opt_qmp(struct vmm_opts *o, const char *val, GError **err)
+{
+	char *path;
+	int ret;
+
+	if (o->nr_qmp >= QMP_LISTEN_MAX)
+		return opt_error(err, "-qmp %s: at most %u -qmp monitors; drop one", val,
+				 QMP_LISTEN_MAX);
+	ret = monitor_parse_opt(val, &path, err);
+	if (ret < 0)
+		return ret;
+	for (unsigned i = 0; i < o->nr_qmp; i++) {
+		if (strcmp(o->qmp[i], path) == 0) {
+			g_free(path);
+			return opt_error(err,
+					 "-qmp %s: this socket path is already used by "
+					 "another -qmp; give each monitor its own path",
+					 val);
+		}
+	}
+	o->qmp = g_renew(char *, o->qmp, o->nr_qmp + 2);
+	o->qmp[o->nr_qmp++] = path;
+	o->qmp[o->nr_qmp] = NULL;
+	return 0;
+}
+
+static int opt_S(struct vmm_opts *o, const char *val, GError **err)
+{
+	o->start_paused = true;
+	return 0;
+}
+
 static int opt_help(struct vmm_opts *o, const char *val, GError **err)
 {
 	o->action = VMM_HELP;
@@ -294,6 +326,9 @@ static const struct opt_def opt_table[] = {
 	 opt_blockdev},
 	{"no-reboot", NULL, "accepted for QEMU compatibility; mpvmm never reboots", false,
 	 opt_no_reboot},
+	{"qmp", "unix:PATH,server=on,wait=off",
+	 "a QMP monitor listening at PATH (repeatable; docs/qmp.md)", true, opt_qmp},
+	{"S", NULL, "start with the vCPUs paused; QMP cont starts them", false, opt_S},
 	{"h", NULL, "print this help and exit (also -help)", true, opt_help},
 	{"help", NULL, NULL, true, opt_help},
 	{"version", NULL, "print the version and exit", true, opt_version},
@@ -409,6 +444,7 @@ void options_free(struct vmm_opts *o)
 	g_free(o->kernel);
 	g_free(o->append);
 	g_strfreev(o->initrd);
+	g_strfreev(o->qmp);
 	g_free(o->serial.path);
 	g_free(o->debugcon.path);
 	memset(o, 0, sizeof(*o));

@@ -10,6 +10,11 @@
  * Stopping: another thread sets kvm_run.immediate_exit and sends VCPU_KICK_SIGNAL,
  * so KVM_RUN returns -EINTR whether the thread was in the guest, about to enter it,
  * or blocked in the kernel (a halted CPU, or an AP waiting for its SIPI).
+ *
+ * Pausing (QMP stop/cont, -S): the same kick, then the thread parks on m->pause's
+ * condvar before its next KVM_RUN until vcpus_resume().  A kick can race with the
+ * thread clearing immediate_exit on resume, so vcpus_pause() kicks again every few
+ * milliseconds until every live thread is parked.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -175,6 +180,39 @@ static bool vcpu_exit(struct vcpu *v)
 	}
 }
 
+/* Park while a pause is requested (vcpus_pause); the kick's immediate_exit is undone. */
+static void vcpu_park(struct vcpu *v)
+{
+	struct vcpu_pause *p = &v->m->pause;
+
+	pthread_mutex_lock(&p->lock);
+	if (p->requested && !machine_stopping(v->m)) {
+		p->parked++;
+		pthread_cond_broadcast(&p->cond);
+		while (p->requested && !machine_stopping(v->m))
+			pthread_cond_wait(&p->cond, &p->lock);
+		p->parked--;
+	}
+	pthread_mutex_unlock(&p->lock);
+	if (!machine_stopping(v->m))
+		__atomic_store_n(&v->run->immediate_exit, 0, __ATOMIC_RELEASE);
+}
+
+static void vcpu_set_live(struct vcpu *v, bool live)
+{
+	struct vcpu_pause *p = &v->m->pause;
+
+	pthread_mutex_lock(&p->lock);
+	v->live = live;
+	v->self = pthread_self();
+	if (live)
+		p->live++;
+	else
+		p->live--;
+	pthread_cond_broadcast(&p->cond);
+	pthread_mutex_unlock(&p->lock);
+}
+
 static void *vcpu_thread(void *arg)
 {
 	struct vcpu *v = arg;
@@ -185,7 +223,12 @@ static void *vcpu_thread(void *arg)
 	sigemptyset(&kick);
 	sigaddset(&kick, VCPU_KICK_SIGNAL);
 	pthread_sigmask(SIG_UNBLOCK, &kick, NULL);
+	vcpu_set_live(v, true);
 	while (!machine_stopping(v->m)) {
+		if (__atomic_load_n(&v->m->pause.requested, __ATOMIC_ACQUIRE)) {
+			vcpu_park(v);
+			continue; /* re-check stopping */
+		}
 		if (ioctl(v->fd, KVM_RUN, 0) < 0) {
 			if (errno == EINTR || errno == EAGAIN)
 				continue;
@@ -200,6 +243,7 @@ static void *vcpu_thread(void *arg)
 		if (!vcpu_exit(v))
 			break;
 	}
+	vcpu_set_live(v, false);
 	return NULL;
 }
 
@@ -242,4 +286,143 @@ int vcpu_join(struct vcpu *v, const struct timespec *deadline)
 		return -ret;
 	v->started = false;
 	return 0;
+}
+
+/* ---- pausing (QMP stop/cont/system_reset, -S) ---- */
+
+void vcpus_pause_init(struct vcpu_pause *p, bool paused)
+{
+	pthread_condattr_t ca;
+
+	pthread_mutex_init(&p->lock, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&p->cond, &ca);
+	pthread_condattr_destroy(&ca);
+	p->requested = paused;
+	p->live = p->parked = 0;
+}
+
+void vcpus_pause_fini(struct vcpu_pause *p)
+{
+	pthread_cond_destroy(&p->cond);
+	pthread_mutex_destroy(&p->lock);
+}
+
+/* Under p->lock: kick every live thread (a thread clears its `live` under the lock
+ * before it ends, so it is not joined yet). */
+static void vcpus_kick_live(struct machine *m)
+{
+	for (unsigned i = 0; i < m->nr_vcpus; i++) {
+		struct vcpu *v = &m->vcpus[i];
+
+		if (!v->live)
+			continue;
+		__atomic_store_n(&v->run->immediate_exit, 1, __ATOMIC_RELEASE);
+		pthread_kill(v->self, VCPU_KICK_SIGNAL);
+	}
+}
+
+int vcpus_pause(struct machine *m)
+{
+	struct vcpu_pause *p = &m->pause;
+	struct timespec now, until;
+	int64_t end_ns;
+	int ret = 0;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	end_ns = now.tv_sec * 1000000000LL + now.tv_nsec + VCPU_PAUSE_TIMEOUT_MS * 1000000LL;
+	pthread_mutex_lock(&p->lock);
+	__atomic_store_n(&p->requested, true, __ATOMIC_RELEASE);
+	while (p->parked < p->live && ret == 0) {
+		int64_t t;
+
+		vcpus_kick_live(m);
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		t = MIN(now.tv_sec * 1000000000LL + now.tv_nsec + 10000000LL, end_ns);
+		until = (struct timespec){.tv_sec = t / 1000000000LL, .tv_nsec = t % 1000000000LL};
+		if (pthread_cond_timedwait(&p->cond, &p->lock, &until) == ETIMEDOUT && t == end_ns)
+			ret = p->parked < p->live ? -ETIMEDOUT : 0;
+	}
+	pthread_mutex_unlock(&p->lock);
+	return ret;
+}
+
+void vcpus_resume(struct machine *m)
+{
+	struct vcpu_pause *p = &m->pause;
+
+	pthread_mutex_lock(&p->lock);
+	__atomic_store_n(&p->requested, false, __ATOMIC_RELEASE);
+	pthread_cond_broadcast(&p->cond);
+	pthread_mutex_unlock(&p->lock);
+}
+
+/* ---- reset state (QMP system_reset) ---- */
+
+struct vcpu_snapshot {
+	struct kvm_regs regs;
+	struct kvm_sregs sregs;
+	struct kvm_fpu fpu;
+	struct kvm_lapic_state lapic;
+	struct kvm_mp_state mp;
+	struct kvm_vcpu_events events;
+};
+
+static int vcpu_ioctl(int fd, unsigned long req, void *arg)
+{
+	return ioctl(fd, req, arg) < 0 ? -errno : 0;
+}
+
+int vcpus_snapshot(struct machine *m)
+{
+	struct vcpu_snapshot *s = g_new0(struct vcpu_snapshot, m->nr_vcpus);
+	int ret = 0;
+
+	for (unsigned i = 0; i < m->nr_vcpus && ret == 0; i++) {
+		int fd = m->vcpus[i].fd;
+
+		ret = vcpu_ioctl(fd, KVM_GET_REGS, &s[i].regs);
+		if (ret == 0)
+			ret = vcpu_ioctl(fd, KVM_GET_SREGS, &s[i].sregs);
+		if (ret == 0)
+			ret = vcpu_ioctl(fd, KVM_GET_FPU, &s[i].fpu);
+		if (ret == 0)
+			ret = vcpu_ioctl(fd, KVM_GET_LAPIC, &s[i].lapic);
+		if (ret == 0)
+			ret = vcpu_ioctl(fd, KVM_GET_MP_STATE, &s[i].mp);
+		if (ret == 0)
+			ret = vcpu_ioctl(fd, KVM_GET_VCPU_EVENTS, &s[i].events);
+	}
+	if (ret < 0) {
+		g_free(s);
+		return ret;
+	}
+	g_free(m->snapshot);
+	m->snapshot = s;
+	return 0;
+}
+
+int vcpus_restore(struct machine *m)
+{
+	int ret = m->snapshot ? 0 : -ENOENT;
+
+	for (unsigned i = 0; i < m->nr_vcpus && ret == 0; i++) {
+		struct vcpu_snapshot *s = &m->snapshot[i];
+		int fd = m->vcpus[i].fd;
+
+		/* sregs first: they hold the APIC base the LAPIC state is read against */
+		ret = vcpu_ioctl(fd, KVM_SET_SREGS, &s->sregs);
+		if (ret == 0)
+			ret = vcpu_ioctl(fd, KVM_SET_REGS, &s->regs);
+		if (ret == 0)
+			ret = vcpu_ioctl(fd, KVM_SET_FPU, &s->fpu);
+		if (ret == 0)
+			ret = vcpu_ioctl(fd, KVM_SET_LAPIC, &s->lapic);
+		if (ret == 0)
+			ret = vcpu_ioctl(fd, KVM_SET_VCPU_EVENTS, &s->events);
+		if (ret == 0)
+			ret = vcpu_ioctl(fd, KVM_SET_MP_STATE, &s->mp);
+	}
+	return ret;
 }

@@ -28,6 +28,7 @@
 #include <json-c/json.h>
 
 #include "memory/memory.h"
+#include "protocol/protocol.h"
 #include "proxy/proxy.h"
 
 /* Exit statuses besides the guest's own (isa-debug-exit: (v << 1) | 1, always odd). */
@@ -82,6 +83,9 @@ struct vmm_opts {
 	unsigned nr_devices;
 	struct devopt *devices;
 	struct blockdevs *blockdevs; /* -blockdev nodes (devices/blockdev.c); NULL if none */
+	unsigned nr_qmp;	     /* -qmp unix:PATH,server=on,wait=off */
+	char **qmp;		     /* the socket paths, owned */
+	bool start_paused;	     /* -S */
 };
 
 #define VMM_RAM_DEFAULT (128ULL << 20)
@@ -414,6 +418,9 @@ struct vcpu {
 	struct machine *m;
 	/* Exits to this process (KVM_RUN returns), by kind; read after the thread ends. */
 	uint64_t exits, exits_io, exits_mmio;
+	/* Pausing (vcpus_pause), under m->pause.lock: the thread is in its run loop. */
+	bool live;
+	pthread_t self;
 };
 
 int vcpu_create(struct kvm *k, unsigned index, struct machine *m, struct vcpu *v, GError **err);
@@ -427,6 +434,39 @@ int vcpu_join(struct vcpu *v, const struct timespec *deadline);
 void vcpu_destroy(struct vcpu *v);
 /* Print registers to stderr (failure reports). */
 void vcpu_dump(struct vcpu *v);
+
+/*
+ * Pausing the vCPUs (QMP stop, cont, system_reset; -S).  A vCPU thread checks
+ * `requested` before each KVM_RUN and parks on the condvar while it is set; a pause
+ * kicks the threads out of KVM_RUN and waits until every live thread is parked.
+ */
+#define VCPU_PAUSE_TIMEOUT_MS 5000
+struct vcpu_pause {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	bool requested;	 /* vCPUs must park (written under lock, read atomically) */
+	unsigned live;	 /* vCPU threads in their run loop */
+	unsigned parked; /* of which parked */
+};
+/* Before any vCPU starts (machine_create). */
+void vcpus_pause_init(struct vcpu_pause *p, bool paused);
+void vcpus_pause_fini(struct vcpu_pause *p);
+/*
+ * Park every vCPU (not from a vCPU thread).  Returns when all live threads are parked:
+ * 0, or -ETIMEDOUT after VCPU_PAUSE_TIMEOUT_MS (a thread stuck in a device; it parks
+ * when it comes back).  Threads not started yet park before their first KVM_RUN.
+ */
+int vcpus_pause(struct machine *m);
+/* Let the vCPUs run again. */
+void vcpus_resume(struct machine *m);
+/*
+ * Reset state (QMP system_reset): vcpus_snapshot() saves each vCPU's registers, FPU,
+ * LAPIC, MP state and pending events before it first runs; vcpus_restore() puts them
+ * back, with the vCPUs parked.  -errno from KVM.
+ */
+struct vcpu_snapshot;
+int vcpus_snapshot(struct machine *m);
+int vcpus_restore(struct machine *m);
 
 /* ---- machine.c: the whole VM ---- */
 
@@ -452,6 +492,14 @@ struct machine {
 	bool stopping;	  /* atomic */
 	int status;	  /* atomic; exit status once stopping */
 	bool stuck;	  /* a vCPU thread did not stop: machine_destroy() must not free */
+	struct vcpu_pause pause;	 /* stop/cont (vcpu.c) */
+	struct vcpu_snapshot *snapshot; /* reset state, one per vCPU (vcpus_snapshot) */
+	int runstate;			 /* enum vmm_runstate, atomic (monitor.c) */
+	int stop_signal;		 /* the signal that stopped the VM, or 0 */
+	unsigned fn_slot[PCIHOST_SLOTS]; /* bus-0 device number of fn[i] */
+	struct qmp_pci *qmp_pci;	 /* query-pci's BAR sizes (qmp_pci_probe) */
+	struct monitor *mon;		 /* QMP monitors, NULL without -qmp */
+	struct qmp_server *qmp;		 /* the monitors' server, NULL without -qmp */
 };
 
 int machine_create(const struct vmm_opts *o, struct machine **out, GError **err);
@@ -466,5 +514,59 @@ void machine_destroy(struct machine *m);
 /* Ask to stop with `status`; the first request wins.  Any thread. */
 void machine_stop(struct machine *m, int status);
 bool machine_stopping(const struct machine *m);
+
+/* ---- monitor.c, qmp_cmds.c, qmp_reset.c: QMP monitors (-qmp, -S; docs/qmp.md) ---- */
+
+/* What query-status reports. */
+enum vmm_runstate {
+	VMM_RS_PRELAUNCH, /* -S, never continued */
+	VMM_RS_RUNNING,
+	VMM_RS_PAUSED,
+	VMM_RS_SHUTDOWN, /* the VM is ending */
+};
+/* "prelaunch", "running", "paused", "shutdown" (QEMU's RunState names). */
+const char *monitor_runstate_name(enum vmm_runstate rs);
+
+/* -qmp VAL: "unix:PATH,server=on,wait=off" -> *path (g_malloc'd).  Errors name -qmp. */
+int monitor_parse_opt(const char *val, char **path, GError **err);
+
+/*
+ * The command tables mpvmm serves after the built-ins (protocol.h): vmm_qmp_commands
+ * and one table per subsystem, listed in monitor.c's monitor_tables (add yours there,
+ * one line).  A command's opaque is the struct machine; it runs on the monitor thread.
+ */
+extern const struct qmp_command vmm_qmp_commands[];
+
+struct monitor;
+/*
+ * Listen on every -qmp path and start the monitor thread, with its own GMainContext
+ * (end of machine_create, before the vCPUs run).  Without -qmp: 0, nothing made.  Sets
+ * m->mon and m->qmp.  *err names the -qmp path.
+ */
+int monitor_create(struct machine *m, GError **err);
+/* Deliver pending events, stop the thread, close and unlink the sockets. */
+void monitor_destroy(struct machine *m);
+/* Broadcast an event (any thread; data NULL or taken).  No-op without -qmp. */
+void monitor_emit(struct machine *m, const char *event, json_object *data);
+/*
+ * The VM is ending with `status` (machine_run, after every vCPU stopped): runstate
+ * shutdown and the SHUTDOWN event, unless the quit command already sent it.
+ */
+void monitor_vm_ended(struct machine *m, int status);
+/* SHUTDOWN {"guest", "reason"} and runstate shutdown (any thread). */
+void monitor_emit_shutdown(struct machine *m, bool guest, const char *reason);
+/* The quit command: SHUTDOWN (host-qmp-quit), then machine_stop() with status 0. */
+void monitor_quit(struct machine *m);
+/*
+ * query-pci (qmp_pci.c).  qmp_pci_probe() sizes bus 0's BARs through config cycles,
+ * as firmware does: only before the vCPUs run (monitor_create) or while they are
+ * parked.  The command reads everything else live.
+ */
+struct qmp_pci;
+int qmp_pci_probe(struct machine *m);
+int qmp_query_pci(void *opaque, struct qmp_session *s, json_object *args, json_object **ret,
+		  GError **err);
+/* Reset the machine (system_reset): qmp_reset.c.  Monitor thread.  *err for QMP. */
+int monitor_reset(struct machine *m, GError **err);
 
 #endif
