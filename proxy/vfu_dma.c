@@ -67,8 +67,9 @@ static int vfu_dma_map_one(struct vfu_client *c, const struct gmem_region *r)
 	struct vfu_msg reply;
 	int ret;
 
-	ret = vfu_call(c->sock, &c->next_id, VFU_CMD_DMA_MAP, &req, sizeof(req), &r->fd,
-		       r->fd >= 0 && !c->by_message ? 1 : 0, &reply);
+	/* A region accepted without an fd may be read by the remote from now on. */
+	ret = vfu_call_dma(c->sock, &c->next_id, vfu_client_dma(c), VFU_CMD_DMA_MAP, &req,
+			   sizeof(req), &r->fd, r->fd >= 0 && !c->by_message ? 1 : 0, &reply);
 	if (ret < 0)
 		return ret;
 	ret = vfu_dma_map_decode(&reply, true, &none);
@@ -78,6 +79,8 @@ static int vfu_dma_map_one(struct vfu_client *c, const struct gmem_region *r)
 
 int vfu_client_dma_map(struct vfu_client *c, const struct gmem *mem)
 {
+	c->mem = mem;
+	c->dma = (struct vfu_dma_handler){vfu_dma_read, vfu_dma_write, c};
 	for (unsigned i = 0; mem && i < mem->nr_regions; i++) {
 		const struct gmem_region *r = &mem->region[i];
 		bool nofd = r->fd < 0 || c->by_message;
@@ -98,8 +101,6 @@ int vfu_client_dma_map(struct vfu_client *c, const struct gmem *mem)
 			c->nofd_size[c->nr_nofd++] = r->size;
 		}
 	}
-	c->mem = mem;
-	c->dma = (struct vfu_dma_handler){vfu_dma_read, vfu_dma_write, c};
 	return 0;
 }
 
@@ -242,8 +243,8 @@ static int vfu_io_fds_bar(struct vfu_client *c, struct pcifn *fn, unsigned bar)
 	struct vfu_msg reply;
 	int ret;
 
-	ret = vfu_call(c->sock, &c->next_id, VFU_CMD_DEVICE_GET_REGION_IO_FDS, &req, sizeof(req),
-		       NULL, 0, &reply);
+	ret = vfu_call_dma(c->sock, &c->next_id, vfu_client_dma(c),
+			   VFU_CMD_DEVICE_GET_REGION_IO_FDS, &req, sizeof(req), NULL, 0, &reply);
 	if (ret < 0)
 		return ret;
 	ret = vfu_region_io_fds_decode(&reply, true, &got, subs);

@@ -154,6 +154,7 @@ static void test_our_max(struct fx *f, gconstpointer data)
 {
 	uint8_t buf[5000];
 
+	fill(buf, sizeof(buf), 5);
 	dma_msg_set_max_xfer(f->dm, 1 << 20);
 	queue_reply(f, 0, VFU_CMD_DMA_WRITE, 0, VFU_MAX_DATA_XFER, NULL, 0);
 	queue_reply(f, 1, VFU_CMD_DMA_WRITE, VFU_MAX_DATA_XFER, 5000 - VFU_MAX_DATA_XFER, NULL, 0);
@@ -165,7 +166,7 @@ static void test_our_max(struct fx *f, gconstpointer data)
 /* An error reply fails that access only (EFAULT); the connection goes on. */
 static void test_error_reply(struct fx *f, gconstpointer data)
 {
-	uint8_t b[8];
+	uint8_t b[8] = "87654321";
 
 	queue_error(f, 0, VFU_CMD_DMA_READ, EFAULT);
 	g_assert_cmpint(dma_msg_access(f->dm, 0x5000, b, 8, false), ==, -EFAULT);

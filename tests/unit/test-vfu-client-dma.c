@@ -8,8 +8,15 @@
  * is what the device reads through its gmem; doorbells arrive in the function and
  * ring the device; the BAR hook follows programming, decode enables and reset; every
  * bad reply fails the connection with a message naming the device.
+ * With dma=message (PROXY_DMA_MESSAGE) no fd is sent; the remote's DMA_READ/DMA_WRITE
+ * are served by the proxy's own thread while no call is in flight and by the calling
+ * thread during a call, both at once in a race test; a hostile DMA command arriving
+ * between calls (outside the exported RAM, count 0 or oversize, payload size wrong,
+ * wrapping, an fd attached, a stray reply, another command) is refused or kills the
+ * function.
  */
 #include <errno.h>
+#include <poll.h>
 #include <pthread.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -33,6 +40,8 @@ enum fault {
 	F_DMA_REFUSE,
 	F_DMA_NOFD,
 	F_DMA_BAD_REPLY,
+	F_MESSAGE, /* dma=message through a faithful relay */
+	F_MESSAGE_REFUSE,
 };
 
 struct relay {
@@ -40,6 +49,13 @@ struct relay {
 	struct dev *dev;
 	struct vfu_server *srv;
 	enum fault fault;
+	/* A reply from the proxy to a DMA command the test sent (F_MESSAGE). */
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	bool have_reply;
+	struct vfu_hdr reply;
+	uint8_t reply_data[64];
+	size_t reply_len;
 };
 
 /* A hostile GET_REGION_IO_FDS reply for BAR0 of 4 KiB. */
@@ -147,7 +163,8 @@ static void relay_one(struct relay *r, struct vfu_msg *m)
 				==, 0); /* "no payload" */
 		return;
 	}
-	if (r->fault == F_DMA_REFUSE && m->hdr.cmd == VFU_CMD_DMA_MAP) {
+	if ((r->fault == F_DMA_REFUSE || r->fault == F_MESSAGE_REFUSE) &&
+	    m->hdr.cmd == VFU_CMD_DMA_MAP) {
 		g_assert_cmpint(vfu_send(r->outer, m->hdr.msg_id, m->hdr.cmd,
 					 VFU_F_TYPE_REPLY | VFU_F_ERROR, EPERM, NULL, 0, NULL, 0),
 				==, 0);
@@ -164,16 +181,59 @@ static void relay_one(struct relay *r, struct vfu_msg *m)
 	vfu_msg_clear(&rep);
 }
 
+/* A reply to a DMA command the test sent: for relay_wait_reply(), not the server. */
+static void relay_keep_reply(struct relay *r, const struct vfu_msg *m)
+{
+	pthread_mutex_lock(&r->lock);
+	r->reply = m->hdr;
+	r->reply_len = MIN(m->len, sizeof(r->reply_data));
+	memcpy(r->reply_data, m->payload, r->reply_len);
+	r->have_reply = true;
+	pthread_cond_signal(&r->cond);
+	pthread_mutex_unlock(&r->lock);
+}
+
 static void *relay_thread(void *opaque)
 {
 	struct relay *r = opaque;
 	struct vfu_msg m;
 
 	while (vfu_recv(r->outer, &m, VFU_MAX_MSG) == 0) {
-		relay_one(r, &m);
+		if ((m.hdr.flags & VFU_F_TYPE_MASK) == VFU_F_TYPE_REPLY)
+			relay_keep_reply(r, &m);
+		else
+			relay_one(r, &m);
 		vfu_msg_clear(&m);
 	}
 	return NULL;
+}
+
+/* The proxy's reply to the DMA command the test sent; false if none within 5 s. */
+static bool relay_wait_reply(struct relay *r, struct vfu_hdr *h, uint8_t *data)
+{
+	gint64 end = g_get_monotonic_time() + 5 * G_USEC_PER_SEC;
+	bool got;
+
+	pthread_mutex_lock(&r->lock);
+	while (!r->have_reply && g_get_monotonic_time() < end) {
+		struct timespec ts;
+
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += 10 * 1000 * 1000;
+		if (ts.tv_nsec >= 1000000000) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000;
+		}
+		pthread_cond_timedwait(&r->cond, &r->lock, &ts);
+	}
+	got = r->have_reply;
+	if (got) {
+		*h = r->reply;
+		memcpy(data, r->reply_data, r->reply_len);
+	}
+	r->have_reply = false;
+	pthread_mutex_unlock(&r->lock);
+	return got;
 }
 
 static int relay_start(struct relay *r, enum fault fault, const struct gmem *mem, pthread_t *th,
@@ -185,6 +245,8 @@ static int relay_start(struct relay *r, enum fault fault, const struct gmem *mem
 
 	memset(r, 0, sizeof(*r));
 	r->fault = fault;
+	pthread_mutex_init(&r->lock, NULL);
+	pthread_cond_init(&r->cond, NULL);
 	g_assert_cmpint(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, a), ==, 0);
 	g_assert_cmpint(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, b), ==, 0);
 	r->outer = a[1];
@@ -192,7 +254,8 @@ static int relay_start(struct relay *r, enum fault fault, const struct gmem *mem
 	g_assert_cmpint(dev_create("pci-testdev", "t0", &env, NULL, &r->dev, &msg), ==, 0);
 	g_assert_cmpint(vfu_server_create(r->dev, b[1], &r->srv), ==, 0);
 	g_assert_cmpint(pthread_create(th, NULL, relay_thread, r), ==, 0);
-	return proxy_connect("t0", a[0], mem, fn, err);
+	return proxy_connect_dma("t0", a[0], mem,
+				 fault >= F_MESSAGE ? PROXY_DMA_MESSAGE : PROXY_DMA_FD, fn, err);
 }
 
 static void relay_stop(struct relay *r, pthread_t th)
@@ -202,6 +265,8 @@ static void relay_stop(struct relay *r, pthread_t th)
 	close(r->outer);
 	close(r->inner);
 	dev_destroy(r->dev);
+	pthread_mutex_destroy(&r->lock);
+	pthread_cond_destroy(&r->cond);
 }
 
 struct hook_log {
@@ -359,6 +424,243 @@ static void test_refused(void)
 	expect_refused(F_IO_INDEX, "doorbells badly");
 	expect_refused(F_DMA_REFUSE, "refused guest RAM");
 	expect_refused(F_DMA_BAD_REPLY, "refused guest RAM (DMA_MAP: Protocol error)");
+	expect_refused(F_MESSAGE_REFUSE, "drop dma=message");
+}
+
+static void idle_dma_id(struct relay *r, uint16_t id, uint16_t cmd, uint32_t flags,
+			uint64_t addr, uint64_t count, const void *data, size_t len, int fd)
+{
+	uint8_t p[16 + 64];
+
+	g_assert_cmpuint(len, <=, 64);
+	memcpy(p, &(struct vfu_dma_access){ addr, count }, 16);
+	if (len)
+		memcpy(p + 16, data, len);
+	g_assert_cmpint(vfu_send(r->outer, id, cmd, flags, 0, p, 16 + len, &fd, fd >= 0 ? 1 : 0),
+			==, 0);
+}
+
+static unsigned count_fds(void)
+{
+	unsigned n = 0;
+	GDir *d = g_dir_open("/proc/self/fd", 0, NULL);
+
+	while (g_dir_read_name(d))
+		n++;
+	g_dir_close(d);
+	return n;
+}
+
+/* Send a DMA command (message ID 500) from the "remote" while no call is in flight. */
+static void idle_dma(struct relay *r, uint16_t cmd, uint32_t flags, uint64_t addr,
+		     uint64_t count, const void *data, size_t len, int fd)
+{
+	idle_dma_id(r, 500, cmd, flags, addr, count, data, len, fd);
+}
+
+
+/*
+ * dma=message: DMA_MAP went without fds, the remote's DMA commands between calls are
+ * served by the proxy's thread, only inside the RAM, and the function keeps working.
+ */
+static void test_message_idle(void)
+{
+	g_autoptr(GError) err = NULL;
+	struct pcifn *fn = NULL;
+	struct vfu_hdr h;
+	uint8_t data[64];
+	struct gmem *mem;
+	struct relay r;
+	pthread_t th;
+
+	g_assert_cmpint(gmem_create(1 << 20, 1 << 20, &mem), ==, 0);
+	g_assert_cmpint(gmem_write(mem, 0x2000, "vmm-ram!", 8), ==, 0);
+	g_assert_cmpint(relay_start(&r, F_MESSAGE, mem, &th, &fn, &err), ==, 0);
+	g_assert_no_error(err);
+	g_assert_null(gmem_translate_read(r.dev->env.mem, 0, 1)); /* no fd reached it */
+	g_assert_true(gmem_contains(r.dev->env.mem, 0, 1 << 20, true));
+	idle_dma(&r, VFU_CMD_DMA_READ, VFU_F_TYPE_COMMAND, 0x2000, 8, NULL, 0, -1);
+	g_assert_true(relay_wait_reply(&r, &h, data));
+	g_assert_cmpuint(h.msg_id, ==, 500);
+	g_assert_cmpuint(h.flags, ==, VFU_F_TYPE_REPLY);
+	g_assert_cmpuint(h.size, ==, 16 + 16 + 8);
+	g_assert_cmpmem(data + 16, 8, "vmm-ram!", 8);
+	idle_dma(&r, VFU_CMD_DMA_WRITE, VFU_F_TYPE_COMMAND, 0x3000, 4, "devw", 4, -1);
+	g_assert_true(relay_wait_reply(&r, &h, data));
+	g_assert_cmpuint(h.size, ==, 16 + 16);
+	g_assert_cmpint(gmem_read(mem, 0x3000, data, 4), ==, 0);
+	g_assert_cmpmem(data, 4, "devw", 4);
+	/* Past the RAM it exported: EFAULT, and the connection goes on. */
+	idle_dma(&r, VFU_CMD_DMA_READ, VFU_F_TYPE_COMMAND, (1 << 20) - 4, 8, NULL, 0, -1);
+	g_assert_true(relay_wait_reply(&r, &h, data));
+	g_assert_cmpuint(h.flags, ==, VFU_F_TYPE_REPLY | VFU_F_ERROR);
+	g_assert_cmpuint(h.error, ==, EFAULT);
+	/* No_reply: served, nothing sent back (the next reply is the next command's). */
+	idle_dma_id(&r, 501, VFU_CMD_DMA_WRITE, VFU_F_TYPE_COMMAND | VFU_F_NO_REPLY, 0x3000, 4,
+		    "quie", 4, -1);
+	idle_dma_id(&r, 502, VFU_CMD_DMA_READ, VFU_F_TYPE_COMMAND, 0x3000, 4, NULL, 0, -1);
+	g_assert_true(relay_wait_reply(&r, &h, data));
+	g_assert_cmpuint(h.msg_id, ==, 502);
+	g_assert_cmpmem(data + 16, 4, "quie", 4);
+	g_assert_cmpint(pcifn_cfg_read(fn, 0, 4, &(uint32_t){0}), ==, 0);
+	g_assert_false(pcifn_dead(fn));
+	pcifn_destroy(fn); /* joins the proxy's thread */
+	relay_stop(&r, th);
+	gmem_destroy(mem);
+}
+
+enum idle_bad {
+	IB_COUNT0,
+	IB_OVERSIZE,
+	IB_SHORT,
+	IB_WRAP,
+	IB_FD,
+	IB_REPLY,
+	IB_OTHER_COMMAND,
+};
+
+/* A malformed message between calls: a warning, the socket shut, the function dead. */
+static void expect_idle_bad(enum idle_bad bad)
+{
+	static uint8_t zeros[64];
+	g_autoptr(GError) err = NULL;
+	struct pcifn *fn = NULL;
+	unsigned fds_before;
+	struct gmem *mem;
+	struct relay r;
+	pthread_t th;
+	uint32_t v;
+	int efd;
+
+	g_test_message("idle bad %u", bad);
+	g_assert_cmpint(gmem_create(1 << 20, 1 << 20, &mem), ==, 0);
+	g_assert_cmpint(relay_start(&r, F_MESSAGE, mem, &th, &fn, &err), ==, 0);
+	/* A round trip: the relay has closed its copies of the doorbell fds it passed on. */
+	g_assert_cmpint(pcifn_cfg_read(fn, 0, 4, &v), ==, 0);
+	fds_before = count_fds();
+	g_test_expect_message("proxy", G_LOG_LEVEL_WARNING, "*t0: bad DMA request*disconnecting*");
+	switch (bad) {
+	case IB_COUNT0:
+		idle_dma(&r, VFU_CMD_DMA_READ, VFU_F_TYPE_COMMAND, 0, 0, NULL, 0, -1);
+		break;
+	case IB_OVERSIZE: /* above the max_data_xfer_size we advertised */
+		idle_dma(&r, VFU_CMD_DMA_READ, VFU_F_TYPE_COMMAND, 0, VFU_MAX_DATA_XFER + 1, NULL,
+			 0, -1);
+		break;
+	case IB_SHORT: /* a DMA_WRITE of 8 bytes with 4 */
+		idle_dma(&r, VFU_CMD_DMA_WRITE, VFU_F_TYPE_COMMAND, 0, 8, zeros, 4, -1);
+		break;
+	case IB_WRAP:
+		idle_dma(&r, VFU_CMD_DMA_READ, VFU_F_TYPE_COMMAND, UINT64_MAX - 3, 8, NULL, 0, -1);
+		break;
+	case IB_FD:
+		efd = eventfd(0, EFD_CLOEXEC);
+		idle_dma(&r, VFU_CMD_DMA_READ, VFU_F_TYPE_COMMAND, 0, 8, NULL, 0, efd);
+		close(efd);
+		break;
+	case IB_REPLY: /* a reply when no call is in flight */
+		idle_dma(&r, VFU_CMD_REGION_READ, VFU_F_TYPE_REPLY, 0, 8, NULL, 0, -1);
+		break;
+	case IB_OTHER_COMMAND:
+		idle_dma(&r, VFU_CMD_DEVICE_RESET, VFU_F_TYPE_COMMAND, 0, 8, NULL, 0, -1);
+		break;
+	}
+	pthread_join(th, NULL); /* the proxy shut the socket down: the relay saw EOF */
+	g_test_assert_expected_messages();
+	g_assert_cmpuint(count_fds(), ==, fds_before); /* the fd that came along is closed */
+	g_test_expect_message("proxy", G_LOG_LEVEL_WARNING, "*t0*backend failed*");
+	g_assert_cmpint(pcifn_cfg_read(fn, 0, 4, &v), <, 0);
+	g_test_assert_expected_messages();
+	g_assert_true(pcifn_dead(fn));
+	pcifn_destroy(fn);
+	vfu_server_destroy(r.srv);
+	close(r.outer);
+	close(r.inner);
+	dev_destroy(r.dev);
+	gmem_destroy(mem);
+}
+
+static void test_message_idle_bad(void)
+{
+	for (enum idle_bad b = IB_COUNT0; b <= IB_OTHER_COMMAND; b++)
+		expect_idle_bad(b);
+}
+
+/* The "device" side of the race test: its own DMA between the requests it serves. */
+struct racer {
+	struct vfu_server *srv;
+	struct dev *dev;
+	int sock;
+	unsigned todo, done, bad;
+};
+
+static void *racer_thread(void *opaque)
+{
+	struct racer *x = opaque;
+
+	for (;;) {
+		int ret = vfu_server_handle(x->srv, true);
+		struct gmem *mem = x->dev->env.mem;
+		uint64_t v = 0, gpa = 0x1000 + 8 * (x->done % 4096);
+
+		if (ret != -EAGAIN && ret < 0)
+			break;
+		if (ret == 0 || !gmem_contains(mem, 0, 1, true) ||
+		    __atomic_load_n(&x->done, __ATOMIC_ACQUIRE) == x->todo) {
+			if (ret == -EAGAIN && x->done == x->todo)
+				poll(&(struct pollfd){ .fd = x->sock, .events = POLLIN }, 1, 100);
+			continue;
+		}
+		/* A write and a read back, each a message round trip to the proxy. */
+		if (gmem_write(mem, gpa, &(uint64_t){ x->done * 3 + 1 }, 8) < 0 ||
+		    gmem_read(mem, gpa, &v, 8) < 0 || v != x->done * 3 + 1)
+			x->bad++;
+		__atomic_store_n(&x->done, x->done + 1, __ATOMIC_RELEASE);
+	}
+	return NULL;
+}
+
+/*
+ * Both paths at once: the device does DMA between requests while the "vCPU" keeps
+ * making calls, so DMA commands arrive during calls (served by the caller) and between
+ * them (served by the proxy's thread), and client commands cross the device's DMA
+ * commands (kept by the remote and served next).  Everything must complete, correct.
+ */
+static void test_message_race(void)
+{
+	static const struct dev_env env = { 0 };
+	g_autofree char *msg = NULL;
+	g_autoptr(GError) err = NULL;
+	struct racer x = { .todo = 2000 };
+	struct pcifn *fn = NULL;
+	struct gmem *mem;
+	pthread_t th;
+	unsigned calls = 0;
+	int sv[2];
+
+	g_assert_cmpint(gmem_create(1 << 20, 1 << 20, &mem), ==, 0);
+	g_assert_cmpint(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), ==, 0);
+	g_assert_cmpint(dev_create("pci-testdev", "t0", &env, NULL, &x.dev, &msg), ==, 0);
+	g_assert_cmpint(vfu_server_create(x.dev, sv[1], &x.srv), ==, 0);
+	x.sock = sv[1];
+	g_assert_cmpint(pthread_create(&th, NULL, racer_thread, &x), ==, 0);
+	g_assert_cmpint(proxy_connect_dma("t0", sv[0], mem, PROXY_DMA_MESSAGE, &fn, &err), ==, 0);
+	while (__atomic_load_n(&x.done, __ATOMIC_ACQUIRE) < x.todo) {
+		uint32_t v = 0;
+
+		g_assert_cmpint(pcifn_cfg_read(fn, 0, 4, &v), ==, 0);
+		g_assert_cmphex(v, ==, 0x00051b36);
+		calls++;
+	}
+	g_test_message("%u calls while the device made %u DMA round trips", calls, 2 * x.todo);
+	g_assert_cmpuint(x.bad, ==, 0);
+	g_assert_false(pcifn_dead(fn));
+	pcifn_destroy(fn);
+	pthread_join(th, NULL);
+	vfu_server_destroy(x.srv);
+	close(sv[1]);
+	dev_destroy(x.dev);
+	gmem_destroy(mem);
 }
 
 int main(int argc, char **argv)
@@ -367,5 +669,8 @@ int main(int argc, char **argv)
 	g_test_add_func("/proxy/vfu-client-dma/good", test_good);
 	g_test_add_func("/proxy/vfu-client-dma/no-fd-region", test_no_fd_region);
 	g_test_add_func("/proxy/vfu-client-dma/refused", test_refused);
+	g_test_add_func("/proxy/vfu-client-dma/message-idle", test_message_idle);
+	g_test_add_func("/proxy/vfu-client-dma/message-idle-bad", test_message_idle_bad);
+	g_test_add_func("/proxy/vfu-client-dma/message-race", test_message_race);
 	return g_test_run();
 }
