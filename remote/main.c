@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
- * main: the command line of a device-class process (mpvmm-misc, mpvmm-storage).  Parses
- * and checks every option strictly, prints help, has the devices' backends opened
- * (devices/blockdev.c, entropy.c) and hands the device list to remote.c.  The class's device
- * table is in its own file (misc.c, storage.c); this file serves any class.
+ * main: the command line of a device-class process (mpvmm-misc, mpvmm-storage,
+ * mpvmm-net).  Parses and checks every option strictly, prints help, has the class open
+ * its backends (misc.c, storage.c, net.c), hands the device list to remote.c, and
+ * confines the process (sandbox.c) before it serves.  This file serves any class.
  * It does not open sockets or create devices itself.
  */
 #include <errno.h>
@@ -20,8 +20,10 @@
 static const char usage[] =
 	"Usage: %1$s -device TYPE,id=ID,socket=FD|PATH [-device ...]\n"
 	"       %1$s -device help | -device TYPE,help | --help | -version\n"
-	"       -blockdev driver=file,node-name=NODE,filename=PATH[,read-only=on]\n"
-	"                    a raw image for a -device virtio-blk,...,drive=NODE\n"
+	"%2$s"
+	"       --sandbox=on|log|off  confinement (default on; log: seccomp logs, never kills)\n"
+	"       --uid=N --gid=N       the ids to run as when started as root (default: user\n"
+	"                             and group mpvmm-CLASS, else 65100 + class index)\n"
 	"\n"
 	"Emulates each device in this process and serves it over vfio-user on its own\n"
 	"socket, for an mpvmm -device pci-proxy-dev,id=ID,socket=... to connect to.\n"
@@ -194,23 +196,25 @@ static int fail(const char *prog, GError *err)
 	return 1;
 }
 
-/* Open the devices' backends: before any sandbox, after the inherited fds were checked. */
-static int resolve_backends(struct blockdevs *bds, struct remote_devopt *opts, unsigned nr,
-			    int *entropy_fd, GError **err)
+/* Confine the process, say so once, and arm a test hook if one was asked for. */
+static int confine(const struct sandbox_opts *so, struct sandbox *sb, GError **err)
 {
-	int ret = blockdevs_open(bds, err);
+	json_object *state;
+	int ret = sandbox_enter(so, remote_class.name, sb, err);
 
-	for (unsigned i = 0; ret >= 0 && i < nr; i++) {
-		ret = blockdev_resolve(bds, opts[i].type, opts[i].id, opts[i].props, err);
-		if (ret >= 0)
-			ret = entropy_resolve(&opts[i], entropy_fd, err);
-	}
-	return ret < 0 ? ret : blockdevs_check_used(bds, err);
+	if (ret < 0)
+		return ret;
+	state = sandbox_state(sb);
+	g_info("sandbox: %s", json_object_to_json_string_ext(state, JSON_C_TO_STRING_PLAIN));
+	json_object_put(state);
+	sandbox_hook_arm(sb);
+	return 0;
 }
 
-static int run(const char *prog, struct remote_devopt *opts, unsigned nr, struct blockdevs **bds)
+static int run(const char *prog, struct remote_devopt *opts, unsigned nr,
+	       struct class_backends **cb, const struct sandbox_opts *so)
 {
-	int entropy_fd = -1;
+	struct sandbox sb;
 	GError *err = NULL;
 	struct remote *r;
 	int status;
@@ -227,16 +231,17 @@ static int run(const char *prog, struct remote_devopt *opts, unsigned nr, struct
 		if (opts[i].fd >= 0 && channel_check_fd(&opts[i], &err) < 0)
 			return fail(prog, err);
 	}
-	if (resolve_backends(*bds, opts, nr, &entropy_fd, &err) < 0 ||
-	    remote_create(opts, nr, &r, &err) < 0) {
-		if (entropy_fd >= 0)
-			close(entropy_fd);
+	/* Open the backends: before any sandbox, after the inherited fds were checked. */
+	if ((remote_class.resolve && remote_class.resolve(*cb, opts, nr, &err) < 0) ||
+	    remote_create(opts, nr, &r, &err) < 0)
+		return fail(prog, err);
+	/* Each device holds its own duplicate of its backend. */
+	if (*cb)
+		g_clear_pointer(cb, remote_class.backends_free);
+	if (confine(so, &sb, &err) < 0) {
+		remote_destroy(r);
 		return fail(prog, err);
 	}
-	/* Each device holds its own duplicate of its backend. */
-	if (entropy_fd >= 0)
-		close(entropy_fd);
-	g_clear_pointer(bds, blockdevs_free);
 	status = remote_run(r);
 	remote_destroy(r);
 	return status;
@@ -246,31 +251,39 @@ int main(int argc, char **argv)
 {
 	g_autofree struct remote_devopt *opts = g_new0(struct remote_devopt, argc);
 	g_autofree char *prog = g_path_get_basename(argv[0]);
-	struct blockdevs *bds = blockdevs_new();
+	struct class_backends *cb = remote_class.backends_new ? remote_class.backends_new() : NULL;
+	struct sandbox_opts so = { .mode = SANDBOX_ON, .uid = -1, .gid = -1 };
 	const struct dev_ops *help_ops = NULL;
 	GError *err = NULL;
 	int status = -1;
 	unsigned nr = 0;
 	bool help = false;
+	int ret;
 
 	for (int i = 1; i < argc && !help && status < 0; i++) {
 		const char *a = argv[i];
 
 		if (!strcmp(a, "--help") || !strcmp(a, "-help") || !strcmp(a, "-h")) {
-			printf(usage, prog);
+			printf(usage, prog, remote_class.usage);
 			status = 0;
 		} else if (!strcmp(a, "-version") || !strcmp(a, "--version")) {
 			printf("%s %s\n", prog, MPVMM_VERSION);
 			status = 0;
-		} else if (strcmp(a, "-device") != 0 && strcmp(a, "-blockdev") != 0) {
+		} else if ((ret = sandbox_parse(&so, a, &err)) != 0) {
+			if (ret < 0)
+				status = fail(prog, err);
+		} else if (remote_class.parse &&
+			   (ret = remote_class.parse(cb, a, i + 1 < argc ? argv[i + 1] : NULL,
+						     &err)) != 0) {
+			if (ret < 0)
+				status = fail(prog, err);
+			i++;
+		} else if (strcmp(a, "-device") != 0) {
 			fprintf(stderr, "%s: unknown option '%s' (see --help)\n", prog, a);
 			status = 1;
 		} else if (i + 1 >= argc) {
 			fprintf(stderr, "%s: %s needs an argument (see --help)\n", prog, a);
 			status = 1;
-		} else if (!strcmp(a, "-blockdev")) {
-			if (blockdev_parse(bds, argv[++i], &err) < 0)
-				status = fail(prog, err);
 		} else if (parse_device(argv[++i], &opts[nr++], &help, &help_ops, &err) < 0) {
 			status = fail(prog, err);
 		}
@@ -280,8 +293,10 @@ int main(int argc, char **argv)
 	else if (status < 0 && help)
 		print_types();
 	if (status < 0)
-		status = help ? 0 : run(prog, opts, nr, &bds);
-	blockdevs_free(bds);
+		status = help ? 0 : run(prog, opts, nr, &cb, &so);
+	if (cb)
+		remote_class.backends_free(cb);
+	sandbox_opts_clear(&so);
 	for (unsigned i = 0; i < nr; i++)
 		remote_devopt_clear(&opts[i]);
 	return status;

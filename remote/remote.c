@@ -234,8 +234,6 @@ int remote_create(const struct remote_devopt *opts, unsigned nr, struct remote *
 
 	signal(SIGPIPE, SIG_IGN); /* a vanished peer is an error return, not a signal */
 	r->ctx = g_main_context_ref(g_main_context_default());
-	r->sig_src[0] = g_unix_signal_add(SIGTERM, remote_on_signal, r);
-	r->sig_src[1] = g_unix_signal_add(SIGINT, remote_on_signal, r);
 	r->devs = g_ptr_array_new_with_free_func(remote_dev_free);
 	for (unsigned i = 0; i < nr; i++) {
 		ret = remote_device_add(r, &opts[i], err);
@@ -259,6 +257,14 @@ int remote_run(struct remote *r)
 	 */
 	if (!g_main_context_acquire(r->ctx))
 		return -EBUSY;
+	/*
+	 * The first unix signal source starts GLib's worker thread: only now, after the
+	 * sandbox (sandbox_enter() must fork and unshare while single-threaded).
+	 */
+	if (!r->sig_src[0]) {
+		r->sig_src[0] = g_unix_signal_add(SIGTERM, remote_on_signal, r);
+		r->sig_src[1] = g_unix_signal_add(SIGINT, remote_on_signal, r);
+	}
 	while (!r->quit && !remote_done(r)) {
 		bool served = false;
 
@@ -281,7 +287,8 @@ void remote_destroy(struct remote *r)
 {
 	g_ptr_array_free(r->devs, TRUE);
 	for (unsigned i = 0; i < G_N_ELEMENTS(r->sig_src); i++)
-		g_source_remove(r->sig_src[i]);
+		if (r->sig_src[i])
+			g_source_remove(r->sig_src[i]);
 	g_main_context_unref(r->ctx);
 	g_free(r);
 }

@@ -210,6 +210,99 @@ void remote_stop(struct remote *r);
 int remote_run(struct remote *r);
 void remote_destroy(struct remote *r);
 
+/* --- the class: misc.c, storage.c or net.c, one per executable ---------------- */
+struct class_backends;
+
+/*
+ * What makes mpvmm-misc, mpvmm-storage and mpvmm-net differ besides dev_table: the
+ * class's own command-line options and the backends they open (before the sandbox).
+ * NULL hooks mean the class has none.
+ */
+struct remote_class {
+	const char *name;  /* "misc", "storage", "net": picks the seccomp allowlist */
+	const char *usage; /* --help lines of the class's own options, "" if none */
+	struct class_backends *(*backends_new)(void);
+	void (*backends_free)(struct class_backends *b); /* closes what it opened */
+	/* opt is a class option: use arg -> 1; not a class option -> 0; bad -> -errno. */
+	int (*parse)(struct class_backends *b, const char *opt, const char *arg, GError **err);
+	/* Open the backends and hand each device its own (props); after channel_check_fd. */
+	int (*resolve)(struct class_backends *b, struct remote_devopt *opts, unsigned nr,
+		       GError **err);
+};
+
+extern const struct remote_class remote_class;
+
+/* --- sandbox.c, sandbox_ns.c, seccomp.c: confinement (docs/security.md) -------- */
+enum sandbox_mode { SANDBOX_ON, SANDBOX_LOG, SANDBOX_OFF };
+
+/* What --uid, --gid, --sandbox asked for; filled by sandbox_parse(). */
+struct sandbox_opts {
+	enum sandbox_mode mode;
+	long long uid, gid; /* -1: the class default (see sandbox_default_id()) */
+	char *forbidden;    /* --x-test-forbidden=ACTION (test_hooks builds), or NULL */
+};
+
+/* The state the process reached; filled by sandbox_enter(), read by sandbox_state(). */
+struct sandbox {
+	const char *class;
+	enum sandbox_mode mode;
+	bool uid_set;       /* false: not root, the uid/gid step was skipped */
+	unsigned long ns;   /* CLONE_NEW* flags of the namespaces entered */
+	bool root_pivoted;  /* in an empty read-only tmpfs root */
+	bool rlimits;       /* NOFILE, NPROC, CORE=0 set */
+	bool caps_dropped;  /* every capability set and the bounding set empty */
+	bool seccomp;       /* the class allowlist is loaded */
+	const char *forbidden; /* armed test hook, or NULL */
+};
+
+/*
+ * --uid=N, --gid=N, --sandbox=on|log|off (and --x-test-forbidden=ACTION in test_hooks
+ * builds): 1 if arg was one of them, 0 if not, -EINVAL with a message for a bad value.
+ */
+int sandbox_parse(struct sandbox_opts *o, const char *arg, GError **err);
+void sandbox_opts_clear(struct sandbox_opts *o);
+
+/*
+ * Confine this process, in the order of docs/security.md: uid/gid, namespaces with a
+ * pid namespace and an empty read-only root, rlimits, capabilities, NO_NEW_PRIVS,
+ * seccomp.  Call with every fd and backend acquired and no thread started (GLib's
+ * worker thread starts with the first unix signal source: remote_run() adds them).
+ * Forks once: returns 0 in the child, which is pid 1 of the new pid namespace and
+ * serves; the parent never returns (it reaps the child and exits as it did, see
+ * sandbox_ns.c).  With mode off only sb is filled.  Errors name the layer and the fix.
+ */
+int sandbox_enter(const struct sandbox_opts *o, const char *class, struct sandbox *sb,
+		  GError **err);
+
+/*
+ * The sandbox state of this process as a new JSON object (the caller owns it): class,
+ * mode, uid, gid, uid-step, namespaces, root, rlimits, caps-effective, caps-bounding,
+ * no-new-privs, seccomp.  Live values where the kernel reports them to a confined
+ * process (ids, capget, PR_GET_*), recorded ones otherwise.  For QMP query-sandbox.
+ */
+json_object *sandbox_state(const struct sandbox *sb);
+
+/*
+ * sandbox_ns.c: layer 2 (user, mnt, net, pid, ipc, uts namespaces, pivot_root into an
+ * empty read-only tmpfs) and the fork into the pid namespace.  Returns 0 in the
+ * child; the parent confines itself (sandbox_finish(reaper)) and reaps, never returning.
+ */
+int sandbox_ns_enter(struct sandbox *sb, GError **err);
+/* sandbox.c: layers 3 to 6 for the serving process or, with reaper, the reaper. */
+int sandbox_finish(struct sandbox *sb, bool reaper, GError **err);
+
+/* seccomp.c: load the allowlist of `class` (mode on: kill-process; log: log). */
+int seccomp_apply(const char *class, enum sandbox_mode mode);
+/* seccomp.c: the tiny allowlist of the pid-namespace reaper (sandbox_ns.c). */
+int seccomp_apply_reaper(enum sandbox_mode mode);
+
+/*
+ * sandbox_hook.c (test_hooks builds) / sandbox_nohook.c: arm the forbidden action a
+ * test asked for; SIGUSR1 makes the serving process attempt it.  No-op without one.
+ */
+int sandbox_hook_parse(struct sandbox_opts *o, const char *arg, GError **err);
+void sandbox_hook_arm(const struct sandbox *sb);
+
 #define REMOTE_ERROR g_quark_from_static_string("mpvmm-remote-error")
 
 #endif

@@ -246,7 +246,7 @@ static void test_stop_hung_remote(void)
 	tu_spawn(argv, &sv[0], 1, true, &vmm);
 	close(sv[0]);
 	tu_wait_line(vmm.out_fd, "waiting for the device to go away", 30);
-	kill(misc.pid, SIGSTOP);
+	kill(tu_server_pid(misc.pid), SIGSTOP); /* the sandboxed process that serves */
 	g_usleep(200000); /* the guest's next BAR read now blocks its vCPU */
 	t0 = g_get_monotonic_time();
 	kill(vmm.pid, SIGTERM);

@@ -127,3 +127,22 @@ unsigned tu_count(const char *haystack, const char *needle)
 		n++;
 	return n;
 }
+
+pid_t tu_server_pid(pid_t pid)
+{
+	g_autofree char *path = g_strdup_printf("/proc/%d/task/%d/children", pid, pid);
+
+	/* The sandbox's reaper has exactly one child, from the fork after the namespaces. */
+	for (int i = 0; i < 500; i++) {
+		g_autofree char *text = NULL;
+		pid_t child;
+
+		if (!g_file_get_contents(path, &text, NULL, NULL))
+			return pid; /* gone: the caller's next step reports it */
+		child = (pid_t)atoi(text);
+		if (child > 0)
+			return child;
+		g_usleep(10000);
+	}
+	return pid;
+}

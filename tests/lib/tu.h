@@ -43,6 +43,13 @@ char *tu_slurp(int fd);
 /* Read lines from fd until one contains needle (or timeout_s passes: test fails). */
 void tu_wait_line(int fd, const char *needle, unsigned timeout_s);
 
+/*
+ * The process that serves devices in a class process started as pid: with the sandbox
+ * on that is its only child, pid 1 of its own pid namespace (the parent only reaps);
+ * with --sandbox=off, pid itself, after waiting 5 s for a fork (do not call it then).
+ */
+pid_t tu_server_pid(pid_t pid);
+
 /* Count occurrences of needle in haystack. */
 unsigned tu_count(const char *haystack, const char *needle);
 
