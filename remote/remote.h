@@ -303,6 +303,50 @@ int seccomp_apply_reaper(enum sandbox_mode mode);
 int sandbox_hook_parse(struct sandbox_opts *o, const char *arg, GError **err);
 void sandbox_hook_arm(const struct sandbox *sb);
 
+/* --- control.c ---------------------------------------------------------------- */
+struct control;
+
+/*
+ * The control channel's QMP server for r (which from now on runs with any number of
+ * devices, none too).  version: "MAJOR.MINOR.MICRO" for the greeting.  Serves nothing
+ * until control_adopt() or control_listen().  -ENOMEM.
+ */
+int control_create(struct remote *r, const char *version, struct control **out);
+/*
+ * --control=FD: fd must be an open, connected AF_UNIX stream socket; made close-on-exec.
+ * Call before anything opens an fd of its own (as channel_check_fd()).
+ */
+int control_check_fd(int fd, GError **err);
+/* Serve QMP on the checked fd (taken); when it closes, remote_run() returns. */
+int control_adopt(struct control *c, int fd, GError **err);
+/* -qmp unix:PATH,server=on,wait=off: listen at path too (any number of clients). */
+int control_listen(struct control *c, const char *path, GError **err);
+void control_destroy(struct control *c); /* closes every client; NULL is a no-op */
+/* query-sandbox's answer: a new object, or NULL while not confined ({"enabled": false}). */
+typedef json_object *(*control_sandbox_fn)(void *ctx);
+void control_set_sandbox(struct control *c, control_sandbox_fn fn, void *ctx);
+
+/* The command line's control options. */
+#define CONTROL_QMP_MAX 4
+struct control_opts {
+	int fd; /* --control=FD, else -1 */
+	unsigned nr_paths;
+	char *paths[CONTROL_QMP_MAX]; /* -qmp unix:PATH,server=on,wait=off */
+};
+#define CONTROL_OPTS_INIT { .fd = -1 }
+/*
+ * One argument of main()'s loop (next: the one after it, or NULL): 0 not ours, 1 used
+ * arg, 2 used arg and next; -EINVAL with *err.
+ */
+int control_parse(struct control_opts *co, const char *arg, const char *next, GError **err);
+void control_opts_clear(struct control_opts *co);
+/*
+ * The control channel the options ask for (*out NULL when none): adopt --control's fd
+ * (checked already with control_check_fd()) and listen on each -qmp path.
+ */
+int control_start(struct remote *r, const struct control_opts *co, const char *version,
+		  struct control **out, GError **err);
+
 #define REMOTE_ERROR g_quark_from_static_string("mpvmm-remote-error")
 
 #endif
