@@ -208,8 +208,10 @@ static void test_intx(const struct msix *m)
 	intx_take(m, INTX_EVERY, true);
 	__asm__ volatile("sti");
 	n = wait_intx_quiet();
-	report(n == INTX_EVERY, "a line held high comes back after each EOI, stops when lowered: "
-				"%u of %u", n, INTX_EVERY);
+	report(n == INTX_EVERY,
+	       "a line held high comes back after each EOI, stops when lowered: "
+	       "%u of %u",
+	       n, INTX_EVERY);
 	__asm__ volatile("cli");
 	writel(1, m->bar0 + IRQDEV_INTX);
 	intx_take(m, INTX_EVERY, true);

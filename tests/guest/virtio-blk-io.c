@@ -73,7 +73,7 @@ uint32_t blk_check(const uint8_t *buf, uint64_t sector, uint32_t nsec)
  * Queue request @slot: header, data split at size_max (5.2.6.1), status.  @len 0 means
  * no data (flush).  Returns virtq_add()'s result.
  */
-static int blk_submit(unsigned slot, uint32_t type, uint64_t sector, uint32_t len)
+int blk_submit(unsigned slot, uint32_t type, uint64_t sector, uint32_t len)
 {
 	struct blk_req *r = &reqs[slot];
 	struct virtq_buf b[VIRTQ_MAX_CHAIN];
@@ -131,14 +131,14 @@ void blk_one_irq(bool on)
 	blk.irq_skew = virtio_irq_total(&blk.vd) - blk_completed();
 }
 
-static void blk_kick_all(void)
+void blk_kick_all(void)
 {
 	for (unsigned q = 0; q < blk.nq; q++)
 		virtq_kick(&blk.vd, &blk.vq[q]);
 }
 
 /* Pop every used element on every queue; calls @done for each. */
-static unsigned blk_reap(void (*done)(unsigned slot, void *ctx), void *ctx)
+unsigned blk_reap(void (*done)(unsigned slot, void *ctx), void *ctx)
 {
 	unsigned n = 0;
 

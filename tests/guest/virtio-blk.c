@@ -6,7 +6,8 @@
  * refuse (past the end, unknown type, writes to a read-only disk).  Interrupts are
  * counted: with mode=irq every wait must end by an MSI-X, with mode=poll none may
  * arrive.  The last pass writes the pattern of seed= into every 512-byte sector (see
- * blk_set_seed()), so the host can check the image afterwards.
+ * blk_set_seed()), so the host can check the image afterwards.  reset=N and lost=1
+ * run the fault modes of virtio-blk-fault.c instead of the checks.
  *
  * It is not a benchmark and not a filesystem: one device, sequential sweeps, one
  * data buffer per request slot.
@@ -147,29 +148,25 @@ static void blk_config(void)
 		guest_abort("unusable disk geometry");
 }
 
-static void blk_setup(bool msix)
+/*
+ * Driver initialisation (3.1.1) on a device that was just found or just reset:
+ * features, configuration (first time only), MSI-X, queues, DRIVER_OK.
+ */
+void blk_start(bool msix, bool first)
 {
 	uint64_t want = VIRTIO_BIT(VIRTIO_BLK_F_SIZE_MAX) | VIRTIO_BIT(VIRTIO_BLK_F_SEG_MAX) |
 			VIRTIO_BIT(VIRTIO_BLK_F_BLK_SIZE) | VIRTIO_BIT(VIRTIO_BLK_F_FLUSH) |
 			VIRTIO_BIT(VIRTIO_BLK_F_MQ) | VIRTIO_BIT(VIRTIO_BLK_F_RO) |
 			VIRTIO_BIT(VIRTIO_BLK_F_DISCARD) | VIRTIO_BIT(VIRTIO_BLK_F_WRITE_ZEROES);
-	int r = pci_init();
+	int r = virtio_negotiate(&blk.vd, want);
 
-	if (r < 0)
-		guest_abort("PCI enumeration failed (%d)", r);
-	r = virtio_find(&blk.vd, VIRTIO_MODERN_ID_BASE + VIRTIO_ID_BLOCK, 0x1001, 0);
-	if (r < 0)
-		guest_abort("no usable virtio-blk (1af4:1042 or 1af4:1001): %d", r);
-	report(true, "virtio-blk %04x:%04x at %02x:%02x.%x, notify multiplier %u",
-	       blk.vd.fn->vendor, blk.vd.fn->device, blk.vd.fn->bdf >> 8,
-	       (blk.vd.fn->bdf >> 3) & 0x1f, blk.vd.fn->bdf & 7, blk.vd.notify_mul);
-	r = virtio_negotiate(&blk.vd, want);
 	if (!report(r == 0, "features: offered 0x%lx, accepted 0x%lx (%d)",
 		    (unsigned long)blk.vd.offered, (unsigned long)blk.vd.features, r))
 		guest_abort("feature negotiation failed");
-	blk_config();
+	if (first)
+		blk_config();
 	if (msix) {
-		r = virtio_msix_setup(&blk.vd, BLK_VECTOR_BASE, blk.nq + 1);
+		r = first ? virtio_msix_setup(&blk.vd, BLK_VECTOR_BASE, blk.nq + 1) : 0;
 		if (r < 0 || virtio_config_vector(&blk.vd, 0) < 0)
 			guest_abort("MSI-X setup failed (%d)", r);
 	}
@@ -180,10 +177,28 @@ static void blk_setup(bool msix)
 			guest_abort("queue %u setup failed (%d)", q, r);
 		virtq_suppress_irq(&blk.vq[q], !blk.irq);
 	}
+	for (unsigned i = 0; i < BLK_MAX_QD; i++)
+		reqs[i].busy = false;
+	blk.next_q = 0;
 	r = virtio_driver_ok(&blk.vd);
 	report((r & VIRTIO_S_DRIVER_OK) && !(r & (VIRTIO_S_NEEDS_RESET | VIRTIO_S_FAILED)),
 	       "DRIVER_OK: device status 0x%x, queue size %u", r, blk.vq[0].size);
 	__asm__ volatile("sti");
+}
+
+static void blk_setup(bool msix)
+{
+	int r = pci_init();
+
+	if (r < 0)
+		guest_abort("PCI enumeration failed (%d)", r);
+	r = virtio_find(&blk.vd, VIRTIO_MODERN_ID_BASE + VIRTIO_ID_BLOCK, 0x1001, 0);
+	if (r < 0)
+		guest_abort("no usable virtio-blk (1af4:1042 or 1af4:1001): %d", r);
+	report(true, "virtio-blk %04x:%04x at %02x:%02x.%x, notify multiplier %u",
+	       blk.vd.fn->vendor, blk.vd.fn->device, blk.vd.fn->bdf >> 8,
+	       (blk.vd.fn->bdf >> 3) & 0x1f, blk.vd.fn->bdf & 7, blk.vd.notify_mul);
+	blk_start(msix, true);
 }
 
 /* Every depth's requests must fit in one queue at once (header + data + status). */
@@ -260,20 +275,30 @@ int main(void)
 	uint64_t seed = guest_opt_ulong("seed", 1, 0xffffffffu);
 	bool ro = guest_opt_ulong("ro", 0, 1), msix = guest_opt_ulong("msix", 1, 1);
 	unsigned long bench = guest_opt_ulong("bench", 0, 100000000);
+	unsigned resets = (unsigned)guest_opt_ulong("reset", 0, BLK_MAX_RESETS);
+	bool lost = guest_opt_ulong("lost", 0, 1);
+	bool hlt = virtio_opt_choice("wait", "spin", "hlt");
 
 	blk.timeout = guest_opt_ulong("timeout", 10, 1000);
 	blk.irq = !virtio_opt_choice("mode", "irq", "poll");
-	virtio_wait_hlt(virtio_opt_choice("wait", "spin", "hlt"));
+	virtio_wait_hlt(hlt);
 	if (!bs || (blk.irq && !msix))
 		guest_abort("bs= must be 1..%u; mode=irq needs msix=1", BLK_MAX_BS);
+	if ((resets || lost) && (bench || ro || (lost && hlt)))
+		guest_abort("reset= and lost= go with neither bench= nor ro=1; lost=1 needs "
+			    "wait=spin (a timeout)");
 	blk_setup(msix);
 	blk_check_depths(qd, nqd, bs);
+	if (lost)
+		return blk_lost(qd[nqd - 1], bs, seed);
+	if (resets)
+		blk_reset_test(qd[nqd - 1], bs, seed, resets, msix);
 	for (unsigned p = 0; bench && p < nqd; p++) {
 		blk_bench(qd[p], bs, bench, false, seed);
 		if (!ro)
 			blk_bench(qd[p], bs, bench, true, seed);
 	}
-	if (!bench)
+	if (!bench && !resets)
 		blk_tests(qd, nqd, bs, seed, ro);
 	report(virtio_irq_count(0) == 0, "no config-change interrupt (%lu)", virtio_irq_count(0));
 	report_note("%lu notifications, %lu waits, %lu interrupts", blk.vq[0].kicks, blk.waits,

@@ -16,6 +16,12 @@
 #define BLK_MAX_PASSES 8u
 #define BLK_VECTOR_BASE 0x40
 #define BLK_POISON 0xdbdbdbdbdbdbdbdbull
+#define BLK_MAX_RESETS 64u
+/*
+ * lost=1: the exit code when the driver saw its device go away and every check of
+ * that passed.  It is not a failure count: that mode makes far fewer checks.
+ */
+#define BLK_EXIT_LOST 0x7c
 
 /* Feature bits and config layout (5.2.3, 5.2.4) */
 #define VIRTIO_BLK_F_SIZE_MAX 1
@@ -82,6 +88,16 @@ void blk_fill(uint8_t *buf, uint32_t nsec);
 void blk_stamp(uint8_t *buf, uint64_t sector, uint32_t nsec);
 uint32_t blk_check(const uint8_t *buf, uint64_t sector, uint32_t nsec);
 unsigned long blk_completed(void);
+/*
+ * Add request @slot (header, @len data bytes split at size_max, status) to the next
+ * queue round-robin; virtq_add()'s result.  Not visible until blk_kick_all().
+ */
+int blk_submit(unsigned slot, uint32_t type, uint64_t sector, uint32_t len);
+void blk_kick_all(void);
+/* Pop every used element of every queue, calling @done for each; how many. */
+unsigned blk_reap(void (*done)(unsigned slot, void *ctx), void *ctx);
+/* Initialise the driver (3.1.1) on a found or just-reset device (virtio-blk.c). */
+void blk_start(bool msix, bool first);
 /* Exact interrupt accounting (one per request) from now on, or not. */
 void blk_one_irq(bool on);
 /* One request in slot 0, synchronously; returns its status byte. */
@@ -96,5 +112,9 @@ void blk_pass(unsigned qd, unsigned bs, uint64_t seed, bool write);
  * irqs=I kicks=K" for the host to time.  Data is neither set nor checked.
  */
 void blk_bench(unsigned qd, unsigned bs, unsigned long n, bool write, uint64_t seed);
+
+/* virtio-blk-fault.c: reset=N and lost=1 (see there). */
+void blk_reset_test(unsigned qd, unsigned bs, uint64_t seed, unsigned rounds, bool msix);
+int blk_lost(unsigned qd, unsigned bs, uint64_t seed);
 
 #endif /* GUEST_VIRTIO_BLK_H */

@@ -139,13 +139,27 @@ uint8_t virtio_status(const struct virtio_dev *vd)
 	return readb(vd->common + VCC_STATUS);
 }
 
-void virtio_reset(struct virtio_dev *vd)
+bool virtio_reset_wait(struct virtio_dev *vd, unsigned long reads)
 {
+	unsigned long i = 0;
+
 	virtio_set_status(vd, 0);
 	/* 4.1.4.3.2: wait until the device reads back 0 before reinitializing. */
-	for (unsigned long i = 0; i < VIRTIO_RESET_SPINS && virtio_status(vd); i++)
+	while (virtio_status(vd) && ++i < reads)
 		__asm__ volatile("pause");
 	vd->nr_vq = 0;
+	return i < reads;
+}
+
+void virtio_reset(struct virtio_dev *vd)
+{
+	virtio_reset_wait(vd, VIRTIO_RESET_SPINS);
+}
+
+bool virtio_queue_enabled(const struct virtio_dev *vd, unsigned index)
+{
+	writew((uint16_t)index, vd->common + VCC_Q_SELECT);
+	return readw(vd->common + VCC_Q_ENABLE) != 0;
 }
 
 static uint64_t virtio_read_features(struct virtio_dev *vd)

@@ -147,6 +147,13 @@ int virtio_queue_setup(struct virtio_dev *vd, struct virtq *vq, unsigned index, 
 uint8_t virtio_driver_ok(struct virtio_dev *vd);
 uint8_t virtio_status(const struct virtio_dev *vd);
 void virtio_reset(struct virtio_dev *vd);
+/*
+ * Write 0 to device_status and read it until it is 0 (4.1.4.3.2), at most @reads
+ * times; false when it never was (a device that is gone reads all-ones).
+ */
+bool virtio_reset_wait(struct virtio_dev *vd, unsigned long reads);
+/* queue_enable of queue @index as the device presents it (selects the queue). */
+bool virtio_queue_enabled(const struct virtio_dev *vd, unsigned index);
 /* Device configuration (4.1.4.6), read with the generation-count retry (2.4.1). */
 uint64_t virtio_cfg_read(const struct virtio_dev *vd, unsigned off, unsigned size);
 

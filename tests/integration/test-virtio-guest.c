@@ -5,7 +5,12 @@
  * proves the drivers follow the virtio 1.x spec rather than our devices.  After a
  * virtio-blk run, a host-side checker reads the raw image and confirms that every
  * sector holds exactly the pattern the guest wrote last.  The same ELFs against our
- * own devices (mpvmm-storage, mpvmm-misc) are tested elsewhere.
+ * own devices (mpvmm-storage, mpvmm-misc) are tested in test-storage.c, except for the
+ * fault modes, which are here for all three devices: reset=N (a device reset with
+ * requests in flight, then the image check) under QEMU, in mpvmm with the device in
+ * mpvmm-storage and with it in-VMM; and lost=1, where this test SIGKILLs mpvmm-storage
+ * in the middle of the guest's I/O: mpvmm must survive, warn once, and exit with the
+ * guest's "device lost" code.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -13,6 +18,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -24,6 +30,7 @@
 #define MARKER 0x76697274696f0000ull /* tests/guest/virtio-blk.c, blk_set_seed() */
 #define STATUS_PASS 1		     /* isa-debug-exit code 0 */
 #define STATUS_ABORT ((0x7e << 1) | 1)
+#define STATUS_LOST ((0x7c << 1) | 1) /* virtio-blk.h, BLK_EXIT_LOST */
 
 /* The guest's pattern, word @i of sector @sector for @seed (virtio-blk.c). */
 static uint64_t pattern_word(uint64_t seed, uint64_t sector, unsigned i)
@@ -281,6 +288,168 @@ static void test_blk_bad_options(void)
 	image_remove(dir, img);
 }
 
+/* reset=4: four resets with 16 of 32 requests still in the ring; the image is intact. */
+static void test_blk_reset(void)
+{
+	g_autofree char *out = NULL;
+	char *dir, *img;
+	uint64_t first = 0;
+	int status;
+
+	if (tu_skip_without_kvm())
+		return;
+	img = image_new(&dir);
+	status = run_blk(img, "mode=irq qd=32 reset=4 seed=21", false, &out);
+	assert_status(status, STATUS_PASS, out);
+	g_assert_cmpuint(tu_count(out, "untouched (0 bad)"), ==, 4);
+	g_assert_cmpuint(tu_count(out, "unchanged after the reset"), ==, 4);
+	g_assert_cmpint(image_check(img, 21, &first), ==, 0);
+	image_remove(dir, img);
+}
+
+struct vmm_run {
+	struct tu_proc vmm, remote;
+	bool has_remote;
+	int remote_status;
+};
+
+/* virtio-blk.elf in mpvmm on @img, its device in mpvmm-storage (@remote) or in-VMM. */
+static void vmm_start(const char *img, const char *append, bool remote, struct vmm_run *r)
+{
+	g_autofree char *elf = tu_guest("virtio-blk");
+	g_autofree char *bd = g_strdup_printf("driver=file,node-name=d0,filename=%s", img);
+	const char *vargv[] = {tu_bin("MPVMM"),
+			       "-m",
+			       "64M",
+			       "-kernel",
+			       elf,
+			       "-serial",
+			       "none",
+			       "-debugcon",
+			       "stdio",
+			       "-append",
+			       append,
+			       "-device",
+			       remote ? "pci-proxy-dev,id=vd0,socket=3"
+				      : "virtio-blk,id=vd0,drive=d0",
+			       remote ? NULL : "-blockdev",
+			       bd,
+			       NULL};
+	const char *rargv[] = {tu_bin("MPVMM_STORAGE"),
+			       "-blockdev",
+			       bd,
+			       "-device",
+			       "virtio-blk,id=vd0,drive=d0,socket=3",
+			       NULL};
+	int sv[2];
+
+	r->has_remote = remote;
+	if (!remote) {
+		tu_spawn((char **)vargv, NULL, 0, true, &r->vmm);
+		return;
+	}
+	tu_socketpair(sv);
+	tu_spawn((char **)rargv, &sv[1], 1, true, &r->remote);
+	close(sv[1]);
+	tu_spawn((char **)vargv, &sv[0], 1, true, &r->vmm);
+	close(sv[0]);
+}
+
+/* Collect mpvmm's output and status; reap the remote, if any, into remote_status. */
+static int vmm_finish(struct vmm_run *r, char **out, char **err)
+{
+	int status;
+
+	*out = tu_slurp(r->vmm.out_fd);
+	*err = tu_slurp(r->vmm.err_fd);
+	status = tu_wait(&r->vmm, 120);
+	close(r->vmm.out_fd);
+	close(r->vmm.err_fd);
+	if (r->has_remote) {
+		r->remote_status = tu_wait(&r->remote, 10);
+		close(r->remote.out_fd);
+		close(r->remote.err_fd);
+	}
+	return status;
+}
+
+static void vmm_reset(bool remote)
+{
+	g_autofree char *out = NULL, *err = NULL;
+	char *dir, *img;
+	struct vmm_run r;
+	uint64_t first = 0;
+	int status;
+
+	if (tu_skip_without_kvm())
+		return;
+	img = image_new(&dir);
+	vmm_start(img, "mode=irq qd=32 reset=4 seed=33", remote, &r);
+	status = vmm_finish(&r, &out, &err);
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != STATUS_PASS)
+		g_error("mpvmm status 0x%x; guest said:\n%s\n%s", status, out, err);
+	g_assert_null(strstr(out, "not ok"));
+	g_assert_cmpuint(tu_count(out, "untouched (0 bad)"), ==, 4);
+	/* Our device consumes only what was notified: the rest waits in the ring. */
+	g_assert_cmpuint(tu_count(out, "16 of 32 requests had completed"), ==, 4);
+	g_assert_cmpint(image_check(img, 33, &first), ==, 0);
+	/* No crash, and (under ASan) no leak: the remote exits 0 once mpvmm is gone. */
+	if (remote && (!WIFEXITED(r.remote_status) || WEXITSTATUS(r.remote_status)))
+		g_error("mpvmm-storage exited with status 0x%x", r.remote_status);
+	image_remove(dir, img);
+}
+
+static void test_blk_reset_remote(void)
+{
+	vmm_reset(true);
+}
+
+static void test_blk_reset_in_vmm(void)
+{
+	vmm_reset(false);
+}
+
+/*
+ * lost=1: once the guest prints "I/O running", SIGKILL mpvmm-storage.  The guest must
+ * notice (timeout, status 0xff, no reset) and mpvmm must survive to return its code,
+ * with one warning that names the device.
+ */
+static void blk_lost(const char *mode)
+{
+	g_autofree char *append = g_strdup_printf("mode=%s qd=32 lost=1 timeout=2", mode);
+	g_autofree char *out = NULL, *err = NULL;
+	char *dir, *img;
+	struct vmm_run r;
+	int status;
+
+	if (tu_skip_without_kvm())
+		return;
+	img = image_new(&dir);
+	vmm_start(img, append, true, &r);
+	tu_wait_line(r.vmm.out_fd, "# I/O running", 60);
+	g_assert_cmpint(kill(r.remote.pid, SIGKILL), ==, 0);
+	status = vmm_finish(&r, &out, &err);
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != STATUS_LOST)
+		g_error("mpvmm status 0x%x, expected %d; guest said:\n%s\n%s", status, STATUS_LOST,
+			out, err);
+	g_assert_null(strstr(out, "not ok"));
+	g_assert_nonnull(strstr(out, "device status reads 0xff"));
+	g_assert_nonnull(strstr(out, " passed, 0 failed"));
+	g_assert_cmpuint(tu_count(err, "WARNING"), ==, 1);
+	g_assert_nonnull(strstr(err, "vd0: device backend failed"));
+	image_remove(dir, img);
+}
+
+static void test_blk_lost_irq(void)
+{
+	blk_lost("irq");
+}
+
+static void test_blk_lost_poll(void)
+{
+	blk_lost("poll");
+}
+
 static void rng_run(const char *append, const char *dev)
 {
 	const char *args[] = {"-device", dev, NULL};
@@ -341,6 +510,11 @@ int main(int argc, char **argv)
 	g_test_add_func("/integration/virtio-guest/blk-readonly", test_blk_readonly);
 	g_test_add_func("/integration/virtio-guest/blk-bad-options", test_blk_bad_options);
 	g_test_add_func("/integration/virtio-guest/blk-bench", test_blk_bench);
+	g_test_add_func("/integration/virtio-guest/blk-reset", test_blk_reset);
+	g_test_add_func("/integration/virtio-guest/blk-reset-remote", test_blk_reset_remote);
+	g_test_add_func("/integration/virtio-guest/blk-reset-in-vmm", test_blk_reset_in_vmm);
+	g_test_add_func("/integration/virtio-guest/blk-lost-irq", test_blk_lost_irq);
+	g_test_add_func("/integration/virtio-guest/blk-lost-poll", test_blk_lost_poll);
 	g_test_add_func("/integration/virtio-guest/rng-irq", test_rng_irq);
 	g_test_add_func("/integration/virtio-guest/rng-poll", test_rng_poll);
 	g_test_add_func("/integration/virtio-guest/rng-hlt", test_rng_hlt);
