@@ -35,7 +35,7 @@ struct dma_msg {
 	uint64_t max_xfer; /* bytes per message */
 	int err;	   /* first transport failure, 0 while usable */
 	bool stashed;
-	struct vfu_msg stash; /* a client command that arrived while we waited */
+	struct vfu_msg stash;	       /* a client command that arrived while we waited */
 	uint64_t nr_msgs[2], bytes[2]; /* [write]: DMA_READ, DMA_WRITE sent */
 };
 
@@ -95,7 +95,7 @@ void dma_msg_pending_done(struct dma_msg *dm)
 /* The next message, waiting at most DMA_MSG_TIMEOUT_MS for its first byte. */
 static int dma_msg_recv(struct dma_msg *dm, struct vfu_msg *m)
 {
-	struct pollfd p = { .fd = dm->sock, .events = POLLIN };
+	struct pollfd p = {.fd = dm->sock, .events = POLLIN};
 	int n;
 
 	do
@@ -114,8 +114,8 @@ static int dma_msg_recv(struct dma_msg *dm, struct vfu_msg *m)
 static int dma_msg_keep(struct dma_msg *dm, struct vfu_msg *m)
 {
 	if (dm->stashed) {
-		g_warning("%s: client sent command %s while its command %s is unanswered",
-			  dm->id, vfu_cmd_name(m->hdr.cmd), vfu_cmd_name(dm->stash.hdr.cmd));
+		g_warning("%s: client sent command %s while its command %s is unanswered", dm->id,
+			  vfu_cmd_name(m->hdr.cmd), vfu_cmd_name(dm->stash.hdr.cmd));
 		vfu_msg_clear(m);
 		return -EPROTO;
 	}
@@ -128,8 +128,8 @@ static int dma_msg_keep(struct dma_msg *dm, struct vfu_msg *m)
 }
 
 /* Wait for the reply to command id; out: the read data (count bytes). */
-static int dma_msg_wait(struct dma_msg *dm, uint16_t id, bool write, uint64_t gpa,
-			uint64_t count, void *out)
+static int dma_msg_wait(struct dma_msg *dm, uint16_t id, bool write, uint64_t gpa, uint64_t count,
+			void *out)
 {
 	struct vfu_msg m;
 	const uint8_t *data;
@@ -158,7 +158,7 @@ static int dma_msg_one(struct dma_msg *dm, uint64_t gpa, uint8_t *buf, uint64_t 
 	struct {
 		struct vfu_dma_access a;
 		uint8_t data[VFU_MAX_DATA_XFER];
-	} __attribute__((packed)) req = { .a = { .address = gpa, .count = count } };
+	} __attribute__((packed)) req = {.a = {.address = gpa, .count = count}};
 	uint16_t id = dm->next_id++;
 	int ret;
 
@@ -193,7 +193,8 @@ int dma_msg_access(void *ctx, uint64_t gpa, void *buf, uint64_t len, bool write)
 
 		if (ret < 0 && dma_msg_fatal(ret)) {
 			g_warning("%s: DMA_%s of 0x%" PRIx64 "+0x%" PRIx64 " failed: %s; closing "
-				  "the connection", dm->id, write ? "WRITE" : "READ", gpa + done, n,
+				  "the connection",
+				  dm->id, write ? "WRITE" : "READ", gpa + done, n,
 				  g_strerror(-ret));
 			dm->err = ret;
 			return -EIO;

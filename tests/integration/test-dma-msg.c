@@ -78,9 +78,9 @@ static bool maps_guest_ram(GPid pid)
 }
 
 struct run {
-	bool mapped;	/* the remote mapped guest RAM, seen while the guest ran */
-	char *out;	/* guest output after `ready` */
-	char *rerr;	/* the remote's stdout (where GLib puts info lines) and stderr */
+	bool mapped; /* the remote mapped guest RAM, seen while the guest ran */
+	char *out;   /* guest output after `ready` */
+	char *rerr;  /* the remote's stdout (where GLib puts info lines) and stderr */
 };
 
 /*
@@ -92,9 +92,20 @@ static void run_pair(const char *remote, const char *const *rargs, const char *g
 {
 	g_autofree char *elf = tu_guest(guest), *err = NULL, *rout = NULL, *rerr = NULL;
 	g_autofree char *dev = g_strdup_printf("pci-proxy-dev,id=vd0,socket=3,dma=%s", dma);
-	char *vargv[] = { (char *)tu_bin("MPVMM"), "-m", "64M", "-kernel", elf, "-serial",
-			  "none", "-debugcon", "stdio", "-device", dev, "-append",
-			  (char *)append, NULL };
+	char *vargv[] = {(char *)tu_bin("MPVMM"),
+			 "-m",
+			 "64M",
+			 "-kernel",
+			 elf,
+			 "-serial",
+			 "none",
+			 "-debugcon",
+			 "stdio",
+			 "-device",
+			 dev,
+			 "-append",
+			 (char *)append,
+			 NULL};
 	g_autoptr(GPtrArray) rargv = g_ptr_array_new();
 	struct tu_proc rp, vp;
 	int sv[2], status;
@@ -137,8 +148,9 @@ static uint64_t messages(const char *rerr, bool write)
 	const char *p = strstr(rerr, "guest RAM reached by messages: ");
 	uint64_t reads = 0, bytes = 0, writes = 0;
 
-	if (p && sscanf(p, "guest RAM reached by messages: %" SCNu64 " DMA_READ (%" SCNu64
-			   " bytes), %" SCNu64 " DMA_WRITE",
+	if (p && sscanf(p,
+			"guest RAM reached by messages: %" SCNu64 " DMA_READ (%" SCNu64
+			" bytes), %" SCNu64 " DMA_WRITE",
 			&reads, &bytes, &writes) != 3)
 		g_error("unparsable message count: %s", p);
 	return write ? writes : reads;
@@ -151,7 +163,7 @@ static void run_blk(const char *dma, const char *dev_extra, const char *append, 
 	g_autofree char *bd = g_strdup_printf("driver=file,node-name=d0,filename=%s", img);
 	g_autofree char *dev = g_strdup_printf("virtio-blk,id=vd0,drive=d0,socket=3%s", dev_extra);
 	g_autofree char *full = g_strdup_printf("seed=%" G_GUINT64_FORMAT " %s", seed, append);
-	const char *const args[] = { "-blockdev", bd, "-device", dev, NULL };
+	const char *const args[] = {"-blockdev", bd, "-device", dev, NULL};
 
 	run_pair("MPVMM_STORAGE", args, "virtio-blk", full, dma, "ok 1 ", r);
 	g_assert_cmpuint(image_bad(img, seed), ==, 0);
@@ -209,7 +221,7 @@ static void test_blk_poll(void)
 
 static void test_rng(void)
 {
-	const char *const args[] = { "-device", "virtio-rng,id=vd0,socket=3", NULL };
+	const char *const args[] = {"-device", "virtio-rng,id=vd0,socket=3", NULL};
 	struct run r;
 
 	if (tu_skip_without_kvm())

@@ -65,16 +65,19 @@ static void queue_reply(struct fx *f, uint16_t id, uint16_t cmd, uint64_t addr, 
 	memcpy(p + 8, &count, 8);
 	if (len)
 		memcpy(p + 16, data, len);
-	g_assert_cmpint(send(f->cli, &(struct vfu_hdr){ id, cmd, (uint32_t)(16 + 16 + len),
-							 VFU_F_TYPE_REPLY, 0 },
-			     16, MSG_MORE), ==, 16);
+	g_assert_cmpint(
+		send(f->cli,
+		     &(struct vfu_hdr){id, cmd, (uint32_t)(16 + 16 + len), VFU_F_TYPE_REPLY, 0}, 16,
+		     MSG_MORE),
+		==, 16);
 	g_assert_cmpint(send(f->cli, p, 16 + len, 0), ==, (ssize_t)(16 + len));
 }
 
 static void queue_error(struct fx *f, uint16_t id, uint16_t cmd, uint32_t err)
 {
-	g_assert_cmpint(vfu_send(f->cli, id, cmd, VFU_F_TYPE_REPLY | VFU_F_ERROR, err, NULL, 0,
-				 NULL, 0), ==, 0);
+	g_assert_cmpint(
+		vfu_send(f->cli, id, cmd, VFU_F_TYPE_REPLY | VFU_F_ERROR, err, NULL, 0, NULL, 0),
+		==, 0);
 }
 
 /* The next command the server sent must be this one; write data is copied to out. */
@@ -213,7 +216,7 @@ static void queue_bad(struct fx *f, enum bad_reply bad, bool write)
 {
 	uint16_t cmd = write ? VFU_CMD_DMA_WRITE : VFU_CMD_DMA_READ;
 	static uint8_t big[8192];
-	uint8_t p[24] = { 0 };
+	uint8_t p[24] = {0};
 	size_t len = write ? 0 : 8;
 	int efd;
 
@@ -237,15 +240,17 @@ static void queue_bad(struct fx *f, enum bad_reply bad, bool write)
 		return queue_error(f, 0, cmd, 5000);
 	case BAD_FD: /* a good reply, but with an eventfd attached */
 		efd = eventfd(0, EFD_CLOEXEC);
-		memcpy(p, &(struct vfu_dma_access){ 0x5000, 8 }, 16);
+		memcpy(p, &(struct vfu_dma_access){0x5000, 8}, 16);
 		g_assert_cmpint(vfu_send(f->cli, 0, cmd, VFU_F_TYPE_REPLY, 0, p, 16 + len, &efd, 1),
 				==, 0);
 		close(efd);
 		return;
 	case BAD_NO_REPLY:
-		g_assert_cmpint(send(f->cli, &(struct vfu_hdr){ 0, cmd, 16, VFU_F_TYPE_REPLY |
-								     VFU_F_NO_REPLY, 0 },
-				     16, 0), ==, 16);
+		g_assert_cmpint(
+			send(f->cli,
+			     &(struct vfu_hdr){0, cmd, 16, VFU_F_TYPE_REPLY | VFU_F_NO_REPLY, 0},
+			     16, 0),
+			==, 16);
 		return;
 	case BAD_EOF:
 		shutdown(f->cli, SHUT_WR);
@@ -259,10 +264,10 @@ static void test_bad_reply(gconstpointer data)
 		enum bad_reply bad;
 		int cause;
 	} cases[] = {
-		{ BAD_ID, -EPROTO },	     { BAD_CMD, -EPROTO },	{ BAD_ADDRESS, -EPROTO },
-		{ BAD_COUNT, -EPROTO },	     { BAD_SHORT, -EPROTO },	{ BAD_WRITE_DATA, -EPROTO },
-		{ BAD_OVERSIZE, -EPROTO },   { BAD_ERRNO, -EPROTO },	{ BAD_FD, -EBADMSG },
-		{ BAD_NO_REPLY, -EPROTO },   { BAD_EOF, -ECONNRESET },
+		{BAD_ID, -EPROTO},	 {BAD_CMD, -EPROTO},	 {BAD_ADDRESS, -EPROTO},
+		{BAD_COUNT, -EPROTO},	 {BAD_SHORT, -EPROTO},	 {BAD_WRITE_DATA, -EPROTO},
+		{BAD_OVERSIZE, -EPROTO}, {BAD_ERRNO, -EPROTO},	 {BAD_FD, -EBADMSG},
+		{BAD_NO_REPLY, -EPROTO}, {BAD_EOF, -ECONNRESET},
 	};
 	bool write = GPOINTER_TO_UINT(data);
 
@@ -274,8 +279,8 @@ static void test_bad_reply(gconstpointer data)
 		g_test_message("bad reply %u, %s", cases[i].bad, write ? "write" : "read");
 		setup(&g, NULL);
 		queue_bad(&g, cases[i].bad, write);
-		expect_broken(&g, write, cases[i].bad == BAD_OVERSIZE && !write ? -EMSGSIZE
-										 : cases[i].cause);
+		expect_broken(&g, write,
+			      cases[i].bad == BAD_OVERSIZE && !write ? -EMSGSIZE : cases[i].cause);
 		teardown(&g, NULL);
 	}
 }
@@ -289,7 +294,8 @@ static void test_crossing_command(struct fx *f, gconstpointer data)
 	fill(big, sizeof(big), 3);
 	g_assert_null(dma_msg_pending(f->dm));
 	g_assert_cmpint(vfu_send(f->cli, 77, VFU_CMD_REGION_WRITE, VFU_F_TYPE_COMMAND, 0, big,
-				 sizeof(big), NULL, 0), ==, 0);
+				 sizeof(big), NULL, 0),
+			==, 0);
 	queue_reply(f, 0, VFU_CMD_DMA_READ, 0x9000, 4, "abcd", 4);
 	g_assert_cmpint(dma_msg_access(f->dm, 0x9000, b, 4, false), ==, 0);
 	g_assert_cmpmem(b, 4, "abcd", 4);
@@ -301,16 +307,18 @@ static void test_crossing_command(struct fx *f, gconstpointer data)
 	dma_msg_pending_done(f->dm);
 	g_assert_null(dma_msg_pending(f->dm));
 	/* A small one lives in the message's inline buffer: it must survive the move. */
-	g_assert_cmpint(vfu_send(f->cli, 78, VFU_CMD_DEVICE_RESET, VFU_F_TYPE_COMMAND, 0, "xy", 2,
-				 NULL, 0), ==, 0);
+	g_assert_cmpint(
+		vfu_send(f->cli, 78, VFU_CMD_DEVICE_RESET, VFU_F_TYPE_COMMAND, 0, "xy", 2, NULL, 0),
+		==, 0);
 	queue_reply(f, 1, VFU_CMD_DMA_WRITE, 0x9000, 4, NULL, 0);
 	g_assert_cmpint(dma_msg_access(f->dm, 0x9000, b, 4, true), ==, 0);
 	m = dma_msg_pending(f->dm);
 	g_assert_nonnull(m);
 	g_assert_cmpmem(m->payload, m->len, "xy", 2);
 	/* A second command while one is kept: the client broke the one-at-a-time rule. */
-	g_assert_cmpint(vfu_send(f->cli, 79, VFU_CMD_DEVICE_RESET, VFU_F_TYPE_COMMAND, 0, NULL, 0,
-				 NULL, 0), ==, 0);
+	g_assert_cmpint(
+		vfu_send(f->cli, 79, VFU_CMD_DEVICE_RESET, VFU_F_TYPE_COMMAND, 0, NULL, 0, NULL, 0),
+		==, 0);
 	g_test_expect_message("remote", G_LOG_LEVEL_WARNING, "*t0*DEVICE_RESET while*unanswered*");
 	g_test_expect_message("remote", G_LOG_LEVEL_WARNING, "*t0: DMA_READ*failed*");
 	g_assert_cmpint(dma_msg_access(f->dm, 0x9000, b, 4, false), ==, -EIO);

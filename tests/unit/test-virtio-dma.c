@@ -88,8 +88,8 @@ static void teardown(struct fx *f, gconstpointer data)
 
 static void test_gmem_access_region(void)
 {
-	uint8_t ram[2 * PG] = { 0 }, buf[8];
-	struct fx f = { 0 };
+	uint8_t ram[2 * PG] = {0}, buf[8];
+	struct fx f = {0};
 	struct gmem *mem;
 
 	g_assert_cmpint(gmem_create(2 * PG, 2 * PG, &f.d.mem), ==, 0);
@@ -98,8 +98,9 @@ static void test_gmem_access_region(void)
 	g_assert_cmpint(gmem_add_access_region(mem, 0, PG + 1, true, fx_access, &f), ==, -EINVAL);
 	g_assert_cmpint(gmem_add_access_region(mem, 0, 0, true, fx_access, &f), ==, -EINVAL);
 	g_assert_cmpint(gmem_add_access_region(mem, 0, PG, true, NULL, &f), ==, -EINVAL);
-	g_assert_cmpint(gmem_add_access_region(mem, UINT64_MAX - PG + 1, 2 * PG, true, fx_access,
-					       &f), ==, -EINVAL);
+	g_assert_cmpint(
+		gmem_add_access_region(mem, UINT64_MAX - PG + 1, 2 * PG, true, fx_access, &f), ==,
+		-EINVAL);
 	g_assert_cmpint(gmem_add_access_region(mem, 0, PG, true, fx_access, &f), ==, 0);
 	g_assert_cmpint(gmem_add_access_region(mem, PG, PG, false, fx_access, &f), ==, 0);
 	g_assert_cmpint(gmem_add_access_region(mem, PG, PG, true, fx_access, &f), ==, -EEXIST);
@@ -110,15 +111,15 @@ static void test_gmem_access_region(void)
 	g_assert_null(gmem_translate_read(mem, PG, 1));
 	g_assert_true(gmem_contains(mem, 0, PG, true));
 	g_assert_false(gmem_contains(mem, PG - 1, 2, false)); /* straddles two regions */
-	g_assert_false(gmem_contains(mem, PG, 1, true));	  /* read-only */
+	g_assert_false(gmem_contains(mem, PG, 1, true));      /* read-only */
 	g_assert_cmpint(gmem_write(mem, 8, "copied!", 8), ==, 0);
 	g_assert_cmpint(gmem_read(f.d.mem, 8, buf, 8), ==, 0);
 	g_assert_cmpmem(buf, 8, "copied!", 8);
 	g_assert_cmpint(gmem_read(mem, 8, buf, 8), ==, 0);
 	g_assert_cmpuint(f.calls, ==, 2);
-	g_assert_cmpint(gmem_write(mem, PG, buf, 1), ==, -EFAULT);     /* read-only */
+	g_assert_cmpint(gmem_write(mem, PG, buf, 1), ==, -EFAULT);	  /* read-only */
 	g_assert_cmpint(gmem_read(mem, 2 * PG - 4, buf, 8), ==, -EFAULT); /* past the end */
-	g_assert_cmpint(gmem_read(mem, PG - 4, buf, 8), ==, -EFAULT);     /* straddling */
+	g_assert_cmpint(gmem_read(mem, PG - 4, buf, 8), ==, -EFAULT);	  /* straddling */
 	g_assert_cmpuint(f.calls, ==, 2);				  /* none reached it */
 	f.fail_at = 3;
 	g_assert_cmpint(gmem_read(mem, 0, buf, 8), ==, -EIO); /* the callback's error */
@@ -132,7 +133,7 @@ static void test_gmem_access_region(void)
 /* virtio-rng: rings and buffers by copy; the guest sees random bytes and the used entry. */
 static void test_rng(struct fx *f, gconstpointer data)
 {
-	const struct vdrv_buf b[] = { { VDRV_DATA, 100, true }, { VDRV_DATA + 0x1000, 28, true } };
+	const struct vdrv_buf b[] = {{VDRV_DATA, 100, true}, {VDRV_DATA + 0x1000, 28, true}};
 	uint8_t *p = vdrv_ptr(&f->d, VDRV_DATA, 100), *q = vdrv_ptr(&f->d, VDRV_DATA + 0x1000, 28);
 	static const uint8_t zero[100];
 	uint32_t id, len;
@@ -160,7 +161,7 @@ static void test_rng_bounce_limit(struct fx *f, gconstpointer data)
 	uint32_t id, len;
 
 	for (unsigned i = 0; i < G_N_ELEMENTS(b); i++)
-		b[i] = (struct vdrv_buf){ VDRV_DATA, 1u << 20, true };
+		b[i] = (struct vdrv_buf){VDRV_DATA, 1u << 20, true};
 	vdrv_chain(&f->d, 0, 0, b, G_N_ELEMENTS(b));
 	vdrv_kick(&f->d, 0, 0, false);
 	g_assert_cmphex(vdrv_status(&f->d) & VIRTIO_STATUS_NEEDS_RESET, !=, 0);
@@ -177,7 +178,7 @@ static void test_rng_bounce_limit(struct fx *f, gconstpointer data)
 /* Each copy failing in turn: the queue is broken, nothing is used, nothing leaks. */
 static void test_rng_copy_fails(struct fx *f, gconstpointer data)
 {
-	const struct vdrv_buf b[] = { { VDRV_DATA, 64, true }, { VDRV_DATA + 0x1000, 64, true } };
+	const struct vdrv_buf b[] = {{VDRV_DATA, 64, true}, {VDRV_DATA + 0x1000, 64, true}};
 	unsigned total;
 	uint32_t id, len;
 
@@ -204,8 +205,8 @@ static void test_rng_copy_fails(struct fx *f, gconstpointer data)
 static void test_blk(struct fx *f, gconstpointer data)
 {
 	const uint64_t hdr = VDRV_DATA, status = VDRV_DATA + 0x800, buf = VDRV_DATA + 0x1000;
-	const struct vdrv_buf b[] = { { hdr, 16, false }, { buf, 2 * PG, false }, { status, 1, true } };
-	struct vdrv_buf r[3] = { b[0], { buf, 2 * PG, true }, b[2] };
+	const struct vdrv_buf b[] = {{hdr, 16, false}, {buf, 2 * PG, false}, {status, 1, true}};
+	struct vdrv_buf r[3] = {b[0], {buf, 2 * PG, true}, b[2]};
 	uint8_t *h = vdrv_ptr(&f->d, hdr, 16), *st = vdrv_ptr(&f->d, status, 1);
 	uint8_t *d = vdrv_ptr(&f->d, buf, 2 * PG), want[2 * PG], file[2 * PG];
 	uint32_t id, len, type = 1; /* OUT */
