@@ -399,6 +399,8 @@ static void test_device_help(void)
 	g_assert_nonnull(strstr(all, "pci-testdev"));
 	proxy = help_text("pci-proxy-dev", &ret);
 	g_assert_nonnull(strstr(proxy, "socket=fd|path"));
+	g_assert_nonnull(strstr(proxy, "dma=fd|message"));
+	g_assert_nonnull(strstr(proxy, "DMA_READ/DMA_WRITE"));
 	local = help_text("pci-testdev", &ret);
 	g_assert_nonnull(strstr(local, "id=string"));
 	bad = help_text("nope", &ret);
