@@ -75,24 +75,36 @@ static bool pair_used(const int *used, unsigned nr, int a, int b)
 	return false;
 }
 
+/* A set of pairs: key a * 1024 + b + 1 (never 0, which GHashTable cannot tell from none). */
+static gpointer pair_key(int a, int b)
+{
+	return GINT_TO_POINTER(a * (LAUNCH_CAT_MAX + 1) + b + 1);
+}
+
 int launch_label_pick_pair(const int *used, unsigned nr_used, GRand *rand, int cat[2])
 {
+	g_autoptr(GHashTable) taken = g_hash_table_new(NULL, NULL);
+
+	for (unsigned i = 0; i < nr_used; i++)
+		g_hash_table_add(taken, pair_key(used[2 * i], used[2 * i + 1]));
 	for (unsigned i = 0; i < LAUNCH_PICK_TRIES; i++) {
 		int a = g_rand_int_range(rand, 0, LAUNCH_CAT_MAX + 1);
 		int b = g_rand_int_range(rand, 0, LAUNCH_CAT_MAX + 1);
 
-		if (a == b)
+		if (a == b || g_hash_table_contains(taken, pair_key(MIN(a, b), MAX(a, b))))
 			continue;
 		cat[0] = MIN(a, b);
 		cat[1] = MAX(a, b);
-		if (!pair_used(used, nr_used, cat[0], cat[1]))
-			return 0;
+		return 0;
 	}
 	/* Nearly all pairs are taken: look for a free one in order. */
-	for (cat[0] = 0; cat[0] < LAUNCH_CAT_MAX; cat[0]++) {
-		for (cat[1] = cat[0] + 1; cat[1] <= LAUNCH_CAT_MAX; cat[1]++) {
-			if (!pair_used(used, nr_used, cat[0], cat[1]))
+	for (int a = 0; a < LAUNCH_CAT_MAX; a++) {
+		for (int b = a + 1; b <= LAUNCH_CAT_MAX; b++) {
+			if (!g_hash_table_contains(taken, pair_key(a, b))) {
+				cat[0] = a;
+				cat[1] = b;
 				return 0;
+			}
 		}
 	}
 	return -ENOSPC;
