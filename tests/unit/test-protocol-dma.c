@@ -494,6 +494,65 @@ static void test_call_dma_bad(void)
 	g_assert_cmpuint(tp_open_fds(), ==, before);
 }
 
+/* vfu_dma_reply_check() on a message with id 7 as received from a real socket. */
+static int td_reply_check(uint16_t cmd, uint32_t flags, uint32_t error, const void *p,
+			  size_t len, unsigned nr_fds, bool write, uint64_t addr, uint64_t count,
+			  const uint8_t **data)
+{
+	int sv[2], fd = tp_eventfd(), ret;
+	struct vfu_msg m;
+
+	tp_socketpair(sv);
+	tp_msg(sv[0], 7, cmd, flags, error, p, len, 0, &fd, nr_fds);
+	g_assert_cmpint(vfu_recv(sv[1], &m, VFU_MAX_MSG), ==, 0);
+	ret = vfu_dma_reply_check(&m, 7, write, addr, count, data);
+	vfu_msg_clear(&m);
+	close(fd);
+	close(sv[0]);
+	close(sv[1]);
+	return ret;
+}
+
+/* The server's check of the client's reply to its DMA_READ/DMA_WRITE, every branch. */
+static void test_dma_reply_check(void)
+{
+	struct {
+		struct vfu_dma_access a;
+		char d[8];
+	} __attribute__((packed)) r = {{0x4000, 8}, "readback"};
+	const uint16_t rd = VFU_CMD_DMA_READ, wr = VFU_CMD_DMA_WRITE;
+	const uint32_t rep = VFU_F_TYPE_REPLY, err = VFU_F_TYPE_REPLY | VFU_F_ERROR;
+	unsigned before = tp_open_fds();
+	const uint8_t *data = NULL;
+
+	g_assert_cmpint(td_reply_check(rd, rep, 0, &r, 24, 0, false, 0x4000, 8, &data), ==, 0);
+	g_assert_cmpmem(data, 8, "readback", 8);
+	g_assert_cmpint(td_reply_check(wr, rep, 0, &r, 16, 0, true, 0x4000, 8, &data), ==, 0);
+	g_assert_cmpint(td_reply_check(rd, err, EFAULT, NULL, 0, 0, false, 0x4000, 8, &data), ==,
+			-EFAULT);
+	g_assert_cmpint(td_reply_check(rd, err, 0, NULL, 0, 0, false, 0x4000, 8, &data), ==, -EIO);
+	g_assert_cmpint(td_reply_check(rd, err, 4096, NULL, 0, 0, false, 0x4000, 8, &data), ==,
+			-EPROTO);
+	/* A command where the reply was due; another command, address or count. */
+	g_assert_cmpint(td_reply_check(rd, VFU_F_TYPE_COMMAND, 0, &r, 16, 0, false, 0x4000, 8,
+				       &data),
+			==, -EPROTO);
+	g_assert_cmpint(td_reply_check(wr, rep, 0, &r, 16, 0, false, 0x4000, 8, &data), ==,
+			-EPROTO);
+	g_assert_cmpint(td_reply_check(rd, rep, 0, &r, 24, 0, false, 0x5000, 8, &data), ==,
+			-EPROTO);
+	g_assert_cmpint(td_reply_check(rd, rep, 0, &r, 24, 0, false, 0x4000, 4, &data), ==,
+			-EPROTO);
+	/* Payload: read data missing, write data present; an fd (closed with the message). */
+	g_assert_cmpint(td_reply_check(rd, rep, 0, &r, 16, 0, false, 0x4000, 8, &data), ==,
+			-EPROTO);
+	g_assert_cmpint(td_reply_check(wr, rep, 0, &r, 24, 0, true, 0x4000, 8, &data), ==,
+			-EPROTO);
+	g_assert_cmpint(td_reply_check(rd, rep, 0, &r, 24, 1, false, 0x4000, 8, &data), ==,
+			-EBADMSG);
+	g_assert_cmpuint(tp_open_fds(), ==, before);
+}
+
 void tp_add_dma_tests(void)
 {
 	g_test_add_func("/protocol/dma/call-dma", test_call_dma);
@@ -502,6 +561,7 @@ void tp_add_dma_tests(void)
 	g_test_add_func("/protocol/dma/map-reply", test_dma_map_reply);
 	g_test_add_func("/protocol/dma/unmap", test_dma_unmap);
 	g_test_add_func("/protocol/dma/access", test_dma_access);
+	g_test_add_func("/protocol/dma/reply-check", test_dma_reply_check);
 	g_test_add_func("/protocol/io-fds/request", test_io_fds_request);
 	g_test_add_func("/protocol/io-fds/reply", test_io_fds_reply);
 }
