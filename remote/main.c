@@ -24,6 +24,11 @@ static const char usage[] =
 	"       --sandbox=on|log|off  confinement (default on; log: seccomp logs, never kills)\n"
 	"       --uid=N --gid=N       the ids to run as when started as root (default: user\n"
 	"                             and group mpvmm-CLASS, else 65100 + class index)\n"
+	"       --control=FD          serve QMP on FD, an inherited connected socket (mpvmm's\n"
+	"                             control channel: device_add, device_del, query-*);\n"
+	"                             the process then needs no -device and exits when FD\n"
+	"                             closes\n"
+	"       -qmp unix:PATH,server=on,wait=off  serve QMP on a listening socket too\n"
 	"\n"
 	"Emulates each device in this process and serves it over vfio-user on its own\n"
 	"socket, for an mpvmm -device pci-proxy-dev,id=ID,socket=... to connect to.\n"
@@ -211,20 +216,43 @@ static int confine(const struct sandbox_opts *so, struct sandbox *sb, GError **e
 	return 0;
 }
 
-static int run(const char *prog, struct remote_devopt *opts, unsigned nr,
-	       struct class_backends **cb, const struct sandbox_opts *so)
+/* query-sandbox of the control channel. */
+static json_object *sandbox_json(void *sb)
 {
+	return sandbox_state(sb);
+}
+
+/* --control's fd is an inherited socket that no -device may use too. */
+static int check_control(const struct control_opts *co, const struct remote_devopt *opts,
+			 unsigned nr, GError **err)
+{
+	for (unsigned i = 0; co->fd >= 0 && i < nr; i++) {
+		if (opts[i].fd == co->fd) {
+			g_set_error(err, REMOTE_ERROR, 0, "-device %s: socket=%d is the control "
+				    "channel (--control=%d); give the device its own socket",
+				    opts[i].id, co->fd, co->fd);
+			return -EINVAL;
+		}
+	}
+	return co->fd >= 0 ? control_check_fd(co->fd, err) : 0;
+}
+
+static int run(const char *prog, struct remote_devopt *opts, unsigned nr,
+	       struct class_backends **cb, const struct sandbox_opts *so,
+	       const struct control_opts *co)
+{
+	struct control *c = NULL;
 	struct sandbox sb;
 	GError *err = NULL;
 	struct remote *r;
 	int status;
 
-	if (nr == 0) {
+	if (nr == 0 && co->fd < 0 && !co->nr_paths) {
 		fprintf(stderr, "%s: no devices; add -device TYPE,id=ID,socket=FD|PATH "
 			"(see --help)\n", prog);
 		return 1;
 	}
-	if (check_unique(opts, nr, &err) < 0)
+	if (check_unique(opts, nr, &err) < 0 || check_control(co, opts, nr, &err) < 0)
 		return fail(prog, err);
 	/* Inherited fds first: nothing of ours is open yet to be mistaken for one. */
 	for (unsigned i = 0; i < nr; i++) {
@@ -238,11 +266,16 @@ static int run(const char *prog, struct remote_devopt *opts, unsigned nr,
 	/* Each device holds its own duplicate of its backend. */
 	if (*cb)
 		g_clear_pointer(cb, remote_class.backends_free);
-	if (confine(so, &sb, &err) < 0) {
+	/* The control channel's sockets exist before the sandbox (it forks, then pivots). */
+	if (control_start(r, co, MPVMM_VERSION, &c, &err) < 0 || confine(so, &sb, &err) < 0) {
+		control_destroy(c);
 		remote_destroy(r);
 		return fail(prog, err);
 	}
+	if (c)
+		control_set_sandbox(c, sandbox_json, &sb);
 	status = remote_run(r);
+	control_destroy(c);
 	remote_destroy(r);
 	return status;
 }
@@ -253,6 +286,7 @@ int main(int argc, char **argv)
 	g_autofree char *prog = g_path_get_basename(argv[0]);
 	struct class_backends *cb = remote_class.backends_new ? remote_class.backends_new() : NULL;
 	struct sandbox_opts so = { .mode = SANDBOX_ON, .uid = -1, .gid = -1 };
+	struct control_opts co = CONTROL_OPTS_INIT;
 	const struct dev_ops *help_ops = NULL;
 	GError *err = NULL;
 	int status = -1;
@@ -269,6 +303,11 @@ int main(int argc, char **argv)
 		} else if (!strcmp(a, "-version") || !strcmp(a, "--version")) {
 			printf("%s %s\n", prog, MPVMM_VERSION);
 			status = 0;
+		} else if ((ret = control_parse(&co, a, i + 1 < argc ? argv[i + 1] : NULL,
+					       &err)) != 0) {
+			if (ret < 0)
+				status = fail(prog, err);
+			i += ret > 1 ? 1 : 0;
 		} else if ((ret = sandbox_parse(&so, a, &err)) != 0) {
 			if (ret < 0)
 				status = fail(prog, err);
@@ -293,10 +332,11 @@ int main(int argc, char **argv)
 	else if (status < 0 && help)
 		print_types();
 	if (status < 0)
-		status = help ? 0 : run(prog, opts, nr, &cb, &so);
+		status = help ? 0 : run(prog, opts, nr, &cb, &so, &co);
 	if (cb)
 		remote_class.backends_free(cb);
 	sandbox_opts_clear(&so);
+	control_opts_clear(&co);
 	for (unsigned i = 0; i < nr; i++)
 		remote_devopt_clear(&opts[i]);
 	return status;

@@ -119,10 +119,16 @@ static int seccomp_add_prctl(scmp_filter_ctx ctx)
 	return ret;
 }
 
-/* fcntl only for fd flags, status flags and seals (DMA_MAP checks them); no F_DUPFD. */
+/*
+ * fcntl only for fd flags, status flags and seals (DMA_MAP checks them), and
+ * F_DUPFD_CLOEXEC: a device created at run time through the control channel (device_add)
+ * keeps its own duplicate of the backend fd it was passed, as at start.  A duplicate
+ * reaches nothing the process did not hold already; RLIMIT_NOFILE bounds the count.
+ */
 static int seccomp_add_fcntl(scmp_filter_ctx ctx)
 {
-	static const int cmds[] = { F_GETFD, F_SETFD, F_GETFL, F_SETFL, F_GET_SEALS };
+	static const int cmds[] = { F_GETFD, F_SETFD, F_GETFL, F_SETFL, F_GET_SEALS,
+				    F_DUPFD_CLOEXEC };
 	int ret = 0;
 
 	for (unsigned i = 0; ret >= 0 && i < G_N_ELEMENTS(cmds); i++)
