@@ -180,3 +180,17 @@ int dev_bar_write(struct dev *dev, unsigned bar, uint64_t off, unsigned size, ui
 	}
 	return dev->ops->bar_write(dev, bar, off, size, val);
 }
+
+int dev_cfg_read(struct dev *dev, uint32_t off, unsigned size, uint32_t *val)
+{
+	if (dev->ops->cfg_read)
+		return dev->ops->cfg_read(dev, off, size, val);
+	return pcicfg_read(&dev->cfg, off, size, val);
+}
+
+int dev_cfg_write(struct dev *dev, uint32_t off, unsigned size, uint32_t val)
+{
+	if (dev->ops->cfg_write)
+		return dev->ops->cfg_write(dev, off, size, val);
+	return pcicfg_write(&dev->cfg, off, size, val);
+}

@@ -151,6 +151,13 @@ struct dev_ops {
 	void (*reset)(struct dev *dev); /* optional; config space is reset by dev_reset() */
 	/* optional: doorbell `index` of dev->doorbells fired through its eventfd */
 	void (*doorbell)(struct dev *dev, unsigned index);
+	/*
+	 * optional: config space accesses, for a device with registers there that have
+	 * side effects (virtio's PCI_CFG window); NULL means pcicfg_read/pcicfg_write on
+	 * dev->cfg.  Same contract as those two; called through dev_cfg_read/_write.
+	 */
+	int (*cfg_read)(struct dev *dev, uint32_t off, unsigned size, uint32_t *val);
+	int (*cfg_write)(struct dev *dev, uint32_t off, unsigned size, uint32_t val);
 };
 
 struct dev {
@@ -192,6 +199,12 @@ void dev_reset(struct dev *dev);
  */
 int dev_bar_read(struct dev *dev, unsigned bar, uint64_t off, unsigned size, uint64_t *val);
 int dev_bar_write(struct dev *dev, unsigned bar, uint64_t off, unsigned size, uint64_t val);
+/*
+ * Config space as whoever serves it (remote, in-VMM) must reach it: the device's
+ * cfg_read/cfg_write op if it has one, else pcicfg_read/pcicfg_write (same rules).
+ */
+int dev_cfg_read(struct dev *dev, uint32_t off, unsigned size, uint32_t *val);
+int dev_cfg_write(struct dev *dev, uint32_t off, unsigned size, uint32_t val);
 
 /*
  * blockdev.c: `-blockdev driver=file,node-name=NODE,filename=PATH[,read-only=on|off]`,

@@ -8,6 +8,7 @@
  *                 copies where guest RAM has no host mapping
  *   virtio_pci.c  the modern PCI transport (4.1): capabilities, common configuration,
  *                 notifications/doorbells, ISR, interrupts, status and reset
+ *   virtio_pci_cfg.c  the PCI configuration access capability (4.1.4.9)
  *
  * A virtio device embeds struct virtio_dev (which embeds struct dev), fills a
  * struct virtio_pci_params and uses the virtio_pci_* functions as its dev_ops.  It
@@ -150,6 +151,7 @@ struct virtio_pci_params {
 #define VIRTIO_PCI_DEVICE 0x2000
 #define VIRTIO_PCI_NOTIFY 0x3000
 #define VIRTIO_PCI_NOTIFY_MULT 4 /* queue q's doorbell is NOTIFY + 4 * q */
+#define VIRTIO_PCI_BAR_SIZE 0x4000
 
 struct virtio_dev {
 	struct dev dev;
@@ -159,7 +161,8 @@ struct virtio_dev {
 	uint8_t status, isr;
 	uint16_t config_vector, queue_sel;
 	unsigned nr_queues;
-	int msix_cap; /* config offset of the MSI-X capability */
+	int msix_cap;	/* config offset of the MSI-X capability */
+	int pcicfg_cap; /* config offset of the VIRTIO_PCI_CAP_PCI_CFG capability */
 	const void *config;
 	unsigned config_size;
 	struct virtq vq[VIRTIO_PCI_MAX_QUEUES];
@@ -180,5 +183,18 @@ void virtio_pci_doorbell(struct dev *dev, unsigned index);
 
 /* Something went wrong the driver must hear about: DEVICE_NEEDS_RESET (2.1.2). */
 void virtio_pci_error(struct virtio_dev *vdev);
+
+/* --- virtio_pci_cfg.c ----------------------------------------------------------- */
+/*
+ * The PCI configuration access capability (4.1.4.9): a window in config space onto
+ * the virtio structures BAR.  cap_add lays it out (0 or pcicfg_add_cap's error); the
+ * two dev_ops members serve config space, turning an access to pci_cfg_data into a
+ * BAR access of cap.length bytes at cap.offset.
+ */
+#define VIRTIO_PCI_CAP_PCI_CFG 5
+#define VIRTIO_PCI_CFG_CAP_LEN 20
+int virtio_pci_cfg_cap_add(struct virtio_dev *vdev);
+int virtio_pci_cfg_read(struct dev *dev, uint32_t off, unsigned size, uint32_t *val);
+int virtio_pci_cfg_write(struct dev *dev, uint32_t off, unsigned size, uint32_t val);
 
 #endif

@@ -414,4 +414,6 @@ const struct dev_ops virtio_blk_ops = {
 	.bar_write = virtio_pci_bar_write,
 	.reset = virtio_pci_reset,
 	.doorbell = virtio_pci_doorbell,
+	.cfg_read = virtio_pci_cfg_read,
+	.cfg_write = virtio_pci_cfg_write,
 };

@@ -6,9 +6,9 @@
  * MSI-X table/PBA in another, runs the device status state machine and feature
  * negotiation, keeps the per-queue registers, turns a notification (a bar_write or a
  * doorbell eventfd) into calls of the device's handle op, and signals the driver by
- * MSI-X vector or, with MSI-X disabled, INTx plus the ISR.  It is not a device: what a
- * request means is the device's business.  Legacy (0.9.5) and transitional devices,
- * VIRTIO_PCI_CAP_PCI_CFG (it needs config-write callbacks) and EVENT_IDX are not
+ * MSI-X vector or, with MSI-X disabled, INTx plus the ISR.  The PCI configuration
+ * access capability is virtio_pci_cfg.c.  It is not a device: what a request means is
+ * the device's business.  Legacy (0.9.5) and transitional devices and EVENT_IDX are not
  * implemented.
  */
 #include <errno.h>
@@ -22,7 +22,6 @@
 #define VIRTIO_PCI_VENDOR 0x1af4
 #define VIRTIO_PCI_DEVICE_BASE 0x1040 /* modern device IDs: 0x1040 + virtio ID (4.1.2) */
 #define VIRTIO_PCI_SUBSYS 0x1100
-#define VIRTIO_PCI_BAR_SIZE 0x4000
 #define VIRTIO_PCI_MSIX_BAR_SIZE 0x1000
 #define VIRTIO_PCI_PBA 0x800
 
@@ -109,6 +108,8 @@ static int virtio_pci_caps(struct virtio_dev *vdev)
 		ret = add_vcap(cfg, VCAP_ISR, VIRTIO_PCI_ISR, 1);
 	if (ret >= 0 && vdev->config_size)
 		ret = add_vcap(cfg, VCAP_DEVICE, VIRTIO_PCI_DEVICE, vdev->config_size);
+	if (ret >= 0)
+		ret = virtio_pci_cfg_cap_add(vdev);
 	if (ret < 0)
 		return ret;
 	/* One vector per queue plus one for configuration changes. */

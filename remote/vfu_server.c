@@ -3,7 +3,7 @@
  * vfu_server: the vfio-user server of one device connection (QEMU
  * docs/interop/vfio-user.rst).  It receives one request at a time, checks every
  * header and payload field against the protocol and against this device, and turns
- * it into pcicfg_* and dev_* calls.  The client is untrusted.  It does not own the
+ * it into dev_* calls.  The client is untrusted.  It does not own the
  * socket or the device and knows nothing about the main loop (channel.c does).
  *
  * Policy, per request:
@@ -288,9 +288,9 @@ static int srv_cfg_access(struct dev *dev, uint32_t off, uint32_t count, bool wr
 		if (write) {
 			for (uint32_t i = 0; i < n; i++)
 				v |= (uint32_t)data[done + i] << (8 * i);
-			ret = pcicfg_write(&dev->cfg, pos, n, v);
+			ret = dev_cfg_write(dev, pos, n, v);
 		} else {
-			ret = pcicfg_read(&dev->cfg, pos, n, &v);
+			ret = dev_cfg_read(dev, pos, n, &v);
 			for (uint32_t i = 0; i < n; i++)
 				data[done + i] = v >> (8 * i);
 		}

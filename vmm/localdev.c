@@ -2,7 +2,7 @@
 /*
  * localdev: a devices/ model running inside mpvmm, wrapped as a struct pcifn backend,
  * so the host bridge treats it exactly like a remote device (the in-VMM baseline).
- * Config accesses go to the model's pcicfg, BAR accesses through the checked
+ * Config accesses go through dev_cfg_read/dev_cfg_write, BAR accesses through the checked
  * dev_bar_read/dev_bar_write.  pcifn serializes calls, as devices/ requires.  This
  * file also holds dev_table, the models mpvmm can run in-process, and opens their
  * host backends as the device-class processes do (the -blockdev images, /dev/urandom):
@@ -28,14 +28,14 @@ static int localdev_cfg_read(void *be, uint32_t off, unsigned size, uint32_t *va
 {
 	struct dev *dev = be;
 
-	return pcicfg_read(&dev->cfg, off, size, val);
+	return dev_cfg_read(dev, off, size, val);
 }
 
 static int localdev_cfg_write(void *be, uint32_t off, unsigned size, uint32_t val)
 {
 	struct dev *dev = be;
 
-	return pcicfg_write(&dev->cfg, off, size, val);
+	return dev_cfg_write(dev, off, size, val);
 }
 
 static int localdev_bar_read(void *be, unsigned bar, uint64_t off, unsigned size, uint64_t *val)

@@ -199,6 +199,7 @@ static void blk_setup(bool msix)
 	       blk.vd.fn->vendor, blk.vd.fn->device, blk.vd.fn->bdf >> 8,
 	       (blk.vd.fn->bdf >> 3) & 0x1f, blk.vd.fn->bdf & 7, blk.vd.notify_mul);
 	blk_start(msix, true);
+	virtio_pcicfg_check(&blk.vd);
 }
 
 /* Every depth's requests must fit in one queue at once (header + data + status). */

@@ -7,7 +7,8 @@
  * interrupts (one IDT vector per table entry).
  *
  * Not here: legacy (0.9.5) I/O-port transport, packed rings, indirect descriptors,
- * event-idx, the PCI configuration access capability, INTx/ISR-driven completion.
+ * event-idx, INTx/ISR-driven completion; the PCI configuration access capability is
+ * only checked (virtio-pcicfg.c).
  */
 #include "virtio.h"
 

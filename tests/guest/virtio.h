@@ -154,6 +154,11 @@ void virtio_reset(struct virtio_dev *vd);
 bool virtio_reset_wait(struct virtio_dev *vd, unsigned long reads);
 /* queue_enable of queue @index as the device presents it (selects the queue). */
 bool virtio_queue_enabled(const struct virtio_dev *vd, unsigned index);
+/*
+ * virtio-pcicfg.c: read common configuration fields through the PCI_CFG window
+ * (4.1.4.9) and through the BAR, write one through the window; TAP lines only.
+ */
+void virtio_pcicfg_check(const struct virtio_dev *vd);
 /* Device configuration (4.1.4.6), read with the generation-count retry (2.4.1). */
 uint64_t virtio_cfg_read(const struct virtio_dev *vd, unsigned off, unsigned size);
 

@@ -3,7 +3,8 @@
  * Unit tests of devices/virtio_pci.c, the modern virtio PCI transport, on a virtio-rng
  * device driven by vdrv: the capability list a driver walks, doorbells, feature
  * negotiation (refusals included), the status state machine, queue registers and the
- * values they refuse, MSI-X vectors, INTx with the ISR, and reset.
+ * values they refuse, MSI-X vectors, INTx with the ISR, reset, and the PCI_CFG window
+ * (virtio_pci_cfg.c) with every window a driver must not use.
  */
 #include <fcntl.h>
 #include <string.h>
@@ -63,11 +64,13 @@ static void test_caps(struct fx *f, gconstpointer data)
 		g_assert_cmphex(c[at], ==, 0x09);
 		g_assert_cmpuint(c[at + 3], <, 8);
 		types[c[at + 3]] = at;
-		g_assert_cmpuint(c[at + 4], ==, VIRTIO_PCI_BAR);
+		/* PCI_CFG's bar is the driver's to set and starts 0 (4.1.4.9). */
+		g_assert_cmpuint(c[at + 4], ==, c[at + 3] == 5 ? 0 : VIRTIO_PCI_BAR);
 	}
-	g_assert_cmpuint(seen, ==, 4); /* common, notify, ISR, MSI-X: rng has no config */
-	g_assert_cmpuint(types[1] && types[2] && types[3], ==, 1);
+	g_assert_cmpuint(seen, ==, 5); /* common, notify, ISR, PCI_CFG, MSI-X: no config */
+	g_assert_cmpuint(types[1] && types[2] && types[3] && types[5], ==, 1);
 	g_assert_cmpuint(types[4], ==, 0);
+	g_assert_cmpuint(c[types[5] + 2], ==, VIRTIO_PCI_CFG_CAP_LEN);
 	g_assert_cmpuint(c[types[2] + 2], ==, 20);
 	g_assert_cmpuint(c[types[2] + 16], ==, VIRTIO_PCI_NOTIFY_MULT);
 	g_assert_cmphex(c[types[2] + 9] << 8 | c[types[2] + 8], ==, VIRTIO_PCI_NOTIFY);
@@ -215,6 +218,102 @@ static void test_reset(struct fx *f, gconstpointer data)
 	g_assert_cmpint(dev_bar_write(f->d.dev, VIRTIO_PCI_MSIX_BAR, 0, 4, 1), ==, 0);
 }
 
+/* Config offset of the PCI_CFG capability. */
+static unsigned pcfg_cap(struct fx *f)
+{
+	const uint8_t *c = f->d.dev->cfg.data;
+
+	for (uint8_t at = c[0x34]; at; at = c[at + 1])
+		if (c[at] == 0x09 && c[at + 3] == VIRTIO_PCI_CAP_PCI_CFG)
+			return at;
+	g_assert_not_reached();
+}
+
+static void window(struct fx *f, uint8_t bar, uint32_t off, uint32_t len)
+{
+	unsigned cap = pcfg_cap(f);
+
+	g_assert_cmpint(dev_cfg_write(f->d.dev, cap + 4, 1, bar), ==, 0);
+	g_assert_cmpint(dev_cfg_write(f->d.dev, cap + 8, 4, off), ==, 0);
+	g_assert_cmpint(dev_cfg_write(f->d.dev, cap + 12, 4, len), ==, 0);
+}
+
+static uint32_t window_rd(struct fx *f, unsigned at, unsigned size)
+{
+	uint32_t v = 0;
+
+	g_assert_cmpint(dev_cfg_read(f->d.dev, pcfg_cap(f) + 16 + at, size, &v), ==, 0);
+	return v;
+}
+
+/* Reads and writes through the window are the BAR's, side effects included. */
+static void test_pcicfg_window(struct fx *f, gconstpointer data)
+{
+	unsigned cap = pcfg_cap(f);
+
+	vdrv_negotiate(&f->d, V1);
+	window(f, VIRTIO_PCI_BAR, CC_NUMQ, 2);
+	g_assert_cmphex(window_rd(f, 0, 4) & 0xffff, ==, vdrv_rd(&f->d, CC_NUMQ, 2));
+	g_assert_cmphex(window_rd(f, 0, 2), ==, 1);
+	vdrv_wr(&f->d, 0, 4, 1); /* device_feature_select 1: VERSION_1 is bit 0 there */
+	window(f, VIRTIO_PCI_BAR, 4, 4);
+	g_assert_cmphex(window_rd(f, 0, 4), ==, vdrv_rd(&f->d, 4, 4));
+	g_assert_cmphex(window_rd(f, 0, 4), ==, 1);
+	window(f, VIRTIO_PCI_BAR, CC_Q_SIZE, 2); /* one byte of the two, at data + 1 */
+	g_assert_cmphex(window_rd(f, 1, 1), ==, VIRTQ_MAX_SIZE >> 8);
+	/* A write: queue_msix_vector 1, then device_status 0 (a reset) via the window. */
+	window(f, VIRTIO_PCI_BAR, CC_Q_MSIX, 2);
+	g_assert_cmpint(dev_cfg_write(f->d.dev, cap + 16, 2, 1), ==, 0);
+	g_assert_cmpuint(vdrv_rd(&f->d, CC_Q_MSIX, 2), ==, 1);
+	window(f, VIRTIO_PCI_BAR, CC_STATUS, 1);
+	g_assert_cmphex(window_rd(f, 0, 1), ==, 0x0b);
+	g_assert_cmpint(dev_cfg_write(f->d.dev, cap + 16, 1, 0), ==, 0);
+	g_assert_cmphex(vdrv_status(&f->d), ==, 0);
+	/* The rest of the capability is plain config space; reset clears the fields. */
+	g_assert_cmpint(dev_cfg_write(f->d.dev, cap + 12, 4, 2), ==, 0);
+	g_assert_cmphex(vdrv_status(&f->d), ==, 0);
+	dev_reset(f->d.dev);
+	g_assert_cmphex(window_rd(f, 0, 4) | f->d.dev->cfg.data[cap + 4], ==, 0xffffffff);
+	g_assert_cmpuint(f->d.dev->cfg.data[cap + 8] | f->d.dev->cfg.data[cap + 12], ==, 0);
+}
+
+/* Windows 4.1.4.9.2 forbids: nothing is accessed, reads show all-ones. */
+static void test_pcicfg_window_refused(struct fx *f, gconstpointer data)
+{
+	static const struct {
+		uint8_t bar;
+		uint32_t off, len;
+	} bad[] = {
+		{VIRTIO_PCI_BAR, CC_STATUS, 0},
+		{VIRTIO_PCI_BAR, CC_STATUS, 3},
+		{VIRTIO_PCI_BAR, CC_STATUS, 8},
+		{VIRTIO_PCI_BAR, CC_NUMQ + 1, 2},
+		{VIRTIO_PCI_BAR, 0x3ffe, 4},
+		{VIRTIO_PCI_BAR, 0x4000, 1},
+		{VIRTIO_PCI_BAR, 0xfffffffc, 4},
+		{VIRTIO_PCI_MSIX_BAR, 0, 4},
+		{0, 0, 4},
+		{6, 0, 4},
+		{0xff, CC_STATUS, 1},
+	};
+	unsigned cap = pcfg_cap(f);
+	uint32_t v;
+
+	vdrv_wr(&f->d, CC_STATUS, 1, 1);
+	for (size_t i = 0; i < G_N_ELEMENTS(bad); i++) {
+		window(f, bad[i].bar, bad[i].off, bad[i].len);
+		g_assert_cmphex(window_rd(f, 0, 4), ==, 0xffffffff);
+		g_assert_cmpint(dev_cfg_write(f->d.dev, cap + 16, 4, 0), ==, 0);
+		g_assert_cmphex(vdrv_status(&f->d), ==, 1); /* no reset got through */
+	}
+	/* Misaligned config accesses to the data field are refused as anywhere else. */
+	window(f, VIRTIO_PCI_BAR, CC_STATUS, 1);
+	g_assert_cmpint(dev_cfg_read(f->d.dev, cap + 17, 2, &v), ==, -EINVAL);
+	g_assert_cmphex(v, ==, 0xffffffff);
+	g_assert_cmpint(dev_cfg_write(f->d.dev, cap + 18, 4, 0), ==, -EINVAL);
+	g_assert_cmphex(vdrv_status(&f->d), ==, 1);
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
@@ -226,5 +325,9 @@ int main(int argc, char **argv)
 	g_test_add("/devices/virtio-pci/interrupts", struct fx, NULL, setup, test_interrupts,
 		   teardown);
 	g_test_add("/devices/virtio-pci/reset", struct fx, NULL, setup, test_reset, teardown);
+	g_test_add("/devices/virtio-pci/pcicfg-window", struct fx, NULL, setup, test_pcicfg_window,
+		   teardown);
+	g_test_add("/devices/virtio-pci/pcicfg-window-refused", struct fx, NULL, setup,
+		   test_pcicfg_window_refused, teardown);
 	return g_test_run();
 }
