@@ -31,7 +31,7 @@ static int dev_error(GError **err, int code, const char *fmt, ...)
 	return -code;
 }
 
-static bool devopt_id_valid(const char *id)
+bool devopt_id_valid(const char *id)
 {
 	size_t len = strlen(id);
 
@@ -159,7 +159,8 @@ static int devopt_type(const char *arg, const char *type, GError **err)
 	if (!*type)
 		return dev_error(err, EINVAL, "-device %s: missing device type; see -device help",
 				 arg);
-	if (strcmp(type, DEVOPT_PROXY_TYPE) != 0 && !dev_find(type))
+	if (strcmp(type, DEVOPT_PROXY_TYPE) != 0 && strcmp(type, ROOTPORT_TYPE) != 0 &&
+	    !dev_find(type))
 		return dev_error(err, ENOENT,
 				 "-device %s: unknown device type '%s'; see -device "
 				 "help",
@@ -272,6 +273,8 @@ int devopt_print_help(FILE *f, const char *type, GError **err)
 	if (!type) {
 		fprintf(f, "Device types:\n  %-16s %s\n", DEVOPT_PROXY_TYPE,
 			"a PCI device emulated in another process, reached over vfio-user");
+		fprintf(f, "  %-16s %s\n", ROOTPORT_TYPE,
+			"a PCI Express root port with a hot-plug slot (device_add bus=ID)");
 		for (unsigned i = 0; dev_table[i]; i++)
 			fprintf(f, "  %-16s %s (in-process)\n", dev_table[i]->type,
 				dev_table[i]->desc);
@@ -288,6 +291,16 @@ int devopt_print_help(FILE *f, const char *type, GError **err)
 			   "VMM's memfds (default, fastest); message sends no fd, so the remote "
 			   "holds no guest RAM mapping and copies every access with vfio-user "
 			   "DMA_READ/DMA_WRITE (slower: a round trip per 4 KiB)\n");
+		return 0;
+	}
+	if (strcmp(type, ROOTPORT_TYPE) == 0) {
+		fprintf(f, "  id=string: the port's id, the bus= of device_add (default %s.N)\n"
+			   "  chassis=0..255: accepted for QEMU compatibility\n"
+			   "  slot=0..8191: the physical slot number (default: the port's device "
+			   "number on bus 0)\n"
+			   "  x-unplug-timeout=ms: how long device_del waits for the guest to "
+			   "power the slot off (default %u, at most 600000)\n",
+			type, ROOTPORT_UNPLUG_TIMEOUT_MS);
 		return 0;
 	}
 	ops = dev_find(type);

@@ -9,7 +9,12 @@
  * above 4G -- enables I/O, memory and bus mastering in the command register, and
  * writes the interrupt line for the pin the device reports, with the PIIX routing
  * QEMU's pc machine and SeaBIOS use.  A guest may reprogram all of it later.  It
- * assigns no expansion ROMs and knows no bridges (bus 0 only).
+ * assigns no expansion ROMs.  PCI-to-PCI bridges on bus 0 (the PCIe root ports, whose
+ * slots start empty) get the next bus number as secondary and subordinate bus, and a
+ * reservation for a hot-added device, as SeaBIOS gives hot-plug capable ports: a 2 MiB
+ * memory window and a 4 KiB I/O window (left closed, with a warning, when the I/O
+ * space is used up), the prefetchable window closed.  Buses behind bridges are not
+ * scanned: nothing sits there at start.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -145,6 +150,85 @@ static void fw_enable(struct pcihost *h, unsigned slot, const struct fw_state *s
 		fw_write(h, slot, PCI_INTERRUPT_LINE, 1, pirq_irq[(slot + pin - 1) & 3]);
 }
 
+#define PCI_HEADER_TYPE 0x0e
+#define PCI_PRIMARY_BUS 0x18
+#define PCI_IO_BASE 0x1c
+#define PCI_MEMORY_BASE 0x20
+#define PCI_PREF_BASE 0x24
+#define FW_BRIDGE_MEM (2ULL << 20) /* per empty hot-plug port, as SeaBIOS reserves */
+#define FW_BRIDGE_MEM_ALIGN (1ULL << 20) /* memory window granularity */
+#define FW_BRIDGE_IO 0x1000u		 /* I/O window granularity, 4 KiB */
+
+static bool fw_is_bridge(struct pcihost *h, unsigned slot)
+{
+	return (fw_read(h, slot, PCI_HEADER_TYPE, 1) & 0x7f) == 1;
+}
+
+/* Reserve [*base, *base + size) aligned to align in space sp; false when it is full. */
+static bool fw_reserve(struct fw_state *s, enum fw_space sp, uint64_t size, uint64_t align,
+		       uint64_t *base)
+{
+	uint64_t b = (s->next[sp] + align - 1) & ~(align - 1);
+
+	if (b < s->next[sp] || b > s->end[sp] || size > s->end[sp] - b)
+		return false;
+	*base = b;
+	s->next[sp] = b + size;
+	return true;
+}
+
+/* One bridge: bus numbers, windows, decoding (PCI-to-PCI Bridge 1.2, 3.2.5). */
+static int fw_bridge(struct fw_state *s, unsigned slot, unsigned bus, GError **err)
+{
+	uint16_t cmd = PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER;
+	uint64_t mem, io;
+
+	fw_write(s->h, slot, PCI_PRIMARY_BUS, 4, bus << 16 | bus << 8);
+	if (!fw_reserve(s, FW_MEM32, FW_BRIDGE_MEM, FW_BRIDGE_MEM_ALIGN, &mem)) {
+		g_set_error(err, VMM_ERROR, ENOSPC,
+			    "PCI 00:%02x.0: no room for the bridge's 2 MiB memory window in the "
+			    "32-bit hole; use fewer root ports or devices", slot);
+		return -ENOSPC;
+	}
+	fw_write(s->h, slot, PCI_MEMORY_BASE, 4,
+		 (uint32_t)(mem >> 16) | (uint32_t)((mem + FW_BRIDGE_MEM - 1) >> 16) << 16);
+	fw_write(s->h, slot, PCI_PREF_BASE, 4, 0x0000fff0u); /* base above limit: closed */
+	if (fw_reserve(s, FW_IO, FW_BRIDGE_IO, FW_BRIDGE_IO, &io)) {
+		/* Base and limit bits 15:12 in each byte's upper nibble. */
+		fw_write(s->h, slot, PCI_IO_BASE, 2,
+			 (uint16_t)(((io >> 8) & 0xf0) | ((io + 0xfff) & 0xf000)));
+		cmd |= PCI_COMMAND_IO;
+	} else {
+		g_warning("PCI 00:%02x.0: I/O space used up; this bridge gets no I/O window, so "
+			  "a device with I/O BARs hot-added behind it cannot use them", slot);
+		fw_write(s->h, slot, PCI_IO_BASE, 2, 0x00f0); /* closed */
+	}
+	fw_write(s->h, slot, PCI_COMMAND, 2, fw_read(s->h, slot, PCI_COMMAND, 2) | cmd);
+	g_debug("PCI 00:%02x.0: bus %u, memory 0x%" PRIx64 "+2M", slot, bus, mem);
+	return 0;
+}
+
+static int fw_bridges(struct fw_state *s, GError **err)
+{
+	static const uint8_t pirq_irq[4] = {10, 10, 11, 11};
+	unsigned bus = 1;
+	int ret;
+
+	for (unsigned slot = 1; slot < PCIHOST_SLOTS; slot++) {
+		uint8_t pin;
+
+		if ((fw_read(s->h, slot, 0, 4) & 0xffff) == 0xffff || !fw_is_bridge(s->h, slot))
+			continue;
+		ret = fw_bridge(s, slot, bus++, err);
+		if (ret < 0)
+			return ret;
+		pin = fw_read(s->h, slot, PCI_INTERRUPT_PIN, 1);
+		if (pin >= 1 && pin <= 4)
+			fw_write(s->h, slot, PCI_INTERRUPT_LINE, 1, pirq_irq[(slot + pin - 1) & 3]);
+	}
+	return 0;
+}
+
 int firmware_assign_pci(struct pcihost *h, uint64_t high_base, GError **err)
 {
 	g_autofree struct fw_state *s = g_new0(struct fw_state, 1);
@@ -158,7 +242,7 @@ int firmware_assign_pci(struct pcihost *h, uint64_t high_base, GError **err)
 	s->next[FW_MEM64] = MAX(high_base, 1ULL << 32);
 	s->end[FW_MEM64] = 1ULL << 46; /* below any x86-64 CPU's physical-address limit */
 	for (unsigned slot = 1; slot < PCIHOST_SLOTS; slot++) {
-		if ((fw_read(h, slot, 0, 4) & 0xffff) != 0xffff)
+		if ((fw_read(h, slot, 0, 4) & 0xffff) != 0xffff && !fw_is_bridge(h, slot))
 			fw_collect(s, slot);
 	}
 	qsort(s->bar, s->nr, sizeof(s->bar[0]), fw_cmp_size);
@@ -168,8 +252,8 @@ int firmware_assign_pci(struct pcihost *h, uint64_t high_base, GError **err)
 			return ret;
 	}
 	for (unsigned slot = 1; slot < PCIHOST_SLOTS; slot++) {
-		if ((fw_read(h, slot, 0, 4) & 0xffff) != 0xffff)
+		if ((fw_read(h, slot, 0, 4) & 0xffff) != 0xffff && !fw_is_bridge(h, slot))
 			fw_enable(h, slot, s);
 	}
-	return 0;
+	return fw_bridges(s, err);
 }

@@ -84,6 +84,16 @@ static int machine_device(struct machine *m, const struct devopt *d, GError **er
 	unsigned slot;
 	int ret;
 
+	if (strcmp(d->type, ROOTPORT_TYPE) == 0) {
+		struct rootport *rp;
+
+		ret = rootport_create(m, d->id, d->props, &rp, err);
+		if (ret == 0) {
+			m->rp[m->nr_rp++] = rp;
+			g_info("%s: %s at 00:%02x.0", d->id, d->type, rootport_slot(rp));
+		}
+		return ret;
+	}
 	if (strcmp(d->type, DEVOPT_PROXY_TYPE) != 0)
 		ret = localdev_create(d->type, d->id, d->props, m->mem, &fn, err);
 	else if (d->socket_fd >= 0) /* owns the fd now */
@@ -193,6 +203,8 @@ int machine_create(const struct vmm_opts *o, struct machine **out, GError **err)
 		ret = machine_fail(err, -errno, "eventfd");
 	else
 		ret = machine_build(m, err);
+	if (ret == 0)
+		ret = hotplug_create(m, &m->hotplug);
 	if (ret == 0) /* last: clients may connect and act from now on */
 		ret = monitor_create(m, err);
 	if (ret < 0) {
@@ -322,6 +334,7 @@ void machine_destroy(struct machine *m)
 	for (unsigned i = 0; i < m->nr_vcpus; i++)
 		vcpu_destroy(&m->vcpus[i]);
 	g_free(m->vcpus);
+	hotplug_destroy(m->hotplug); /* the monitor and the vCPUs are gone */
 	if (m->irq)
 		vmirq_stop(m->irq);
 	kvm_close(&m->kvm);

@@ -22,6 +22,7 @@
  */
 static const struct qmp_command *const monitor_tables[] = {
 	vmm_qmp_commands, /* qmp_cmds.c: run control, query-status, query-pci */
+	hotplug_qmp_commands, /* hotplug_qmp.c: device_add, device_del */
 	NULL,
 };
 

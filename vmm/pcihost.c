@@ -7,6 +7,10 @@
  * the bridge itself (a read-only header, 8086:29c0 class 0x0600); devices 1..31 are
  * struct pcifn (proxy/), function 0 each.  Guest MMIO and port accesses that hit an
  * enabled BAR go to that function.  It assigns no BARs: the guest does.
+ * A device slot may instead hold a PCI-to-PCI bridge (struct pcihost_bridge_ops, the
+ * PCIe root ports of rootport.c): it answers its own config space, and config cycles
+ * to buses other than 0 and MMIO/port accesses no function on bus 0 claims are offered
+ * to each bridge in turn, which decodes them by its bus numbers and windows.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -20,6 +24,8 @@ struct pcihost {
 	uint64_t ecam_base;
 	uint32_t cfg_addr;		 /* the 0xcf8 latch; atomic (shared by all vCPUs) */
 	struct pcifn *fn[PCIHOST_SLOTS]; /* fn[0] stays NULL: slot 0 is the bridge */
+	const struct pcihost_bridge_ops *bops[PCIHOST_SLOTS]; /* PCI-to-PCI bridges */
+	void *bridge[PCIHOST_SLOTS];
 };
 
 /* The bridge's header: vendor, device, class code; everything else reads 0. */
@@ -50,11 +56,28 @@ static uint32_t pcihost_bridge_read(uint32_t reg, unsigned size)
 	return val;
 }
 
+/* A config cycle to a bus behind a bridge (bus > 0); false when no bridge has it. */
+static bool pcihost_bridge_cfg(struct pcihost *h, unsigned bus, unsigned dev, unsigned fn,
+			       uint32_t reg, unsigned size, bool write, uint32_t *val)
+{
+	for (unsigned i = 1; i < PCIHOST_SLOTS; i++) {
+		if (h->bops[i] && h->bops[i]->bus_cfg(h->bridge[i], bus, dev, fn, reg, size, write,
+						      val))
+			return true;
+	}
+	return false;
+}
+
 uint32_t pcihost_cfg_read(struct pcihost *h, unsigned bus, unsigned dev, unsigned fn, uint32_t reg,
 			  unsigned size)
 {
 	uint32_t val;
 
+	if (cfg_access_ok(reg, size) && bus != 0 && dev < PCIHOST_SLOTS && fn < 8 &&
+	    pcihost_bridge_cfg(h, bus, dev, fn, reg, size, false, &val))
+		return val;
+	if (cfg_access_ok(reg, size) && bus == 0 && dev < PCIHOST_SLOTS && fn == 0 && h->bops[dev])
+		return h->bops[dev]->cfg_read(h->bridge[dev], reg, size);
 	if (!cfg_access_ok(reg, size) || bus != 0 || dev >= PCIHOST_SLOTS || fn != 0)
 		return ones(size);
 	if (dev == 0)
@@ -68,6 +91,14 @@ uint32_t pcihost_cfg_read(struct pcihost *h, unsigned bus, unsigned dev, unsigne
 void pcihost_cfg_write(struct pcihost *h, unsigned bus, unsigned dev, unsigned fn, uint32_t reg,
 		       unsigned size, uint32_t val)
 {
+	if (cfg_access_ok(reg, size) && bus != 0 && dev < PCIHOST_SLOTS && fn < 8) {
+		pcihost_bridge_cfg(h, bus, dev, fn, reg, size, true, &val);
+		return;
+	}
+	if (cfg_access_ok(reg, size) && bus == 0 && dev < PCIHOST_SLOTS && fn == 0 && h->bops[dev]) {
+		h->bops[dev]->cfg_write(h->bridge[dev], reg, size, val);
+		return;
+	}
 	/* The bridge header is read-only; writes to absent functions go nowhere. */
 	if (!cfg_access_ok(reg, size) || bus != 0 || dev == 0 || dev >= PCIHOST_SLOTS || fn != 0 ||
 	    !h->fn[dev])
@@ -144,21 +175,38 @@ void pcihost_destroy(struct pcihost *h)
 {
 	if (!h)
 		return;
-	for (unsigned i = 1; i < PCIHOST_SLOTS; i++)
+	for (unsigned i = 1; i < PCIHOST_SLOTS; i++) {
 		pcifn_destroy(h->fn[i]);
+		if (h->bops[i])
+			h->bops[i]->destroy(h->bridge[i]);
+	}
 	free(h);
 }
 
 int pcihost_attach(struct pcihost *h, struct pcifn *fn, unsigned *slot)
 {
 	for (unsigned i = 1; i < PCIHOST_SLOTS; i++) {
-		if (!h->fn[i]) {
+		if (!h->fn[i] && !h->bops[i]) {
 			h->fn[i] = fn;
 			*slot = i;
 			return 0;
 		}
 	}
 	pcifn_destroy(fn);
+	return -ENOSPC;
+}
+
+int pcihost_attach_bridge(struct pcihost *h, const struct pcihost_bridge_ops *ops, void *bridge,
+			  unsigned *slot)
+{
+	for (unsigned i = 1; i < PCIHOST_SLOTS; i++) {
+		if (!h->fn[i] && !h->bops[i]) {
+			h->bops[i] = ops;
+			h->bridge[i] = bridge;
+			*slot = i;
+			return 0;
+		}
+	}
 	return -ENOSPC;
 }
 
@@ -193,6 +241,10 @@ static bool pcihost_bar(struct pcihost *h, bool io, uint64_t addr, unsigned len,
 		else
 			pcifn_bar_read(h->fn[i], bar, off, len, val); /* all-ones on error */
 		return true;
+	}
+	for (unsigned i = 1; i < PCIHOST_SLOTS; i++) {
+		if (h->bops[i] && h->bops[i]->access(h->bridge[i], io, addr, len, write, val))
+			return true;
 	}
 	return false;
 }

@@ -116,6 +116,8 @@ int options_parse_uint(const char *s, uint64_t max, uint64_t *out);
 int devopt_parse(const char *arg, unsigned index, struct devopt *d, bool *help, char **type,
 		 GError **err);
 void devopt_clear(struct devopt *d);
+/* A device id: a letter, then at most DEVOPT_ID_MAX letters, digits, '-', '.', '_'. */
+bool devopt_id_valid(const char *id);
 /* -device help (type NULL) or -device TYPE,help.  -ENOENT for an unknown type. */
 int devopt_print_help(FILE *f, const char *type, GError **err);
 
@@ -201,6 +203,106 @@ void pcihost_cfg_write(struct pcihost *h, unsigned bus, unsigned dev, unsigned f
 /* A guest MMIO (ECAM or a memory BAR) or port access (an I/O BAR); false = unclaimed. */
 bool pcihost_mmio(struct pcihost *h, uint64_t addr, unsigned len, bool write, uint64_t *val);
 bool pcihost_pio(struct pcihost *h, uint16_t port, unsigned len, bool write, uint64_t *val);
+
+/*
+ * A PCI-to-PCI bridge in a bus-0 slot (rootport.c).  Called on vCPU threads (and by
+ * firmware.c before they start); the bridge locks its own state.  Sizes and registers
+ * are already checked (1/2/4 bytes, aligned, reg < 4096).
+ */
+struct pcihost_bridge_ops {
+	uint32_t (*cfg_read)(void *bridge, uint32_t reg, unsigned size);
+	void (*cfg_write)(void *bridge, uint32_t reg, unsigned size, uint32_t val);
+	/* A config cycle to bus > 0: true when the bus is behind this bridge (handled). */
+	bool (*bus_cfg)(void *bridge, unsigned bus, unsigned dev, unsigned fn, uint32_t reg,
+			unsigned size, bool write, uint32_t *val);
+	/* A memory (io false) or port access nobody on bus 0 claimed: true if forwarded. */
+	bool (*access)(void *bridge, bool io, uint64_t addr, unsigned len, bool write,
+		       uint64_t *val);
+	void (*destroy)(void *bridge); /* by pcihost_destroy() */
+};
+/* Put a bridge in the first free slot (before the vCPUs start).  -ENOSPC. */
+int pcihost_attach_bridge(struct pcihost *h, const struct pcihost_bridge_ops *ops, void *bridge,
+			  unsigned *slot);
+
+/* ---- rootport.c: PCIe root ports with native hot-plug slots (docs/platform.md) ---- */
+
+#define ROOTPORT_TYPE "pcie-root-port"
+#define ROOTPORT_UNPLUG_TIMEOUT_MS 10000 /* > Linux pciehp's 5 s attention-button delay */
+
+struct machine;
+struct rootport;
+/*
+ * -device pcie-root-port,id=ID[,chassis=N][,slot=N][,x-unplug-timeout=MS] (props: the
+ * other properties as strings): a bridge in the next free bus-0 slot, its slot empty
+ * and powered off.  Needs m->pci and m->irq; owned by m->pci from then on.
+ */
+int rootport_create(struct machine *m, const char *id, json_object *props, struct rootport **out,
+		    GError **err);
+const char *rootport_id(const struct rootport *rp);
+unsigned rootport_slot(const struct rootport *rp); /* its bus-0 device number */
+unsigned rootport_unplug_timeout_ms(const struct rootport *rp);
+/*
+ * Called on a vCPU thread, no lock held, when the guest turns the power of the occupied
+ * slot off (Power Controller Control, PCIe 3.0 7.8.10): the device may be removed.
+ */
+typedef void (*rootport_power_off_fn)(void *ctx, struct rootport *rp);
+void rootport_set_hook(struct rootport *rp, rootport_power_off_fn fn, void *ctx);
+/*
+ * Put fn (owned from now on, destroyed on error too) into the empty slot: Presence
+ * Detect State and Changed, the hot-plug interrupt.  -EBUSY when occupied.
+ */
+int rootport_plug(struct rootport *rp, struct pcifn *fn);
+/*
+ * The plugged function's id, or NULL; *powered (may be NULL) tells the slot's power.
+ * The id lives until rootport_unplug(): only the thread that plugs and unplugs may use it.
+ */
+const char *rootport_child(struct rootport *rp, bool *powered);
+/* Attention Button Pressed and the hot-plug interrupt (a request to release the device). */
+void rootport_press_button(struct rootport *rp);
+/*
+ * Take the device out: presence and link drop (PDC, DLLSC, interrupt).  The function is
+ * reset (its doorbells leave KVM) and destroyed at once, or by the last vCPU still
+ * inside it when it leaves.
+ */
+void rootport_unplug(struct rootport *rp);
+
+/* ---- hotplug.c: PCIe native hot-plug of pci-proxy-devs into root ports ---- */
+
+/*
+ * Concurrency rule for devices that come and go while the vCPUs run: the bus-0
+ * function list (pcihost) stays read-only after start; only the slot of a root port
+ * changes.  A vCPU reaches a hot-plugged function only through rootport.c, which hands
+ * it a reference taken under the port's lock and dropped after the access; unplugging
+ * clears the slot under that lock and drops the slot's reference, and whoever drops
+ * the last one resets and destroys the function.  So no vCPU ever touches a freed
+ * pcifn, and no vCPU access waits for the monitor or the monitor for a vCPU.
+ */
+struct hotplug;
+/*
+ * After the devices are created (it hooks every root port).  A device that leaves for
+ * good is announced with monitor_emit(DEVICE_DELETED {"device", "path"}).  0.
+ */
+int hotplug_create(struct machine *m, struct hotplug **out);
+/* After the monitor thread and the vCPUs are gone.  NULL is a no-op. */
+void hotplug_destroy(struct hotplug *hp);
+/* device_add and device_del (hotplug_qmp.c), served by monitor.c. */
+extern const struct qmp_command hotplug_qmp_commands[];
+/*
+ * Connect a pci-proxy-dev `id` over sock (taken, closed on error) and plug it into root
+ * port `bus` (NULL: the first empty one).  Errors are QMP_ERROR (DeviceNotFound for an
+ * unknown bus; GenericError otherwise: duplicate id, full port, failed handshake, which
+ * leave the slot empty).  Call on the monitor's thread, as every call here.
+ */
+int hotplug_add(struct hotplug *hp, const char *bus, const char *id, int sock, GError **err);
+/*
+ * Ask the guest to release `id` (attention button) and return; the device goes when
+ * the guest powers its slot off, or after the port's unplug timeout; at once if the
+ * slot is off.  DeviceNotFound for an unknown id, GenericError for a device that
+ * cannot be hot-unplugged or is already going.
+ */
+int hotplug_del(struct hotplug *hp, const char *id, GError **err);
+/* A socket connected to a remote listening at path.  QMP_ERROR GenericError. */
+int hotplug_dial(const char *path, int *sock, GError **err);
 
 /* ---- ioeventfd.c: doorbells as KVM ioeventfds ---- */
 
@@ -483,6 +585,8 @@ struct machine {
 	struct vmirq *irq; /* interrupt routing, shared by every function */
 	struct pcifn *fn[PCIHOST_SLOTS]; /* attached functions, owned by pci */
 	unsigned nr_fn;
+	struct rootport *rp[PCIHOST_SLOTS]; /* -device pcie-root-port, owned by pci */
+	unsigned nr_rp;
 	struct fwcfg *fwcfg;
 	struct acpi_pm pm;
 	struct vcpu *vcpus;
@@ -500,6 +604,7 @@ struct machine {
 	struct qmp_pci *qmp_pci;	 /* query-pci's BAR sizes (qmp_pci_probe) */
 	struct monitor *mon;		 /* QMP monitors, NULL without -qmp */
 	struct qmp_server *qmp;		 /* the monitors' server, NULL without -qmp */
+	struct hotplug *hotplug;	 /* device_add/device_del into root ports */
 };
 
 int machine_create(const struct vmm_opts *o, struct machine **out, GError **err);

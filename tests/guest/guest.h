@@ -270,6 +270,30 @@ const struct pci_fn *pci_find(uint16_t vendor, uint16_t device, unsigned index);
 /* One "# " line per function and per implemented BAR. */
 void pci_print(void);
 
+/* A PCI-to-PCI bridge on bus 0 as programmed (by firmware); limits are inclusive. */
+struct pci_bridge {
+	uint16_t bdf;
+	uint8_t secondary, subordinate;
+	uint64_t io_base, io_limit; /* a window is closed when base > limit */
+	uint64_t mem_base, mem_limit;
+	uint64_t pref_base, pref_limit;
+};
+
+/* The bridges (header type 1) pci_init() found on bus 0, at most @max; how many. */
+unsigned pci_bridges(struct pci_bridge *br, unsigned max);
+/*
+ * Read the IDs of the function at @bdf (any bus) and size its BARs, decoding turned
+ * off, without assigning them (bridges: IDs only).  -ENODEV when nothing answers.
+ */
+int pci_probe(uint16_t bdf, struct pci_fn *fn);
+/*
+ * Place @fn's BARs (after pci_probe) at size-aligned addresses from *@mem below
+ * @mem_end and from *@io below @io_end, advancing both, then enable decoding.  -ENOSPC.
+ */
+int pci_place(struct pci_fn *fn, uint64_t *mem, uint64_t mem_end, uint64_t *io, uint64_t io_end);
+/* Where pci_init()'s allocators stand: bus 0's BARs lie below these, from the bases. */
+void pci_alloc_next(uint64_t *mem, uint64_t *io);
+
 /* ---- idt.c: exceptions and interrupt vectors ---- */
 
 struct idt_frame {

@@ -250,3 +250,118 @@ void pci_print(void)
 		}
 	}
 }
+
+/* ---- buses behind bridges (PCI-to-PCI Bridge Architecture Spec 1.2, 3.2) ---- */
+
+#define PCI_PRIMARY_BUS 0x18
+#define PCI_IO_BASE 0x1c
+#define PCI_MEMORY_BASE 0x20
+#define PCI_PREF_BASE 0x24
+#define PCI_PREF_BASE_UPPER 0x28
+#define PCI_IO_BASE_UPPER 0x30
+
+static void pci_bridge_read(uint16_t bdf, struct pci_bridge *br)
+{
+	uint32_t buses = pci_cfg_readl(bdf, PCI_PRIMARY_BUS);
+	uint16_t io = pci_cfg_readw(bdf, PCI_IO_BASE);
+	uint32_t io_up = pci_cfg_readl(bdf, PCI_IO_BASE_UPPER);
+	uint32_t mem = pci_cfg_readl(bdf, PCI_MEMORY_BASE);
+	uint32_t pref = pci_cfg_readl(bdf, PCI_PREF_BASE);
+
+	*br = (struct pci_bridge){.bdf = bdf,
+				  .secondary = (uint8_t)(buses >> 8),
+				  .subordinate = (uint8_t)(buses >> 16)};
+	br->io_base = (uint64_t)(io & 0xf0) << 8;
+	br->io_limit = ((uint64_t)(io & 0xf000) | 0xfff);
+	if ((io & 0xf) == 1) { /* 32-bit I/O decode */
+		br->io_base |= (uint64_t)(io_up & 0xffff) << 16;
+		br->io_limit |= (uint64_t)(io_up >> 16) << 16;
+	}
+	br->mem_base = (uint64_t)(mem & 0xfff0) << 16;
+	br->mem_limit = (uint64_t)(mem & 0xfff00000u) | 0xfffff;
+	br->pref_base = (uint64_t)(pref & 0xfff0) << 16;
+	br->pref_limit = (uint64_t)(pref & 0xfff00000u) | 0xfffff;
+	if ((pref & 0xf) == 1) { /* 64-bit prefetchable */
+		br->pref_base |= (uint64_t)pci_cfg_readl(bdf, PCI_PREF_BASE_UPPER) << 32;
+		br->pref_limit |= (uint64_t)pci_cfg_readl(bdf, PCI_PREF_BASE_UPPER + 4) << 32;
+	}
+}
+
+unsigned pci_bridges(struct pci_bridge *br, unsigned max)
+{
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < pci_nr && n < max; i++) {
+		if ((pci_fns[i].header_type & 0x7f) == 1)
+			pci_bridge_read(pci_fns[i].bdf, &br[n++]);
+	}
+	return n;
+}
+
+int pci_probe(uint16_t bdf, struct pci_fn *fn)
+{
+	uint32_t cr;
+	uint16_t cmd;
+
+	if (!pci_present(bdf))
+		return -ENODEV;
+	cr = pci_cfg_readl(bdf, PCI_CLASS_REVISION);
+	*fn = (struct pci_fn){
+		.bdf = bdf,
+		.vendor = pci_cfg_readw(bdf, PCI_VENDOR_ID),
+		.device = pci_cfg_readw(bdf, PCI_DEVICE_ID),
+		.revision = (uint8_t)cr,
+		.class_code = cr >> 8,
+		.header_type = pci_cfg_readb(bdf, PCI_HEADER_TYPE),
+	};
+	if ((fn->header_type & 0x7f) != 0)
+		return 0;
+	cmd = pci_cfg_readw(bdf, PCI_COMMAND);
+	pci_cfg_writew(bdf, PCI_COMMAND, cmd & ~(PCI_COMMAND_IO | PCI_COMMAND_MEMORY));
+	for (unsigned i = 0; i < 6; i += pci_bar_probe(fn, i))
+		;
+	return 0;
+}
+
+/* Place one BAR at the next size-aligned address in [*next, end). */
+static int pci_place_bar(struct pci_fn *fn, unsigned i, uint64_t *next, uint64_t end)
+{
+	struct pci_bar *b = &fn->bar[i];
+	uint64_t base;
+
+	if (b->size & (b->size - 1) || b->size > end - *next)
+		return -ENOSPC;
+	base = (*next + b->size - 1) & ~(b->size - 1);
+	if (base < *next || base > end - b->size)
+		return -ENOSPC;
+	pci_cfg_writel(fn->bdf, PCI_BAR0 + 4 * i, (uint32_t)base);
+	if (b->is64)
+		pci_cfg_writel(fn->bdf, PCI_BAR0 + 4 * (i + 1), (uint32_t)(base >> 32));
+	b->addr = base;
+	*next = base + b->size;
+	return 0;
+}
+
+int pci_place(struct pci_fn *fn, uint64_t *mem, uint64_t mem_end, uint64_t *io, uint64_t io_end)
+{
+	uint16_t on = 0;
+	int r;
+
+	for (unsigned i = 0; i < 6; i++) {
+		if (!fn->bar[i].size)
+			continue;
+		r = fn->bar[i].io ? pci_place_bar(fn, i, io, io_end)
+				  : pci_place_bar(fn, i, mem, mem_end);
+		if (r < 0)
+			return r;
+		on |= fn->bar[i].io ? PCI_COMMAND_IO : PCI_COMMAND_MEMORY;
+	}
+	pci_cfg_writew(fn->bdf, PCI_COMMAND, pci_cfg_readw(fn->bdf, PCI_COMMAND) | on);
+	return 0;
+}
+
+void pci_alloc_next(uint64_t *mem, uint64_t *io)
+{
+	*mem = pci_mem_next;
+	*io = pci_io_next;
+}
