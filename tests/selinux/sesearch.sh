@@ -26,6 +26,7 @@ sesearch -T -s mpvmm_domain "$policy" >"$tmp/type_trans"
 names() { seinfo -t "$1" -x "$policy" | sed -n 's/^ *type //p' | tr -d ',;' | tr ' ' '\n'; }
 names mpvmm_image_t >"$tmp/image_names"
 names tun_tap_device_t >"$tmp/tun_names"
+for c in misc storage net; do names mpvmm_${c}_t; done | sort -u >"$tmp/class_names"
 
 # rules DOMAIN CLASSES [PERMS] [TARGET-NAMES-FILE]: the rules of DOMAIN on any of CLASSES
 # (a|b), holding any of PERMS (a|b), on a target named in the file.
@@ -80,6 +81,9 @@ caps="capability|capability2|cap_userns|cap2_userns"
 # (recvfrom on another domain); a class process has no inet socket of its own.
 none "class domains: no inet permission but recvfrom" "$classes" "$inet" \
 	"create|connect|bind|listen|accept|read|write|name_connect|name_bind|node_bind|sendto"
+none "class domains: create no socket file" "$classes" sock_file create
+none "mpvmm_t: connects to no class process's socket" mpvmm_t unix_stream_socket connectto \
+	"$tmp/class_names"
 none "class domains: no capability in any namespace" "$classes" "$caps"
 none "mpvmm_t: no capability either" mpvmm_t "$caps"
 none "class domains: no execute_no_trans" "$classes" file execute_no_trans
