@@ -3,7 +3,8 @@
  * A seeded random driver for the virtqueue code: it programs virtio-rng and virtio-blk
  * devices with random queue sizes, ring addresses, descriptor tables (direct and
  * indirect, looping, wrapping, out of RAM), avail rings and request headers, kicks them
- * and rewrites the rings between kicks.  It checks that every kick returns (no hang),
+ * and rewrites the rings between kicks, and drives the PCI_CFG window (virtio_pci_cfg.c)
+ * with random fields and accesses.  It checks that every kick returns (no hang),
  * that nothing crashes, and that the canary pages on both sides of guest RAM are never
  * written.  Not a coverage-guided fuzzer; FUZZ_SEED and FUZZ_SECONDS (default 1 and 2)
  * pick the run, and the seed is printed so a failure can be replayed.
@@ -170,6 +171,33 @@ static void setup_queue(struct fz *z, struct dev *dev)
 	wr(dev, CC_STATUS, 1, 0x0f);
 }
 
+/*
+ * A PCI_CFG window access: fields mostly valid (the virtio BAR, length 1/2/4, inside
+ * it), sometimes anything; then a read or write of pci_cfg_data, which may notify or
+ * reset the device like the same BAR access would.
+ */
+static void window_op(struct fz *z, struct dev *dev)
+{
+	static const uint32_t lens[] = {1, 2, 4, 4, 0, 3, 8};
+	unsigned cap = virtio_dev_of(dev)->pcicfg_cap, size = 1u << rnd(z, 3);
+	uint32_t len = lens[rnd(z, G_N_ELEMENTS(lens))], v;
+	uint32_t off = rnd(z, 16) ? rnd(z, 0x4400) : g_rand_int(z->rand);
+	uint8_t bar = rnd(z, 8) ? VIRTIO_PCI_BAR : rnd(z, 256);
+
+	if (rnd(z, 4) && len && len < 8)
+		off &= ~(len - 1);
+	g_assert_cmpint(dev_cfg_write(dev, cap + 4, 1, bar), ==, 0);
+	g_assert_cmpint(dev_cfg_write(dev, cap + 8, 4, off), ==, 0);
+	g_assert_cmpint(dev_cfg_write(dev, cap + 12, 4, len), ==, 0);
+	if (rnd(z, 2))
+		g_assert_cmpint(dev_cfg_read(dev, cap + 16 + rnd(z, 4) / size * size, size, &v), ==,
+				0);
+	else
+		g_assert_cmpint(dev_cfg_write(dev, cap + 16 + rnd(z, 4) / size * size, size,
+					      g_rand_int(z->rand)),
+				==, 0);
+}
+
 /* Chains the device completed since the queue was set up (its own count). */
 static unsigned used_count(struct dev *dev)
 {
@@ -259,6 +287,8 @@ static void test_fuzz(void)
 		for (unsigned k = 0; k < 4; k++) {
 			scribble(&z);
 			wr(d, VIRTIO_PCI_NOTIFY, 2, 0);
+			if (rnd(&z, 2))
+				window_op(&z, d);
 		}
 		check_canaries(&z);
 		served += used_count(d);
