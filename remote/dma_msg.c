@@ -25,7 +25,7 @@
 
 #include "remote/remote.h"
 
-/* How long a DMA reply may take before the client is considered gone. */
+/* How long a DMA reply may take before the client is considered gone (default). */
 #define DMA_MSG_TIMEOUT_MS 10000
 
 struct dma_msg {
@@ -34,6 +34,7 @@ struct dma_msg {
 	uint16_t next_id;  /* our own commands' message IDs */
 	uint64_t max_xfer; /* bytes per message */
 	int err;	   /* first transport failure, 0 while usable */
+	int timeout_ms;	   /* for each reply */
 	bool stashed;
 	struct vfu_msg stash;	       /* a client command that arrived while we waited */
 	uint64_t nr_msgs[2], bytes[2]; /* [write]: DMA_READ, DMA_WRITE sent */
@@ -48,6 +49,7 @@ int dma_msg_create(const char *id, int sock, struct dma_msg **out)
 	dm->id = id;
 	dm->sock = sock;
 	dm->max_xfer = MIN(VFU_DEFAULT_MAX_DATA_XFER, VFU_MAX_DATA_XFER);
+	dm->timeout_ms = DMA_MSG_TIMEOUT_MS;
 	*out = dm;
 	return 0;
 }
@@ -68,6 +70,11 @@ void dma_msg_set_max_xfer(struct dma_msg *dm, uint64_t client_max)
 {
 	/* The client receives our commands, we receive its read replies. */
 	dm->max_xfer = MIN(client_max, (uint64_t)VFU_MAX_DATA_XFER);
+}
+
+void dma_msg_set_timeout(struct dma_msg *dm, int ms)
+{
+	dm->timeout_ms = ms;
 }
 
 int dma_msg_error(const struct dma_msg *dm)
@@ -99,12 +106,12 @@ static int dma_msg_recv(struct dma_msg *dm, struct vfu_msg *m)
 	int n;
 
 	do
-		n = poll(&p, 1, DMA_MSG_TIMEOUT_MS);
+		n = poll(&p, 1, dm->timeout_ms);
 	while (n < 0 && errno == EINTR);
 	if (n < 0)
 		return -errno;
 	if (n == 0) {
-		g_warning("%s: no DMA reply from the client in %d ms", dm->id, DMA_MSG_TIMEOUT_MS);
+		g_warning("%s: no DMA reply from the client in %d ms", dm->id, dm->timeout_ms);
 		return -ETIMEDOUT;
 	}
 	return vfu_recv(dm->sock, m, VFU_MAX_MSG);

@@ -285,6 +285,24 @@ static void test_bad_reply(gconstpointer data)
 	}
 }
 
+/* A client that never answers: after the timeout the connection is broken. */
+static void test_timeout(struct fx *f, gconstpointer data)
+{
+	uint8_t b[8];
+
+	dma_msg_set_timeout(f->dm, 50);
+	g_test_expect_message("remote", G_LOG_LEVEL_WARNING, "*t0: no DMA reply*in 50 ms*");
+	g_test_expect_message("remote", G_LOG_LEVEL_WARNING, "*t0: DMA_READ*timed out*");
+	g_assert_cmpint(dma_msg_access(f->dm, 0x5000, b, 8, false), ==, -EIO);
+	g_test_assert_expected_messages();
+	g_assert_cmpint(dma_msg_error(f->dm), ==, -ETIMEDOUT);
+	expect_cmd(f, 0, false, 0x5000, 8, NULL);
+	/* A late reply changes nothing: the connection stays broken. */
+	queue_reply(f, 0, VFU_CMD_DMA_READ, 0x5000, 8, "late....", 8);
+	g_assert_cmpint(dma_msg_access(f->dm, 0x5000, b, 8, false), ==, -EIO);
+	expect_nothing_sent(f);
+}
+
 /* A client command that crosses ours is kept whole, payload included, and served next. */
 static void test_crossing_command(struct fx *f, gconstpointer data)
 {
@@ -341,6 +359,7 @@ int main(int argc, char **argv)
 			     (GTestDataFunc)test_bad_reply);
 	g_test_add_data_func("/remote/dma-msg/bad-write-reply", GUINT_TO_POINTER(1),
 			     (GTestDataFunc)test_bad_reply);
+	g_test_add("/remote/dma-msg/timeout", struct fx, NULL, setup, test_timeout, teardown);
 	g_test_add("/remote/dma-msg/crossing-command", struct fx, NULL, setup,
 		   test_crossing_command, teardown);
 	return g_test_run();
