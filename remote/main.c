@@ -201,18 +201,23 @@ static int fail(const char *prog, GError *err)
 	return 1;
 }
 
-/* Confine the process, say so once, and arm a test hook if one was asked for. */
-static int confine(const struct sandbox_opts *so, struct sandbox *sb, GError **err)
+/*
+ * Confine the process, watch for signals, arm a test hook if one was asked for, and
+ * then say so once: the state line means "ready for signals".
+ */
+static int confine(struct remote *r, const struct sandbox_opts *so, struct sandbox *sb,
+		   GError **err)
 {
 	json_object *state;
 	int ret = sandbox_enter(so, remote_class.name, sb, err);
 
 	if (ret < 0)
 		return ret;
+	remote_watch_signals(r);
+	sandbox_hook_arm(sb);
 	state = sandbox_state(sb);
 	g_info("sandbox: %s", json_object_to_json_string_ext(state, JSON_C_TO_STRING_PLAIN));
 	json_object_put(state);
-	sandbox_hook_arm(sb);
 	return 0;
 }
 
@@ -267,7 +272,7 @@ static int run(const char *prog, struct remote_devopt *opts, unsigned nr,
 	if (*cb)
 		g_clear_pointer(cb, remote_class.backends_free);
 	/* The control channel's sockets exist before the sandbox (it forks, then pivots). */
-	if (control_start(r, co, MPVMM_VERSION, &c, &err) < 0 || confine(so, &sb, &err) < 0) {
+	if (control_start(r, co, MPVMM_VERSION, &c, &err) < 0 || confine(r, so, &sb, &err) < 0) {
 		control_destroy(c);
 		remote_destroy(r);
 		return fail(prog, err);
@@ -285,7 +290,7 @@ int main(int argc, char **argv)
 	g_autofree struct remote_devopt *opts = g_new0(struct remote_devopt, argc);
 	g_autofree char *prog = g_path_get_basename(argv[0]);
 	struct class_backends *cb = remote_class.backends_new ? remote_class.backends_new() : NULL;
-	struct sandbox_opts so = { .mode = SANDBOX_ON, .uid = -1, .gid = -1 };
+	struct sandbox_opts so = { .mode = REMOTE_SANDBOX_DEFAULT, .uid = -1, .gid = -1 };
 	struct control_opts co = CONTROL_OPTS_INIT;
 	const struct dev_ops *help_ops = NULL;
 	GError *err = NULL;

@@ -246,6 +246,18 @@ int remote_create(const struct remote_devopt *opts, unsigned nr, struct remote *
 	return 0;
 }
 
+/*
+ * The first unix signal source starts GLib's worker thread: only after the sandbox
+ * (sandbox_enter() must fork and unshare while single-threaded).
+ */
+void remote_watch_signals(struct remote *r)
+{
+	if (!r->sig_src[0]) {
+		r->sig_src[0] = g_unix_signal_add(SIGTERM, remote_on_signal, r);
+		r->sig_src[1] = g_unix_signal_add(SIGINT, remote_on_signal, r);
+	}
+}
+
 int remote_run(struct remote *r)
 {
 	gint64 last = g_get_monotonic_time();
@@ -257,14 +269,7 @@ int remote_run(struct remote *r)
 	 */
 	if (!g_main_context_acquire(r->ctx))
 		return -EBUSY;
-	/*
-	 * The first unix signal source starts GLib's worker thread: only now, after the
-	 * sandbox (sandbox_enter() must fork and unshare while single-threaded).
-	 */
-	if (!r->sig_src[0]) {
-		r->sig_src[0] = g_unix_signal_add(SIGTERM, remote_on_signal, r);
-		r->sig_src[1] = g_unix_signal_add(SIGINT, remote_on_signal, r);
-	}
+	remote_watch_signals(r);
 	while (!r->quit && !remote_done(r)) {
 		bool served = false;
 

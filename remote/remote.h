@@ -68,8 +68,6 @@ struct dma_msg;
 int dma_msg_create(const char *id, int sock, struct dma_msg **out);
 void dma_msg_destroy(struct dma_msg *dm); /* logs the message counts (g_info) if any */
 void dma_msg_set_max_xfer(struct dma_msg *dm, uint64_t client_max);
-/* How long to wait for each reply (default 10000 ms) before the client counts as gone. */
-void dma_msg_set_timeout(struct dma_msg *dm, int ms);
 /*
  * The gmem_access_fn of a message-backed region (ctx: the dma_msg).  0; -EFAULT when
  * the client answered with an error; -EIO once the connection is broken (a malformed
@@ -208,6 +206,12 @@ json_object *remote_devices_json(const struct remote *r);
 void remote_set_controlled(struct remote *r, bool controlled);
 /* Make remote_run() return at its next iteration.  Main-loop thread. */
 void remote_stop(struct remote *r);
+/*
+ * Handle SIGTERM and SIGINT from now on (remote_run() does it too).  Starts GLib's
+ * worker thread: call after sandbox_enter().  Until then pid 1 of a pid namespace
+ * ignores them.
+ */
+void remote_watch_signals(struct remote *r);
 /* Run until SIGTERM/SIGINT or until every channel has closed; returns the exit status. */
 int remote_run(struct remote *r);
 void remote_destroy(struct remote *r);
