@@ -68,6 +68,8 @@ struct dma_msg;
 int dma_msg_create(const char *id, int sock, struct dma_msg **out);
 void dma_msg_destroy(struct dma_msg *dm); /* logs the message counts (g_info) if any */
 void dma_msg_set_max_xfer(struct dma_msg *dm, uint64_t client_max);
+/* How long to wait for each reply (default 10000 ms) before the client counts as gone. */
+void dma_msg_set_timeout(struct dma_msg *dm, int ms);
 /*
  * The gmem_access_fn of a message-backed region (ctx: the dma_msg).  0; -EFAULT when
  * the client answered with an error; -EIO once the connection is broken (a malformed
