@@ -128,6 +128,14 @@ static int devopt_prop(const char *arg, const char *key, const char *val, struct
 	}
 	if (proxy && strcmp(key, "socket") == 0)
 		return devopt_socket(arg, val, d, err);
+	if (proxy && strcmp(key, "rid") == 0) {
+		d->rid = g_strdup(val);
+		return 0;
+	}
+	if (proxy && d->rid) { /* after rid=: remote-driver and the device's own properties */
+		json_object_object_add(d->props, key, json_object_new_string(val));
+		return 0;
+	}
 	if (proxy && strcmp(key, "dma") == 0) {
 		if (strcmp(val, "fd") && strcmp(val, "message"))
 			return dev_error(err, EINVAL,
@@ -209,6 +217,18 @@ static int devopt_finish(const char *arg, unsigned index, struct devopt *d, GErr
 				 "-device %s: missing id; add id=NAME, the id of the "
 				 "device on the remote side",
 				 arg);
+	if (d->rid && (d->socket_fd >= 0 || d->socket_path))
+		return dev_error(err, EINVAL,
+				 "-device %s: socket= and rid= exclude each other; with "
+				 "rid= mpvmm makes the device's socket itself",
+				 arg);
+	if (d->rid && !json_object_object_get_ex(d->props, "remote-driver", NULL))
+		return dev_error(err, EINVAL,
+				 "-device %s: missing remote-driver; add remote-driver=TYPE, "
+				 "the device type in remote-process %s",
+				 arg, d->rid);
+	if (d->rid)
+		return 0;
 	if (d->socket_fd < 0 && !d->socket_path)
 		return dev_error(err, EINVAL,
 				 "-device %s: missing socket; add socket=N (an "
@@ -251,6 +271,7 @@ void devopt_clear(struct devopt *d)
 	g_free(d->type);
 	g_free(d->id);
 	g_free(d->socket_path);
+	g_free(d->rid);
 	json_object_put(d->props);
 	memset(d, 0, sizeof(*d));
 	d->socket_fd = -1;
@@ -285,6 +306,10 @@ int devopt_print_help(FILE *f, const char *type, GError **err)
 	if (strcmp(type, DEVOPT_PROXY_TYPE) == 0) {
 		fprintf(f, "  id=string: the device's id; must name the device the remote serves "
 			   "(required)\n"
+			   "  rid=string: instead of socket=, host the device in this -object "
+			   "remote-process (mpvmm makes its socket)\n"
+			   "  remote-driver=type: with rid=, the device type in that process; "
+			   "properties after rid= go to the device (drive=NODE for virtio-blk)\n"
 			   "  socket=fd|path: an inherited AF_UNIX stream socket fd (3 or above), "
 			   "or the path a remote listens on (required)\n"
 			   "  dma=fd|message: how the remote reaches guest RAM: fd maps the "

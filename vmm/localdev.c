@@ -91,6 +91,17 @@ static void localdev_bars(const struct dev *dev, struct pcifn_bar bars[PCIFN_NUM
 	}
 }
 
+/* pci-proxy-dev,rid=...: the device type in its class process (devopt checked it). */
+static const char *localdev_remote_driver(const struct devopt *d)
+{
+	return json_object_get_string(json_object_object_get(d->props, "remote-driver"));
+}
+
+static bool localdev_is_rng(const struct devopt *d)
+{
+	return strcmp(localdev_remote_driver(d), "virtio-rng") == 0;
+}
+
 int localdev_backends(const struct vmm_opts *o, GError **err)
 {
 	struct blockdevs *bds = o->blockdevs ? o->blockdevs : blockdevs_new();
@@ -102,6 +113,8 @@ int localdev_backends(const struct vmm_opts *o, GError **err)
 		/* virtio-rng's fd= is refused by localdev_entropy(), with its own message */
 		if (strcmp(d->type, DEVOPT_PROXY_TYPE) != 0 && strcmp(d->type, "virtio-rng") != 0)
 			ret = blockdev_resolve(bds, d->type, d->id, d->props, err);
+		else if (d->rid && !localdev_is_rng(d)) /* a class process gets the node's fd */
+			ret = blockdev_resolve(bds, localdev_remote_driver(d), d->id, d->props, err);
 	}
 	if (ret >= 0)
 		ret = blockdevs_check_used(bds, err);

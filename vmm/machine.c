@@ -77,6 +77,27 @@ static int machine_platform(struct machine *m, GError **err)
 	return 0;
 }
 
+/* -device pci-proxy-dev,rid=...: the class process creates it, we connect to it. */
+static int machine_rproc_device(struct machine *m, const struct devopt *d, struct pcifn **fn,
+				GError **err)
+{
+	int sock, ret = rproc_device_add(m, d->rid, d->id, d->props, NULL, &sock, err);
+
+	return ret < 0 ? ret : proxy_connect(d->id, sock, m->mem, fn, err); /* takes sock */
+}
+
+/* The -object remote-process class processes, before any device needs one. */
+static int machine_rprocs(struct machine *m, GError **err)
+{
+	int ret = rprocs_create(&m->rprocs);
+
+	if (ret < 0)
+		return machine_fail(err, ret, "cannot watch class processes");
+	for (unsigned i = 0; ret == 0 && i < m->opts->nr_rprocs; i++)
+		ret = rproc_spawn(m->rprocs, &m->opts->rprocs[i], err);
+	return ret;
+}
+
 static int machine_device(struct machine *m, const struct devopt *d, GError **err)
 {
 	unsigned gsi[4];
@@ -96,6 +117,8 @@ static int machine_device(struct machine *m, const struct devopt *d, GError **er
 	}
 	if (strcmp(d->type, DEVOPT_PROXY_TYPE) != 0)
 		ret = localdev_create(d->type, d->id, d->props, m->mem, &fn, err);
+	else if (d->rid)
+		ret = machine_rproc_device(m, d, &fn, err);
 	else if (d->socket_fd >= 0) /* owns the fd now */
 		ret = proxy_connect_dma(d->id, d->socket_fd, m->mem,
 					d->dma_message ? PROXY_DMA_MESSAGE : PROXY_DMA_FD, &fn, err);
@@ -161,6 +184,8 @@ static int machine_build(struct machine *m, GError **err)
 		ret = machine_platform(m, err);
 	if (ret == 0 && (ret = vmirq_create(&m->irq)) < 0)
 		ret = machine_fail(err, ret, "cannot set up interrupt routing");
+	if (ret == 0)
+		ret = machine_rprocs(m, err);
 	if (ret == 0)
 		ret = localdev_backends(o, err);
 	for (unsigned i = 0; ret == 0 && i < o->nr_devices; i++)
@@ -339,6 +364,7 @@ void machine_destroy(struct machine *m)
 		vmirq_stop(m->irq);
 	kvm_close(&m->kvm);
 	pcihost_destroy(m->pci); /* detaches irqfds through m->irq: destroyed after */
+	rprocs_destroy(m->rprocs); /* after the proxies: their sockets are closed */
 	vmirq_destroy(m->irq);
 	fwcfg_destroy(m->fwcfg);
 	serial_destroy(m->serial);

@@ -22,6 +22,7 @@
  */
 static const struct qmp_command *const monitor_tables[] = {
 	vmm_qmp_commands, /* qmp_cmds.c: run control, query-status, query-pci */
+	rproc_qmp_commands, /* rproc_cmd.c: object-add, object-del, query-remote-processes */
 	hotplug_qmp_commands, /* hotplug_qmp.c: device_add, device_del */
 	NULL,
 };

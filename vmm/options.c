@@ -254,6 +254,18 @@ static int opt_blockdev(struct vmm_opts *o, const char *val, GError **err)
 	return blockdev_parse(o->blockdevs, val, err);
 }
 
+static int opt_object(struct vmm_opts *o, const char *val, GError **err)
+{
+	struct rproc_opt r;
+	int ret = rproc_opt_parse(val, &r, err);
+
+	if (ret < 0)
+		return ret;
+	o->rprocs = g_renew(struct rproc_opt, o->rprocs, o->nr_rprocs + 1);
+	o->rprocs[o->nr_rprocs++] = r;
+	return 0;
+}
+
 static int opt_no_reboot(struct vmm_opts *o, const char *val, GError **err)
 {
 	o->no_reboot = true;
@@ -324,6 +336,9 @@ static const struct opt_def opt_table[] = {
 	{"blockdev", "driver=file,...",
 	 "a raw image: node-name=N,filename=PATH[,read-only=on], for virtio-blk drive=N", true,
 	 opt_blockdev},
+	{"object", "remote-process,...",
+	 "spawn a class process: id=ID,class=storage|net|misc[,binary=PATH][,sandbox=on|off|log]"
+	 "[,uid=N][,gid=N]", true, opt_object},
 	{"no-reboot", NULL, "accepted for QEMU compatibility; mpvmm never reboots", false,
 	 opt_no_reboot},
 	{"qmp", "unix:PATH,server=on,wait=off",
@@ -375,6 +390,31 @@ static void options_defaults(struct vmm_opts *o)
 	o->debugcon.kind = CHARDEV_NONE;
 }
 
+/* -object ids are unique; every rid= names one. */
+static int options_check_rprocs(const struct vmm_opts *o, GError **err)
+{
+	for (unsigned i = 0; i < o->nr_rprocs; i++) {
+		for (unsigned j = 0; j < i; j++) {
+			if (strcmp(o->rprocs[i].id, o->rprocs[j].id) == 0)
+				return opt_error(err, "-object remote-process,id=%s: id '%s' is "
+						 "already used by another -object; give each its own id",
+						 o->rprocs[i].id, o->rprocs[i].id);
+		}
+	}
+	for (unsigned i = 0; i < o->nr_devices; i++) {
+		const struct devopt *d = &o->devices[i];
+		bool found = false;
+
+		for (unsigned j = 0; d->rid && j < o->nr_rprocs; j++)
+			found |= strcmp(d->rid, o->rprocs[j].id) == 0;
+		if (d->rid && !found)
+			return opt_error(err, "-device %s,id=%s: rid=%s names no -object "
+					 "remote-process; add -object remote-process,id=%s,class=... "
+					 "or fix rid=", d->type, d->id, d->rid, d->rid);
+	}
+	return 0;
+}
+
 /* Option and id checks that need the whole command line. */
 static int options_check(const struct vmm_opts *o, GError **err)
 {
@@ -399,7 +439,7 @@ static int options_check(const struct vmm_opts *o, GError **err)
 						 b->type, b->id, b->socket_fd, a->id);
 		}
 	}
-	return 0;
+	return options_check_rprocs(o, err);
 }
 
 int options_parse(int argc, char **argv, struct vmm_opts *o, GError **err)
@@ -439,6 +479,9 @@ void options_free(struct vmm_opts *o)
 	for (unsigned i = 0; i < o->nr_devices; i++)
 		devopt_clear(&o->devices[i]);
 	g_free(o->devices);
+	for (unsigned i = 0; i < o->nr_rprocs; i++)
+		rproc_opt_clear(&o->rprocs[i]);
+	g_free(o->rprocs);
 	blockdevs_free(o->blockdevs);
 	g_free(o->help_type);
 	g_free(o->kernel);

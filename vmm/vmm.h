@@ -55,6 +55,7 @@ struct chardev_opt {
 };
 
 struct blockdevs;
+struct rproc_opt;
 
 /* One -device.  type is "pci-proxy-dev" or a type in dev_table. */
 struct devopt {
@@ -63,6 +64,8 @@ struct devopt {
 	char *socket_path;  /* pci-proxy-dev socket=PATH, else NULL */
 	int socket_fd;	    /* pci-proxy-dev socket=N (checked open, AF_UNIX), else -1 */
 	bool dma_message;   /* pci-proxy-dev dma=message: guest RAM by DMA_READ/DMA_WRITE */
+	char *rid; /* pci-proxy-dev rid=: the remote-process hosting it (props then hold
+		    * remote-driver and the properties forwarded to it), else NULL */
 	json_object *props; /* in-process device: the other properties, as strings */
 };
 
@@ -82,6 +85,8 @@ struct vmm_opts {
 	char **initrd;	    /* "PATH[ ARGS]" each, owned */
 	unsigned nr_devices;
 	struct devopt *devices;
+	unsigned nr_rprocs;
+	struct rproc_opt *rprocs; /* -object remote-process, in command-line order */
 	struct blockdevs *blockdevs; /* -blockdev nodes (devices/blockdev.c); NULL if none */
 	unsigned nr_qmp;	     /* -qmp unix:PATH,server=on,wait=off */
 	char **qmp;		     /* the socket paths, owned */
@@ -583,6 +588,7 @@ struct machine {
 	struct debugexit dexit;
 	struct pcihost *pci;
 	struct vmirq *irq; /* interrupt routing, shared by every function */
+	struct rprocs *rprocs; /* class processes spawned for this VM (rproc.c) */
 	struct pcifn *fn[PCIHOST_SLOTS]; /* attached functions, owned by pci */
 	unsigned nr_fn;
 	struct rootport *rp[PCIHOST_SLOTS]; /* -device pcie-root-port, owned by pci */
@@ -673,5 +679,92 @@ int qmp_query_pci(void *opaque, struct qmp_session *s, json_object *args, json_o
 		  GError **err);
 /* Reset the machine (system_reset): qmp_reset.c.  Monitor thread.  *err for QMP. */
 int monitor_reset(struct machine *m, GError **err);
+
+/* ---- rproc*.c: class processes mpvmm spawns itself (-object remote-process) ---- */
+
+#define RPROC_TYPE "remote-process"
+
+/* One -object remote-process (or object-add), checked for form; nothing started. */
+struct rproc_opt {
+	char *id;
+	char *cls;     /* "storage", "net" or "misc" */
+	char *binary;  /* NULL: mpvmm-<cls> next to the mpvmm executable, then in $PATH */
+	char *sandbox; /* "on", "off", "log", or NULL: the class binary's default */
+	int64_t uid, gid; /* -1: the class binary's default */
+};
+
+/*
+ * "remote-process,id=ID,class=C[,binary=PATH][,sandbox=on|off|log][,uid=N][,gid=N]"
+ * (-object).  Errors name the option and the fix.  -EINVAL.
+ */
+int rproc_opt_parse(const char *arg, struct rproc_opt *o, GError **err);
+/* object-add's arguments ({"qom-type", "id", props...}, strings or integers). */
+int rproc_opt_from_json(json_object *args, struct rproc_opt *o, GError **err);
+void rproc_opt_clear(struct rproc_opt *o);
+
+struct rprocs;
+struct qmp_session;
+struct qmp_command;
+
+/*
+ * The VM's class processes and the thread that watches them: a process that dies is
+ * reaped and logged once, with its exit status or signal and the devices it took down
+ * (their proxies fail on their own); the VM runs on.  -errno.
+ */
+int rprocs_create(struct rprocs **out);
+/* Stop every process (SIGTERM, then SIGKILL after 2 s), reap it, join the thread. */
+void rprocs_destroy(struct rprocs *ps); /* NULL is a no-op */
+/*
+ * Spawn o's class binary with one end of a new control socketpair as --control=3 (and
+ * --sandbox/--uid/--gid when given), wait for its QMP greeting and negotiate.  Any
+ * thread.  Errors name the process, the binary and the cause; -EEXIST for an id in use.
+ */
+int rproc_spawn(struct rprocs *ps, const struct rproc_opt *o, GError **err);
+/* object-del: stop and reap it.  -ENOENT; -EBUSY while it hosts devices. */
+int rproc_remove(struct rprocs *ps, const char *id, GError **err);
+/* query-remote-processes: [{id, pid, class, devices, sandbox, health}] (docs/qmp.md). */
+json_object *rprocs_query(struct rprocs *ps);
+
+/*
+ * Make class process `rid` host device `id`: a new socketpair, one end passed to the
+ * process with getfd, the device described as JSON in device_add on its control
+ * channel; *sock_out is mpvmm's end (caller owns it: proxy_connect() it).  props: the
+ * device's properties: "remote-driver" (its type in the class process, required), its
+ * own properties (strings, integers or booleans, forwarded), and its backend:
+ * virtio-blk's drive=FDNAME, an fd fdsrc received with getfd (taken), or on the command
+ * line (fdsrc NULL) the fd= a -blockdev's drive=NODE became (not taken); virtio-rng's
+ * /dev/urandom, opened here.  Any thread; calls are serialized.  -ENOENT (no such
+ * process), -ESRCH (it has died), -EINVAL (bad props), -EREMOTEIO (the process refused:
+ * its message is in *err).
+ */
+int rproc_device_add(struct machine *m, const char *rid, const char *id, json_object *props,
+		     struct qmp_session *fdsrc, int *sock_out, GError **err);
+/*
+ * Have class process `rid` destroy device `id` and its end of the device's channel
+ * (device_del); a dead process only forgets it.  -ENOENT (no process, or no such device
+ * in it), -EREMOTEIO.
+ */
+int rproc_device_del(struct machine *m, const char *rid, const char *id, GError **err);
+
+/* object-add / object-del of qom-type remote-process, query-remote-processes.  The
+ * commands' opaque is the struct machine. */
+extern const struct qmp_command rproc_qmp_commands[];
+
+/* ---- rproc_qmp.c: the QMP client of a class process's control channel ---- */
+
+#define RQMP_TIMEOUT_MS 5000 /* for the greeting, and for each reply */
+
+struct rqmp;
+/* Read the greeting and negotiate on fd (taken, also on failure).  -errno, *err. */
+int rqmp_connect(int fd, struct rqmp **out, GError **err);
+/*
+ * Execute cmd with args (taken; NULL: none) and fd (>= 0: sent with SCM_RIGHTS, not
+ * taken); *ret (may be NULL) gets the "return" value.  -EREMOTEIO with the error's desc
+ * in *err; other -errno when the channel broke (it stays broken).
+ */
+int rqmp_call(struct rqmp *c, const char *cmd, json_object *args, int fd, json_object **ret,
+	      GError **err);
+bool rqmp_broken(const struct rqmp *c);
+void rqmp_close(struct rqmp *c); /* NULL is a no-op */
 
 #endif
