@@ -29,8 +29,7 @@ struct av {
 /* The four mpvmm domains run in system_r; everything else is an object (object_r). */
 static bool is_domain(const char *type)
 {
-	const char *const domains[] = {"mpvmm_t", "mpvmm_misc_t", "mpvmm_storage_t",
-				       "mpvmm_net_t"};
+	const char *const domains[] = {"mpvmm_t", "mpvmm_misc_t", "mpvmm_storage_t", "mpvmm_net_t"};
 
 	for (size_t i = 0; i < G_N_ELEMENTS(domains); i++) {
 		if (!strcmp(type, domains[i]))
@@ -41,9 +40,8 @@ static bool is_domain(const char *type)
 
 static sepol_security_id_t sid(const char *type, const char *level)
 {
-	g_autofree char *ctx = g_strdup_printf("system_u:%s:%s:%s",
-					       is_domain(type) ? "system_r" : "object_r", type,
-					       level);
+	g_autofree char *ctx = g_strdup_printf(
+		"system_u:%s:%s:%s", is_domain(type) ? "system_r" : "object_r", type, level);
 	sepol_security_id_t s;
 
 	if (sepol_context_to_sid(ctx, strlen(ctx) + 1, &s) < 0)
@@ -52,8 +50,8 @@ static sepol_security_id_t sid(const char *type, const char *level)
 }
 
 /* May @stype at @slevel have @perm on a @cls object of @ttype at @tlevel? */
-static struct av check(const char *stype, const char *slevel, const char *ttype,
-		       const char *tlevel, const char *cls, const char *perm)
+static struct av check(const char *stype, const char *slevel, const char *ttype, const char *tlevel,
+		       const char *cls, const char *perm)
 {
 	struct sepol_av_decision avd;
 	sepol_security_class_t c;
@@ -63,8 +61,8 @@ static struct av check(const char *stype, const char *slevel, const char *ttype,
 
 	g_assert_cmpint(sepol_string_to_security_class(cls, &c), ==, 0);
 	g_assert_cmpint(sepol_string_to_av_perm(c, perm, &p), ==, 0);
-	g_assert_cmpint(sepol_compute_av_reason_buffer(sid(stype, slevel), sid(ttype, tlevel), c,
-						       p, &avd, &r.reason, &buf, 0),
+	g_assert_cmpint(sepol_compute_av_reason_buffer(sid(stype, slevel), sid(ttype, tlevel), c, p,
+						       &avd, &r.reason, &buf, 0),
 			==, 0);
 	r.allowed = (avd.allowed & p) == p;
 	g_test_message("%s:%s -> %s:%s %s { %s }: %s (reason 0x%x)%s%s", stype, slevel, ttype,
@@ -91,6 +89,15 @@ static void test_mcs_image(void)
 	assert_mcs("mpvmm_storage_t", "mpvmm_image_t", "file", "read");
 	assert_mcs("mpvmm_storage_t", "mpvmm_image_t", "file", "write");
 	assert_mcs("mpvmm_storage_t", "mpvmm_image_t", "file", "open");
+}
+
+/* A kernel labeled mpvmm_image_t:s0 (no categories) is readable by every VM's mpvmm. */
+static void test_mcs_shared_kernel(void)
+{
+	g_assert_true(check("mpvmm_t", VM1, "mpvmm_image_t", "s0", "file", "read").allowed);
+	g_assert_true(check("mpvmm_t", VM2, "mpvmm_image_t", "s0", "file", "read").allowed);
+	/* but not writable by TE, whatever the level */
+	g_assert_false(check("mpvmm_t", VM1, "mpvmm_image_t", VM1, "file", "write").allowed);
 }
 
 static void test_mcs_socket(void)
@@ -142,10 +149,10 @@ static void test_te_classes(void)
 		g_assert_cmphex(r.reason & SEPOL_COMPUTEAV_TE, !=, 0);
 	}
 	/* and what each class needs is there */
-	g_assert_true(check("mpvmm_net_t", VM1, "tun_tap_device_t", "s0", "chr_file", "write")
-			      .allowed);
-	g_assert_true(check("mpvmm_misc_t", VM1, "urandom_device_t", "s0", "chr_file", "read")
-			      .allowed);
+	g_assert_true(
+		check("mpvmm_net_t", VM1, "tun_tap_device_t", "s0", "chr_file", "write").allowed);
+	g_assert_true(
+		check("mpvmm_misc_t", VM1, "urandom_device_t", "s0", "chr_file", "read").allowed);
 }
 
 int main(int argc, char **argv)
@@ -158,11 +165,13 @@ int main(int argc, char **argv)
 		g_error("MPVMM_SELINUX_POLICY is not set (meson sets it to the linked policy)");
 	fp = fopen(path, "re");
 	if (!fp)
-		g_error("%s: %s; build it with tools/selinux/build-policy", path, g_strerror(errno));
+		g_error("%s: %s; build it with tools/selinux/build-policy", path,
+			g_strerror(errno));
 	if (sepol_set_policydb_from_file(fp) < 0)
 		g_error("%s: not a binary policy libsepol can load", path);
 	fclose(fp);
 	g_test_add_func("/selinux/mcs/image", test_mcs_image);
+	g_test_add_func("/selinux/mcs/shared-kernel", test_mcs_shared_kernel);
 	g_test_add_func("/selinux/mcs/socket", test_mcs_socket);
 	g_test_add_func("/selinux/mcs/tmpfs", test_mcs_tmpfs);
 	g_test_add_func("/selinux/mcs/process", test_mcs_process);

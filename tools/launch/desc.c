@@ -9,6 +9,7 @@
  */
 #include <errno.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "tools/launch/jfield.h"
 
@@ -82,6 +83,8 @@ void launch_vm_free(struct launch_vm *vm)
 	g_free(vm->selinux.user);
 	g_free(vm->selinux.role);
 	g_free(vm->selinux.sock_context);
+	if (vm->selinux.lock_fd >= 0)
+		close(vm->selinux.lock_fd);
 	g_free(vm);
 }
 
@@ -433,6 +436,7 @@ int launch_desc_parse(const char *json, const char *what, struct launch_vm **out
 	vm->procs = g_ptr_array_new_with_free_func((GDestroyNotify)proc_free);
 	vm->selinux.cat[0] = vm->selinux.cat[1] = -1;
 	vm->sigfd = -1;
+	vm->selinux.lock_fd = -1;
 	root = json_tokener_parse_ex(tok, json, -1);
 	used = json_tokener_get_parse_end(tok);
 	if (!root || json[used + strspn(json + used, " \t\r\n")]) {

@@ -7,11 +7,15 @@
  * computes the contexts of mpvmm (mpvmm_t), of each class process (mpvmm_CLASS_t) and of
  * the sockets (mpvmm_t), all at s0:cN,cM, and labels every image mpvmm_image_t:s0:cN,cM
  * (read-only ones too).  An image labeled for another running VM is refused.
+ * Launchers on one host take LAUNCH_LOCK (flock) from reading the running pairs until
+ * their mpvmm runs with its pair, so two cannot pick the same one.
  * It does not load policy or label the kernel; it sets no context for processes it
- * does not start.  Two launchers starting at the same instant could pick the same
- * pair; the window is between this check and mpvmm's exec.
+ * does not start.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 #include <selinux/context.h>
@@ -261,6 +265,34 @@ static int choose_pair(struct launch_vm *vm, const GArray *used, GError **err)
 	return 0;
 }
 
+/* Take LAUNCH_LOCK; it is released once mpvmm runs (or the launch failed). */
+static int lock(struct launch_vm *vm, GError **err)
+{
+	int fd = open(LAUNCH_LOCK, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	int ret;
+
+	if (fd < 0 || flock(fd, LOCK_EX) < 0) {
+		ret = -errno;
+		g_set_error(err, LAUNCH_ERROR, 0,
+			    "selinux: cannot lock %s to pick the VM's "
+			    "categories: %s",
+			    LAUNCH_LOCK, g_strerror(-ret));
+		if (fd >= 0)
+			close(fd);
+		return ret;
+	}
+	vm->selinux.lock_fd = fd;
+	return 0;
+}
+
+void launch_label_unlock(struct launch_vm *vm)
+{
+	if (vm->selinux.lock_fd >= 0) {
+		close(vm->selinux.lock_fd);
+		vm->selinux.lock_fd = -1;
+	}
+}
+
 int launch_label_prepare(struct launch_vm *vm, GError **err)
 {
 	g_autoptr(GArray) used = NULL;
@@ -276,6 +308,9 @@ int launch_label_prepare(struct launch_vm *vm, GError **err)
 			    "SELinux enabled, or set \"label\": false (docs/security.md)");
 		return -EOPNOTSUPP;
 	}
+	ret = lock(vm, err);
+	if (ret < 0)
+		return ret;
 	used = running_pairs();
 	ret = choose_pair(vm, used, err);
 	if (ret >= 0)

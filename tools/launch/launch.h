@@ -30,6 +30,8 @@ GQuark launch_error_quark(void);
 
 #define LAUNCH_ID_MAX 64
 #define LAUNCH_CAT_MAX 1023 /* categories c0..c1023 (the MCS policies' range) */
+/* Serializes launchers from picking a pair until their mpvmm runs with it. */
+#define LAUNCH_LOCK "/run/lock/mpvmm-launch.lock"
 
 enum launch_class {
 	LAUNCH_MISC,
@@ -76,6 +78,7 @@ struct launch_selinux {
 	char *user;	    /* NULL: the launcher's own */
 	char *role;	    /* NULL: the launcher's own */
 	char *sock_context; /* the socketpairs' context */
+	int lock_fd;	    /* LAUNCH_LOCK held from the pick to mpvmm's exec, or -1 */
 };
 
 struct launch_vm {
@@ -109,6 +112,8 @@ void launch_stop(struct launch_vm *vm);
 /* label.c: SELinux.  Fails unless SELinux is enabled; picks the category pair (unused
  * by any running mpvmm process), computes every context and labels the images. */
 int launch_label_prepare(struct launch_vm *vm, GError **err);
+/* Release the category lock launch_label_prepare() took (once mpvmm runs, or on failure). */
+void launch_label_unlock(struct launch_vm *vm);
 /* Parse "cN,cM" (N < M <= LAUNCH_CAT_MAX). */
 int launch_label_parse_pair(const char *s, int cat[2]);
 /* The pair of a context whose level is exactly s0:cN,cM; -ENOENT for any other. */

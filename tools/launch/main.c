@@ -64,9 +64,12 @@ static int run(const char *path, bool dry_run)
 	if (launch_label_prepare(vm, &err) < 0)
 		goto out;
 	if (launch_start(vm, &err) < 0) {
+		launch_label_unlock(vm);
 		launch_stop(vm);
 		goto out;
 	}
+	/* mpvmm runs with the VM's categories: another launcher now sees them */
+	launch_label_unlock(vm);
 	status = launch_wait(vm);
 out:
 	if (err) {
