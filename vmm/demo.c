@@ -3,7 +3,8 @@
  * demo: what `mpvmm` does when run with no arguments.  It boots the demo guest built
  * into the binary (tests/guest/pci-testdev.elf) with its pci-testdev served by a
  * separate mpvmm-misc process that mpvmm starts and joins with a socketpair, shows
- * what the guest did (its serial output) and which process served the device.  It
+ * what the guest did (its serial output) and which process served the device, and how
+ * that process is confined (uid, namespaces, seccomp, read from /proc).  It
  * builds an ordinary command line for options_parse(), so the demo runs exactly the
  * code paths a user's command line does.  Not a general process launcher.
  */
@@ -11,6 +12,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
@@ -75,6 +77,61 @@ static int demo_spawn_remote(struct demo *d, int fd, GError **err)
 	return 0;
 }
 
+/* One field of /proc/PID/status ("" if absent; g_free). */
+static char *demo_status(pid_t pid, const char *field)
+{
+	g_autofree char *path = g_strdup_printf("/proc/%d/status", pid);
+	g_autofree char *text = NULL, *key = g_strdup_printf("\n%s:\t", field);
+	const char *p;
+
+	if (!g_file_get_contents(path, &text, NULL, NULL) || !(p = strstr(text, key)))
+		return g_strdup("");
+	p += strlen(key);
+	return g_strndup(p, strchrnul(p, '\n') - p);
+}
+
+/*
+ * The remote confines itself, then serves from its only child (pid 1 of its own pid
+ * namespace, docs/security.md): wait up to 2 s for that child's seccomp filter.
+ */
+static void demo_show_sandbox(pid_t pid)
+{
+	static const char *const ns[] = { "user", "mnt", "net", "pid", "ipc", "uts" };
+	g_autofree char *kids_path = g_strdup_printf("/proc/%d/task/%d/children", pid, pid);
+	g_autofree char *uid = NULL, *nnp = NULL, *seccomp = NULL, *cap = NULL;
+	pid_t server = 0;
+
+	for (int i = 0; i < 200; i++, g_usleep(10000)) {
+		g_autofree char *kids = NULL, *mode = NULL;
+
+		if (g_file_get_contents(kids_path, &kids, NULL, NULL))
+			server = (pid_t)atoi(kids);
+		mode = server > 0 ? demo_status(server, "Seccomp") : NULL;
+		if (mode && !strcmp(mode, "2"))
+			break;
+	}
+	if (server <= 0) {
+		printf("mpvmm demo: the remote runs unconfined (no sandboxed child).\n");
+		return;
+	}
+	uid = demo_status(server, "Uid");
+	uid[strcspn(uid, "\t")] = '\0'; /* real uid; the others match it */
+	cap = demo_status(server, "CapEff");
+	nnp = demo_status(server, "NoNewPrivs");
+	seccomp = demo_status(server, "Seccomp");
+	printf("mpvmm demo: it serves from its child pid %d: uid %s, CapEff %s, NoNewPrivs %s, "
+	       "Seccomp %s (2: filter)\n", server, uid, cap, nnp, seccomp);
+	for (unsigned i = 0; i < G_N_ELEMENTS(ns); i++) {
+		g_autofree char *theirs_path = g_strdup_printf("/proc/%d/ns/%s", server, ns[i]);
+		g_autofree char *ours_path = g_strdup_printf("/proc/self/ns/%s", ns[i]);
+		g_autofree char *theirs = g_file_read_link(theirs_path, NULL);
+		g_autofree char *ours = g_file_read_link(ours_path, NULL);
+
+		printf("mpvmm demo:   %-4s namespace %s (mpvmm's: %s)\n", ns[i],
+		       theirs ? theirs : "?", ours ? ours : "?");
+	}
+}
+
 int demo_setup(struct demo *d, struct vmm_opts *o, GError **err)
 {
 	int sv[2], guest_fd, ret;
@@ -105,9 +162,10 @@ int demo_setup(struct demo *d, struct vmm_opts *o, GError **err)
 	d->guest_fd = guest_fd;
 	printf("mpvmm demo: no options given, so booting the built-in demo guest.\n"
 	       "mpvmm demo: VMM pid %d; device '%s' (pci-testdev 1b36:0005) is served by a "
-	       "separate process: %s, pid %d, over a vfio-user socketpair.\n"
-	       "mpvmm demo: guest serial output follows.\n\n", getpid(), DEMO_ID,
+	       "separate process: %s, pid %d, over a vfio-user socketpair.\n", getpid(), DEMO_ID,
 	       d->remote_path, d->remote_pid);
+	demo_show_sandbox(d->remote_pid);
+	printf("mpvmm demo: guest serial output follows.\n\n");
 	fflush(stdout);
 	return 0;
 }
