@@ -230,6 +230,49 @@ static void test_forbidden(gconstpointer data)
 	g_assert_nonnull(strstr(err, "t0: device backend failed"));
 }
 
+/*
+ * The storage and net classes, which have their own allowlists, die the same way (the
+ * VM's side is the misc tests' above): storage serving a virtio-blk on a socketpair,
+ * net on its control channel alone.
+ */
+static void test_forbidden_class(gconstpointer data)
+{
+	const char *const *c = data; /* { class, action } */
+	g_autofree char *hook = g_strdup_printf("--x-test-forbidden=%s", c[1]);
+	g_autofree char *img = NULL, *bd = NULL, *rerr = NULL, *rout = NULL;
+	const char *storage[] = { tu_bin("MPVMM_STORAGE"), hook, "-blockdev", NULL, "-device",
+				  "virtio-blk,id=vd0,drive=d0,socket=3", NULL };
+	const char *net[] = { tu_bin("MPVMM_NET"), hook, "--control=3", NULL };
+	bool is_storage = !strcmp(c[0], "storage");
+	struct tu_proc p;
+	int sv[2], status, fd;
+
+	if (is_storage) {
+		fd = g_file_open_tmp("mpvmm-sandbox-XXXXXX.img", &img, NULL);
+		g_assert_cmpint(fd, >=, 0);
+		g_assert_cmpint(ftruncate(fd, 1 << 20), ==, 0);
+		close(fd);
+		bd = g_strdup_printf("driver=file,node-name=d0,filename=%s", img);
+		storage[3] = bd;
+	}
+	tu_socketpair(sv);
+	start_confined(is_storage ? storage : net, &sv[1], 1, &p);
+	close(sv[1]);
+	g_assert_cmpint(kill(tu_server_pid(p.pid), SIGUSR1), ==, 0);
+	status = tu_wait(&p, 20);
+	rerr = tu_slurp(p.err_fd);
+	rout = tu_slurp(p.out_fd);
+	close(p.out_fd);
+	close(p.err_fd);
+	close(sv[0]);
+	if (img)
+		g_unlink(img);
+	g_assert_nonnull(strstr(rout, "x-test-forbidden: attempting"));
+	if (!WIFSIGNALED(status) || WTERMSIG(status) != SIGSYS)
+		g_error("mpvmm-%s attempting %s: status 0x%x, not death by SIGSYS:\n%s", c[0],
+			c[1], status, rerr);
+}
+
 /* --sandbox=log: every layer but a forbidden call is logged, not killed. */
 static void test_log_mode(void)
 {
@@ -341,6 +384,12 @@ int main(int argc, char **argv)
 {
 	static const char *const actions[] = { "open", "socket", "execve", "ptrace", "mmap-exec",
 					       "fork" };
+	static const char *classes[][2] = {
+		{ "storage", "open" },	 { "storage", "socket" }, { "storage", "execve" },
+		{ "storage", "ptrace" }, { "storage", "mmap-exec" }, { "storage", "fork" },
+		{ "net", "open" },	 { "net", "socket" },	  { "net", "execve" },
+		{ "net", "ptrace" },	 { "net", "mmap-exec" },  { "net", "fork" },
+	};
 
 	signal(SIGPIPE, SIG_IGN);
 	g_setenv("G_MESSAGES_DEBUG", "remote", TRUE);
@@ -356,6 +405,12 @@ int main(int argc, char **argv)
 		g_autofree char *path = g_strdup_printf("/sandbox/forbidden/%s", actions[i]);
 
 		g_test_add_data_func(path, actions[i], test_forbidden);
+	}
+	for (unsigned i = 0; i < G_N_ELEMENTS(classes); i++) {
+		g_autofree char *path = g_strdup_printf("/sandbox/forbidden-%s/%s", classes[i][0],
+							classes[i][1]);
+
+		g_test_add_data_func(path, classes[i], test_forbidden_class);
 	}
 	return g_test_run();
 }
