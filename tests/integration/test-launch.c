@@ -463,6 +463,28 @@ static void test_real_vm(void)
 	run_real("virtio-blk", "seed=3", 1);
 }
 
+/* A real class process that cannot start (a missing image): mpvmm cannot connect, 2. */
+static void test_real_bad_image(void)
+{
+	g_autofree char *dir = g_dir_make_tmp("mpvmm-launch-XXXXXX", NULL);
+	g_autofree char *elf = tu_guest("pci-testdev");
+	g_autofree char *path = g_build_filename(dir, "vm.json", NULL);
+	g_autofree char *json = g_strdup_printf(
+		"{\"vmm\": {\"binary\": \"%s\", \"kernel\": \"%s\", \"memory\": \"64M\"}, "
+		"\"processes\": [{\"class\": \"storage\", \"binary\": \"%s\", \"blockdevs\": "
+		"[{\"node-name\": \"d0\", \"filename\": \"%s/none.img\"}], \"devices\": "
+		"[{\"type\": \"virtio-blk\", \"id\": \"v0\", \"drive\": \"d0\"}]}]}",
+		tu_bin("MPVMM"), elf, tu_bin("MPVMM_STORAGE"), dir);
+	struct launch_run r = launch(dir, json, NULL);
+
+	g_test_message("stderr: %s", r.err);
+	g_assert_cmpint(r.status, ==, LAUNCH_START_FAILED);
+	g_assert_nonnull(strstr(r.err, "none.img")); /* mpvmm-storage says which file */
+	launch_run_clear(&r);
+	unlink(path);
+	rmdir(dir);
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
@@ -477,6 +499,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/launch/fake/dry-run", test_dry_run);
 	g_test_add_func("/launch/fake/teardown", test_teardown);
 	g_test_add_func("/launch/fake/missing-binary", test_missing_binary);
+	g_test_add_func("/launch/real/bad-image", test_real_bad_image);
 	g_test_add_func("/launch/real/vm", test_real_vm);
 	return g_test_run();
 }
