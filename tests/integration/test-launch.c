@@ -178,6 +178,120 @@ static void test_bad_device(void)
 		       "processes[1].devices[0]: id \"t0\" is used by another device of this VM");
 }
 
+/* Every member of a full description, given a value of the wrong type, names itself. */
+static void test_wrong_types(void)
+{
+	/* a member's path (as errors name it, @PATH@ in the template), a wrong-typed value */
+	static const char *const members[][2] = {
+		{"name", "true"},
+		{"vmm.binary", "5"},
+		{"vmm.kernel", "5"},
+		{"vmm.memory", "64"},
+		{"vmm.append", "[]"},
+		{"vmm.initrd", "{}"},
+		{"vmm.machine", "false"},
+		{"vmm.serial", "1.5"},
+		{"vmm.debugcon", "0"},
+		{"vmm.smp", "\"1\""},
+		{"vmm.no-reboot", "\"true\""},
+		{"processes[0].class", "2"},
+		{"processes[0].binary", "2"},
+		{"processes[0].sandbox", "true"},
+		{"processes[0].devices", "{}"},
+		{"processes[0].devices[0].type", "1"},
+		{"processes[0].devices[0].id", "1"},
+		{"processes[1].blockdevs", "\"d0\""},
+		{"processes[1].blockdevs[0].node-name", "0"},
+		{"processes[1].blockdevs[0].filename", "0"},
+		{"processes[1].blockdevs[0].read-only", "0"},
+		{"processes[1].devices[0].drive", "0"},
+		{"processes[1].devices[0].num-queues", "\"2\""},
+		{"selinux.label", "1"},
+		{"selinux.categories", "5"},
+		{"selinux.user", "5"},
+		{"selinux.role", "5"},
+	};
+	/* the full description, each member written as @MEMBER@ */
+	static const char tmpl[] =
+		"{\"name\": @name@, \"vmm\": {\"binary\": @vmm.binary@, \"kernel\": "
+		"@vmm.kernel@, \"memory\": @vmm.memory@, \"append\": @vmm.append@, \"initrd\": "
+		"@vmm.initrd@, \"machine\": @vmm.machine@, \"serial\": @vmm.serial@, "
+		"\"debugcon\": @vmm.debugcon@, \"smp\": @vmm.smp@, \"no-reboot\": "
+		"@vmm.no-reboot@}, \"processes\": [{\"class\": @processes[0].class@, \"binary\": "
+		"@processes[0].binary@, \"sandbox\": @processes[0].sandbox@, \"devices\": "
+		"@processes[0].devices@}, {\"class\": \"storage\", \"blockdevs\": "
+		"@processes[1].blockdevs@, \"devices\": [{\"type\": \"virtio-blk\", \"id\": "
+		"\"v0\", \"drive\": @processes[1].devices[0].drive@, \"num-queues\": "
+		"@processes[1].devices[0].num-queues@}]}], \"selinux\": {\"label\": "
+		"@selinux.label@, \"categories\": @selinux.categories@, \"user\": "
+		"@selinux.user@, \"role\": @selinux.role@}}";
+	static const char *const good[][2] = {
+		{"@name@", "\"vm\""},
+		{"@vmm.binary@", "\"mpvmm\""},
+		{"@vmm.kernel@", "\"k.elf\""},
+		{"@vmm.memory@", "\"64M\""},
+		{"@vmm.append@", "\"a\""},
+		{"@vmm.initrd@", "\"m\""},
+		{"@vmm.machine@", "\"pc\""},
+		{"@vmm.serial@", "\"none\""},
+		{"@vmm.debugcon@", "\"none\""},
+		{"@vmm.smp@", "1"},
+		{"@vmm.no-reboot@", "true"},
+		{"@processes[0].class@", "\"misc\""},
+		{"@processes[0].binary@", "\"mpvmm-misc\""},
+		{"@processes[0].sandbox@", "\"on\""},
+		{"@processes[0].devices@", "[{\"type\": @processes[0].devices[0].type@, \"id\": "
+					   "@processes[0].devices[0].id@}]"},
+		{"@processes[0].devices[0].type@", "\"pci-testdev\""},
+		{"@processes[0].devices[0].id@", "\"t0\""},
+		{"@processes[1].blockdevs@",
+		 "[{\"node-name\": @processes[1].blockdevs[0].node-name@,"
+		 " \"filename\": @processes[1].blockdevs[0].filename@, "
+		 "\"read-only\": @processes[1].blockdevs[0].read-only@}]"},
+		{"@processes[1].blockdevs[0].node-name@", "\"d0\""},
+		{"@processes[1].blockdevs[0].filename@", "\"d.img\""},
+		{"@processes[1].blockdevs[0].read-only@", "true"},
+		{"@processes[1].devices[0].drive@", "\"d0\""},
+		{"@processes[1].devices[0].num-queues@", "2"},
+		{"@selinux.label@", "false"},
+		{"@selinux.categories@", "\"auto\""},
+		{"@selinux.user@", "\"system_u\""},
+		{"@selinux.role@", "\"system_r\""},
+	};
+	g_autofree char *dir = g_dir_make_tmp("mpvmm-launch-XXXXXX", NULL);
+	g_autofree char *path = g_build_filename(dir, "vm.json", NULL);
+
+	/* m == the number of members: every member good, which --dry-run accepts */
+	for (size_t m = 0; m <= G_N_ELEMENTS(members); m++) {
+		g_autofree char *json = g_strdup(tmpl), *want = NULL;
+		g_autofree char *bad =
+			m < G_N_ELEMENTS(members) ? g_strdup_printf("@%s@", members[m][0]) : NULL;
+		struct launch_run r;
+
+		/* containers come before their members, so each placeholder is there in turn */
+		for (size_t i = 0; i < G_N_ELEMENTS(good); i++) {
+			bool wrong = bad && !strcmp(good[i][0], bad);
+			g_auto(GStrv) parts = g_strsplit(json, good[i][0], -1);
+
+			g_free(json);
+			json = g_strjoinv(wrong ? members[m][1] : good[i][1], parts);
+		}
+		g_assert_null(strchr(json, '@'));
+		r = launch(dir, json, "--dry-run");
+		if (!bad) {
+			g_assert_cmpint(r.status, ==, 0);
+		} else {
+			want = g_strdup_printf(": %s: is ", members[m][0]);
+			if (r.status != LAUNCH_START_FAILED || !strstr(r.err, want))
+				g_error("%s: status %d, stderr '%s'; expected '%s'", json, r.status,
+					r.err, want);
+		}
+		launch_run_clear(&r);
+	}
+	unlink(path);
+	rmdir(dir);
+}
+
 /* A storage process with blockdevs @bd and devices @dev must be refused with @want. */
 static void bad_storage(const char *bd, const char *dev, const char *want)
 {
@@ -489,6 +603,7 @@ int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
 	g_test_add_func("/launch/bad/json", test_bad_json);
+	g_test_add_func("/launch/bad/wrong-types", test_wrong_types);
 	g_test_add_func("/launch/bad/vmm", test_bad_vmm);
 	g_test_add_func("/launch/bad/process", test_bad_process);
 	g_test_add_func("/launch/bad/device", test_bad_device);
