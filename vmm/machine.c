@@ -212,6 +212,25 @@ static int machine_build(struct machine *m, GError **err)
 	return ret;
 }
 
+/*
+ * SIGINT/SIGTERM from the start of machine_create() on wait for machine_run()'s signalfd
+ * instead of killing the process: every thread made while building the machine (remote
+ * process watchers, the QMP monitor) inherits the mask, so none of them takes the signal
+ * with its default action, and a QMP client that acts before machine_run() still gets
+ * its SHUTDOWN event.  A signal during setup is handled once the VM starts.
+ */
+static int machine_block_signals(struct machine *m, GError **err)
+{
+	sigset_t stop;
+	int ret;
+
+	sigemptyset(&stop);
+	sigaddset(&stop, SIGINT);
+	sigaddset(&stop, SIGTERM);
+	ret = pthread_sigmask(SIG_BLOCK, &stop, NULL);
+	return ret ? machine_fail(err, -ret, "cannot block SIGINT and SIGTERM") : 0;
+}
+
 int machine_create(const struct vmm_opts *o, struct machine **out, GError **err)
 {
 	struct machine *m = g_new0(struct machine, 1);
@@ -227,6 +246,8 @@ int machine_create(const struct vmm_opts *o, struct machine **out, GError **err)
 	if (m->stop_efd < 0)
 		ret = machine_fail(err, -errno, "eventfd");
 	else
+		ret = machine_block_signals(m, err);
+	if (ret == 0)
 		ret = machine_build(m, err);
 	if (ret == 0)
 		ret = hotplug_create(m, &m->hotplug);
