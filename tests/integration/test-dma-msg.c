@@ -5,8 +5,9 @@
  * mpvmm-storage and mpvmm-misc, which then hold no mapping of guest RAM and reach it
  * only with vfio-user DMA_READ/DMA_WRITE.  Proved three ways: the guests pass and the
  * host-side check finds exactly the guest's pattern in every sector of the image; the
- * remote's /proc/PID/maps, read while the guest runs, has no guest-RAM memfd (and has
- * one in the same run with dma=fd, so the check can fail); and the remote reports how
+ * maps of the remote and of every process it forked (a sandboxed remote serves from a
+ * child), read while the guest runs, have no guest-RAM memfd (and have one in the same
+ * run with dma=fd, so the check can fail); and the remote reports how
  * many DMA_READ/DMA_WRITE messages it sent (G_MESSAGES_DEBUG=remote).
  */
 #include <errno.h>
@@ -14,6 +15,7 @@
 #include <inttypes.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -67,14 +69,50 @@ static char *image_new(void)
 	return path;
 }
 
-/* Does process pid map guest RAM (the VMM's memfd)? */
+/* The parent pid of pid from /proc/PID/stat, or -1 if it is gone. */
+static int ppid_of(int pid)
+{
+	g_autofree char *path = g_strdup_printf("/proc/%d/stat", pid), *stat = NULL;
+	const char *p;
+	int ppid;
+
+	if (!g_file_get_contents(path, &stat, NULL, NULL))
+		return -1;
+	p = strrchr(stat, ')'); /* the command name may hold spaces and parentheses */
+	if (!p || sscanf(p, ") %*c %d", &ppid) != 1)
+		return -1;
+	return ppid;
+}
+
+/*
+ * Does process pid, or any of its descendants, map guest RAM (the VMM's memfd)?  The
+ * remote may serve from a child (a sandbox's pid namespace), so the whole tree counts.
+ */
 static bool maps_guest_ram(GPid pid)
 {
-	g_autofree char *path = g_strdup_printf("/proc/%d/maps", (int)pid);
-	g_autofree char *maps = NULL;
+	g_autoptr(GArray) tree = g_array_new(FALSE, FALSE, sizeof(int));
+	bool mapped = false;
 
-	g_assert_true(g_file_get_contents(path, &maps, NULL, NULL));
-	return strstr(maps, RAM_MEMFD) != NULL;
+	g_array_append_val(tree, pid);
+	for (unsigned i = 0; i < tree->len; i++) {
+		int p = g_array_index(tree, int, i);
+		g_autofree char *path = g_strdup_printf("/proc/%d/maps", p), *maps = NULL;
+		GDir *d = g_dir_open("/proc", 0, NULL);
+		const char *name;
+
+		g_assert_true(g_file_get_contents(path, &maps, NULL, NULL));
+		mapped |= strstr(maps, RAM_MEMFD) != NULL;
+		while ((name = g_dir_read_name(d))) {
+			int c = atoi(name);
+
+			if (c > 0 && ppid_of(c) == p)
+				g_array_append_val(tree, c);
+		}
+		g_dir_close(d);
+	}
+	g_test_message("%u process(es) in the remote's tree, guest RAM %s", tree->len,
+		       mapped ? "mapped" : "not mapped");
+	return mapped;
 }
 
 struct run {
@@ -122,7 +160,7 @@ static void run_pair(const char *remote, const char *const *rargs, const char *g
 	tu_spawn(vargv, &sv[0], 1, true, &vp);
 	close(sv[0]);
 	tu_wait_line(vp.out_fd, ready, 120);
-	r->mapped = maps_guest_ram(rp.pid);
+	r->mapped = maps_guest_ram(rp.pid); /* and the sandbox's serving child */
 	r->out = tu_slurp(vp.out_fd);
 	err = tu_slurp(vp.err_fd);
 	status = tu_wait(&vp, 120);
