@@ -15,8 +15,15 @@
  *                 irq_raise()/irq_set_intx()
  *   dmamap.c      DMA_MAP/DMA_UNMAP into the connection's gmem
  *   dma_msg.c     guest RAM shared without an fd, reached by DMA_READ/DMA_WRITE
+ *   misc.c, storage.c, net.c  one per executable: the class's device table, its own
+ *                 options and backends (struct remote_class)
+ *   sandbox.c     confinement in order (docs/security.md), --uid/--gid/--sandbox, state
+ *   sandbox_ns.c  namespaces, the empty read-only root, the pid-namespace reaper
+ *   seccomp.c     the per-class syscall allowlists
+ *   sandbox_hook.c  test builds only (-Dtest_hooks): --x-test-forbidden
  *
- * Threads: everything runs on the main-loop thread.
+ * Threads: everything runs on the main-loop thread (GLib's worker thread, started
+ * after the sandbox, only dispatches unix signals).
  */
 #ifndef MPVMM_REMOTE_H
 #define MPVMM_REMOTE_H

@@ -213,7 +213,7 @@ static void rss_remote(char **remote, char **vmm, const char *at, struct rss *m)
 	tu_socketpair(sv);
 	tu_spawn(remote, &sv[1], 1, false, &rp);
 	close(sv[1]);
-	m->pid = rp.pid;
+	m->pid = tu_server_pid(rp.pid); /* the sandboxed server, not its reaper */
 	m->rollup_kb = m->no_memfd_kb = -1;
 	bench_run(vmm, &sv[0], 1, &pr, &r);
 	close(sv[0]);
