@@ -35,8 +35,8 @@
 /* Tasks per uid in the process's own user namespace: its threads and the reaper. */
 #define SANDBOX_NPROC 16
 
-static const char *const sandbox_classes[] = { "misc", "storage", "net" };
-static const char *const sandbox_modes[] = { "on", "log", "off" };
+static const char *const sandbox_classes[] = {"misc", "storage", "net"};
+static const char *const sandbox_modes[] = {"on", "log", "off"};
 
 static int sandbox_parse_id(const char *name, const char *val, long long *out, GError **err)
 {
@@ -44,9 +44,10 @@ static int sandbox_parse_id(const char *name, const char *val, long long *out, G
 
 	/* 0 is root and (uid_t)-1 means "unchanged" to setresuid(): neither is an id. */
 	if (!g_ascii_string_to_unsigned(val, 10, 1, UINT32_MAX - 1, &v, NULL)) {
-		g_set_error(err, REMOTE_ERROR, 0, "--%s=%s: not a valid id; give a number from "
-			    "1 to %u (an unprivileged %s of its own for this class)", name, val,
-			    UINT32_MAX - 1, name);
+		g_set_error(err, REMOTE_ERROR, 0,
+			    "--%s=%s: not a valid id; give a number from "
+			    "1 to %u (an unprivileged %s of its own for this class)",
+			    name, val, UINT32_MAX - 1, name);
 		return -EINVAL;
 	}
 	*out = (long long)v;
@@ -66,8 +67,10 @@ int sandbox_parse(struct sandbox_opts *o, const char *arg, GError **err)
 				return 1;
 			}
 		}
-		g_set_error(err, REMOTE_ERROR, 0, "--sandbox=%s: unknown mode; use on (the "
-			    "default), log (seccomp logs instead of killing) or off", arg + 10);
+		g_set_error(err, REMOTE_ERROR, 0,
+			    "--sandbox=%s: unknown mode; use on (the "
+			    "default), log (seccomp logs instead of killing) or off",
+			    arg + 10);
 		return -EINVAL;
 	}
 	return sandbox_hook_parse(o, arg, err);
@@ -109,7 +112,8 @@ static int sandbox_ids(const struct sandbox_opts *o, struct sandbox *sb, GError 
 	if (geteuid() != 0) {
 		if ((o->uid >= 0 && (uid_t)o->uid != geteuid()) ||
 		    (o->gid >= 0 && (gid_t)o->gid != getegid())) {
-			g_set_error(err, REMOTE_ERROR, 0, "sandbox uid/gid: --uid/--gid need root "
+			g_set_error(err, REMOTE_ERROR, 0,
+				    "sandbox uid/gid: --uid/--gid need root "
 				    "(running as uid %u); start as root or drop the options",
 				    geteuid());
 			return -EPERM;
@@ -120,9 +124,11 @@ static int sandbox_ids(const struct sandbox_opts *o, struct sandbox *sb, GError 
 	    setresuid(uid, uid, uid) < 0) {
 		int e = errno;
 
-		g_set_error(err, REMOTE_ERROR, 0, "sandbox uid/gid: cannot switch to uid %u gid "
+		g_set_error(err, REMOTE_ERROR, 0,
+			    "sandbox uid/gid: cannot switch to uid %u gid "
 			    "%u: %s; give other ids with --uid/--gid, or --sandbox=off to run "
-			    "unconfined", uid, gid, g_strerror(e));
+			    "unconfined",
+			    uid, gid, g_strerror(e));
 		return -e;
 	}
 	sb->uid_set = true;
@@ -137,9 +143,9 @@ static int sandbox_rlimits(struct sandbox *sb, GError **err)
 		const char *name;
 		rlim_t max;
 	} lims[] = {
-		{ RLIMIT_NOFILE, "NOFILE", SANDBOX_NOFILE },
-		{ RLIMIT_NPROC, "NPROC", SANDBOX_NPROC },
-		{ RLIMIT_CORE, "CORE", 0 },
+		{RLIMIT_NOFILE, "NOFILE", SANDBOX_NOFILE},
+		{RLIMIT_NPROC, "NPROC", SANDBOX_NPROC},
+		{RLIMIT_CORE, "CORE", 0},
 	};
 
 	for (unsigned i = 0; i < G_N_ELEMENTS(lims); i++) {
@@ -153,9 +159,10 @@ static int sandbox_rlimits(struct sandbox *sb, GError **err)
 		if (setrlimit(lims[i].res, &rl) < 0) {
 			int e = errno;
 
-			g_set_error(err, REMOTE_ERROR, 0, "sandbox rlimits: cannot set RLIMIT_%s: "
-				    "%s; use --sandbox=off to run unconfined", lims[i].name,
-				    g_strerror(e));
+			g_set_error(err, REMOTE_ERROR, 0,
+				    "sandbox rlimits: cannot set RLIMIT_%s: "
+				    "%s; use --sandbox=off to run unconfined",
+				    lims[i].name, g_strerror(e));
 			return -e;
 		}
 	}
@@ -168,7 +175,8 @@ static int sandbox_caps(struct sandbox *sb, GError **err)
 {
 	capng_clear(CAPNG_SELECT_ALL);
 	if (capng_apply(CAPNG_SELECT_ALL) != 0) {
-		g_set_error(err, REMOTE_ERROR, 0, "sandbox capabilities: libcap-ng cannot drop "
+		g_set_error(err, REMOTE_ERROR, 0,
+			    "sandbox capabilities: libcap-ng cannot drop "
 			    "the capability and bounding sets; use --sandbox=off to run "
 			    "unconfined");
 		return -EPERM;
@@ -177,8 +185,10 @@ static int sandbox_caps(struct sandbox *sb, GError **err)
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
 		int e = errno;
 
-		g_set_error(err, REMOTE_ERROR, 0, "sandbox no_new_privs: PR_SET_NO_NEW_PRIVS "
-			    "failed: %s; use --sandbox=off to run unconfined", g_strerror(e));
+		g_set_error(err, REMOTE_ERROR, 0,
+			    "sandbox no_new_privs: PR_SET_NO_NEW_PRIVS "
+			    "failed: %s; use --sandbox=off to run unconfined",
+			    g_strerror(e));
 		return -e;
 	}
 	return 0;
@@ -194,7 +204,8 @@ int sandbox_finish(struct sandbox *sb, bool reaper, GError **err)
 	if (ret >= 0) {
 		ret = reaper ? seccomp_apply_reaper(sb->mode) : seccomp_apply(sb->class, sb->mode);
 		if (ret < 0)
-			g_set_error(err, REMOTE_ERROR, 0, "sandbox seccomp: cannot load the %s "
+			g_set_error(err, REMOTE_ERROR, 0,
+				    "sandbox seccomp: cannot load the %s "
 				    "allowlist: %s; use --sandbox=off to run unconfined",
 				    reaper ? "reaper" : sb->class, g_strerror(-ret));
 	}
@@ -202,8 +213,7 @@ int sandbox_finish(struct sandbox *sb, bool reaper, GError **err)
 	return ret;
 }
 
-int sandbox_enter(const struct sandbox_opts *o, const char *class, struct sandbox *sb,
-		  GError **err)
+int sandbox_enter(const struct sandbox_opts *o, const char *class, struct sandbox *sb, GError **err)
 {
 	int ret;
 
@@ -237,8 +247,8 @@ static json_object *sandbox_ns_names(unsigned long ns)
 		unsigned long flag;
 		const char *name;
 	} names[] = {
-		{ CLONE_NEWUSER, "user" }, { CLONE_NEWNS, "mnt" }, { CLONE_NEWNET, "net" },
-		{ CLONE_NEWPID, "pid" },   { CLONE_NEWIPC, "ipc" }, { CLONE_NEWUTS, "uts" },
+		{CLONE_NEWUSER, "user"}, {CLONE_NEWNS, "mnt"},	{CLONE_NEWNET, "net"},
+		{CLONE_NEWPID, "pid"},	 {CLONE_NEWIPC, "ipc"}, {CLONE_NEWUTS, "uts"},
 	};
 	json_object *a = json_object_new_array();
 
@@ -251,8 +261,8 @@ static json_object *sandbox_ns_names(unsigned long ns)
 /* Capability masks from the kernel itself: capget() and PR_CAPBSET_READ, no /proc. */
 static void sandbox_caps_now(uint64_t *eff, uint64_t *bnd)
 {
-	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
-	struct __user_cap_data_struct data[2] = { { 0 } };
+	struct __user_cap_header_struct hdr = {.version = _LINUX_CAPABILITY_VERSION_3};
+	struct __user_cap_data_struct data[2] = {{0}};
 
 	*eff = 0;
 	*bnd = 0;
@@ -278,21 +288,28 @@ json_object *sandbox_state(const struct sandbox *sb)
 	json_object_object_add(o, "mode", json_object_new_string(sandbox_modes[sb->mode]));
 	json_object_object_add(o, "uid", json_object_new_int64(getuid()));
 	json_object_object_add(o, "gid", json_object_new_int64(getgid()));
-	json_object_object_add(o, "uid-step", json_object_new_string(
-		sb->uid_set ? "applied" : sb->mode == SANDBOX_OFF ? "off" :
-		"skipped: not started as root"));
+	json_object_object_add(o, "uid-step",
+			       json_object_new_string(sb->uid_set ? "applied"
+						      : sb->mode == SANDBOX_OFF
+							      ? "off"
+							      : "skipped: not started as root"));
 	json_object_object_add(o, "namespaces", sandbox_ns_names(sb->ns));
-	json_object_object_add(o, "root", json_object_new_string(
-		sb->root_pivoted ? "empty read-only tmpfs" : "host"));
+	json_object_object_add(
+		o, "root",
+		json_object_new_string(sb->root_pivoted ? "empty read-only tmpfs" : "host"));
 	json_object_object_add(o, "rlimits", json_object_new_boolean(sb->rlimits));
 	json_object_object_add(o, "caps-effective", json_object_new_uint64(eff));
 	json_object_object_add(o, "caps-bounding", json_object_new_uint64(bnd));
-	json_object_object_add(o, "no-new-privs", json_object_new_boolean(
-		prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0) == 1));
-	json_object_object_add(o, "seccomp", json_object_new_string(
-		seccomp != 2 ? "none" :
-		sb->mode == SANDBOX_LOG ? "filter, log" : "filter, kill-process"));
+	json_object_object_add(
+		o, "no-new-privs",
+		json_object_new_boolean(prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0) == 1));
+	json_object_object_add(o, "seccomp",
+			       json_object_new_string(seccomp != 2 ? "none"
+						      : sb->mode == SANDBOX_LOG
+							      ? "filter, log"
+							      : "filter, kill-process"));
 	if (sb->forbidden)
-		json_object_object_add(o, "x-test-forbidden", json_object_new_string(sb->forbidden));
+		json_object_object_add(o, "x-test-forbidden",
+				       json_object_new_string(sb->forbidden));
 	return o;
 }

@@ -20,8 +20,8 @@
 
 #include "remote/remote.h"
 
-static const char *const hook_actions[] = { "open", "socket", "execve", "ptrace", "mmap-exec",
-					    "fork" };
+static const char *const hook_actions[] = {"open",   "socket",	  "execve",
+					   "ptrace", "mmap-exec", "fork"};
 
 int sandbox_hook_parse(struct sandbox_opts *o, const char *arg, GError **err)
 {
@@ -37,15 +37,17 @@ int sandbox_hook_parse(struct sandbox_opts *o, const char *arg, GError **err)
 			return 1;
 		}
 	}
-	g_set_error(err, REMOTE_ERROR, 0, "--x-test-forbidden=%s: unknown action; use open, "
-		    "socket, execve, ptrace, mmap-exec or fork", val);
+	g_set_error(err, REMOTE_ERROR, 0,
+		    "--x-test-forbidden=%s: unknown action; use open, "
+		    "socket, execve, ptrace, mmap-exec or fork",
+		    val);
 	return -EINVAL;
 }
 
 /* The attempt itself; returns what the call returned when the sandbox let it live. */
 static long hook_attempt(const char *action)
 {
-	char *const argv[] = { "/bin/true", NULL };
+	char *const argv[] = {"/bin/true", NULL};
 	long r = -ENOSYS;
 
 	if (!strcmp(action, "open"))
@@ -57,8 +59,8 @@ static long hook_attempt(const char *action)
 	else if (!strcmp(action, "ptrace"))
 		r = ptrace(PTRACE_TRACEME, 0, NULL, NULL);
 	else if (!strcmp(action, "mmap-exec"))
-		r = (long)mmap(NULL, 4096, PROT_READ | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS,
-			       -1, 0);
+		r = (long)mmap(NULL, 4096, PROT_READ | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, -1,
+			       0);
 	else if (!strcmp(action, "fork"))
 		r = fork();
 	if (r == 0 && !strcmp(action, "fork"))

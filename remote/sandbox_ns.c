@@ -24,7 +24,7 @@
 
 #include "remote/remote.h"
 
-#define SANDBOX_NS_FLAGS \
+#define SANDBOX_NS_FLAGS                                                                           \
 	(CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS)
 
 /* The mount point of the new root before pivot_root; any directory every host has. */
@@ -53,10 +53,12 @@ static int sandbox_unshare(struct sandbox *sb, GError **err)
 	if (unshare(SANDBOX_NS_FLAGS) < 0) {
 		int e = errno;
 
-		g_set_error(err, REMOTE_ERROR, 0, "sandbox namespaces: cannot create user, "
+		g_set_error(err, REMOTE_ERROR, 0,
+			    "sandbox namespaces: cannot create user, "
 			    "mount, net, pid, ipc and uts namespaces: %s (is user.max_user_"
 			    "namespaces 0, or are user namespaces disabled for this uid?); use "
-			    "--sandbox=off to run unconfined", g_strerror(e));
+			    "--sandbox=off to run unconfined",
+			    g_strerror(e));
 		return -e;
 	}
 	sb->ns = SANDBOX_NS_FLAGS;
@@ -69,9 +71,11 @@ static int sandbox_unshare(struct sandbox *sb, GError **err)
 		ret = sandbox_write("/proc/self/gid_map", gid_map);
 	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 	if (ret < 0)
-		g_set_error(err, REMOTE_ERROR, 0, "sandbox namespaces: cannot map uid %u gid %u "
+		g_set_error(err, REMOTE_ERROR, 0,
+			    "sandbox namespaces: cannot map uid %u gid %u "
 			    "into the new user namespace: %s; use --sandbox=off to run "
-			    "unconfined", geteuid(), getegid(), g_strerror(-ret));
+			    "unconfined",
+			    geteuid(), getegid(), g_strerror(-ret));
 	return ret;
 }
 
@@ -100,8 +104,10 @@ static int sandbox_pivot(struct sandbox *sb, GError **err)
 	sb->root_pivoted = true;
 	return 0;
 fail:
-	g_set_error(err, REMOTE_ERROR, 0, "sandbox root: cannot %s: %s; use --sandbox=off to "
-		    "run unconfined", step, g_strerror(errno));
+	g_set_error(err, REMOTE_ERROR, 0,
+		    "sandbox root: cannot %s: %s; use --sandbox=off to "
+		    "run unconfined",
+		    step, g_strerror(errno));
 	return -errno;
 }
 
@@ -121,7 +127,7 @@ static G_NORETURN void sandbox_reap(pid_t child, const sigset_t *set)
 		_exit(WEXITSTATUS(status));
 	sig = WTERMSIG(status);
 	signal(sig, SIG_DFL);
-	sigprocmask(SIG_SETMASK, &(sigset_t){ 0 }, NULL);
+	sigprocmask(SIG_SETMASK, &(sigset_t){0}, NULL);
 	raise(sig);
 	_exit(128 + sig);
 }
@@ -159,8 +165,10 @@ int sandbox_ns_enter(struct sandbox *sb, GError **err)
 	if (child < 0) {
 		ret = -errno;
 		sigprocmask(SIG_SETMASK, &old, NULL);
-		g_set_error(err, REMOTE_ERROR, 0, "sandbox pid namespace: cannot fork its first "
-			    "process: %s; use --sandbox=off to run unconfined", g_strerror(-ret));
+		g_set_error(err, REMOTE_ERROR, 0,
+			    "sandbox pid namespace: cannot fork its first "
+			    "process: %s; use --sandbox=off to run unconfined",
+			    g_strerror(-ret));
 		return ret;
 	}
 	if (child > 0)

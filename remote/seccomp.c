@@ -24,60 +24,60 @@
 
 /* Allowed with any arguments, in every class. */
 static const int seccomp_common[] = {
-	SCMP_SYS(read),	       /* eventfds (doorbells, GLib wake-ups), /dev/urandom */
-	SCMP_SYS(write),       /* eventfds (interrupts, wake-ups), log lines on stderr */
-	SCMP_SYS(writev),      /* GLib's log writer */
-	SCMP_SYS(recvmsg),     /* vfio-user requests, with fds (SCM_RIGHTS: DMA_MAP memfds) */
-	SCMP_SYS(sendmsg),     /* vfio-user replies */
-	SCMP_SYS(recvfrom),    /* recv() of vfio-user payloads */
-	SCMP_SYS(sendto),      /* send() of vfio-user replies */
-	SCMP_SYS(accept4),     /* socket=PATH: the next client on the listening socket */
-	SCMP_SYS(shutdown),    /* closing a connection */
-	SCMP_SYS(getsockopt),  /* SO_TYPE check of a socket received at run time */
-	SCMP_SYS(getsockname), /* AF_UNIX check of a socket received at run time */
-	SCMP_SYS(getpeername), /* connected check of a socket received at run time */
-	SCMP_SYS(close),       /* fds of closed connections, unmapped regions */
-	SCMP_SYS(poll),	       /* GLib main loop */
-	SCMP_SYS(ppoll),       /* GLib main loop (some builds) */
-	SCMP_SYS(eventfd2),    /* GLib wake-ups of new main contexts and its worker */
-	SCMP_SYS(munmap),      /* DMA_UNMAP, free() */
-	SCMP_SYS(brk),	       /* malloc */
-	SCMP_SYS(madvise),     /* free() returning memory */
-	SCMP_SYS(mremap),      /* realloc of large blocks */
-	SCMP_SYS(futex),       /* GLib and glibc locks */
+	SCMP_SYS(read),		   /* eventfds (doorbells, GLib wake-ups), /dev/urandom */
+	SCMP_SYS(write),	   /* eventfds (interrupts, wake-ups), log lines on stderr */
+	SCMP_SYS(writev),	   /* GLib's log writer */
+	SCMP_SYS(recvmsg),	   /* vfio-user requests, with fds (SCM_RIGHTS: DMA_MAP memfds) */
+	SCMP_SYS(sendmsg),	   /* vfio-user replies */
+	SCMP_SYS(recvfrom),	   /* recv() of vfio-user payloads */
+	SCMP_SYS(sendto),	   /* send() of vfio-user replies */
+	SCMP_SYS(accept4),	   /* socket=PATH: the next client on the listening socket */
+	SCMP_SYS(shutdown),	   /* closing a connection */
+	SCMP_SYS(getsockopt),	   /* SO_TYPE check of a socket received at run time */
+	SCMP_SYS(getsockname),	   /* AF_UNIX check of a socket received at run time */
+	SCMP_SYS(getpeername),	   /* connected check of a socket received at run time */
+	SCMP_SYS(close),	   /* fds of closed connections, unmapped regions */
+	SCMP_SYS(poll),		   /* GLib main loop */
+	SCMP_SYS(ppoll),	   /* GLib main loop (some builds) */
+	SCMP_SYS(eventfd2),	   /* GLib wake-ups of new main contexts and its worker */
+	SCMP_SYS(munmap),	   /* DMA_UNMAP, free() */
+	SCMP_SYS(brk),		   /* malloc */
+	SCMP_SYS(madvise),	   /* free() returning memory */
+	SCMP_SYS(mremap),	   /* realloc of large blocks */
+	SCMP_SYS(futex),	   /* GLib and glibc locks */
 	SCMP_SYS(set_robust_list), /* a new thread (GLib's worker) */
-	SCMP_SYS(rseq),	       /* a new thread registers its rseq area */
-	SCMP_SYS(rt_sigaction),	  /* GLib's unix signal sources (SIGTERM, SIGINT) */
-	SCMP_SYS(rt_sigprocmask), /* GLib, thread creation, raise() */
-	SCMP_SYS(rt_sigreturn),	  /* return from a signal handler */
-	SCMP_SYS(sigaltstack),	  /* thread exit */
+	SCMP_SYS(rseq),		   /* a new thread registers its rseq area */
+	SCMP_SYS(rt_sigaction),	   /* GLib's unix signal sources (SIGTERM, SIGINT) */
+	SCMP_SYS(rt_sigprocmask),  /* GLib, thread creation, raise() */
+	SCMP_SYS(rt_sigreturn),	   /* return from a signal handler */
+	SCMP_SYS(sigaltstack),	   /* thread exit */
 	SCMP_SYS(restart_syscall), /* a poll interrupted by a signal */
 	SCMP_SYS(clock_gettime),   /* g_get_monotonic_time without the vDSO */
 	SCMP_SYS(clock_nanosleep), /* g_usleep */
 	SCMP_SYS(nanosleep),	   /* g_usleep (older glibc) */
 	SCMP_SYS(sched_yield),	   /* GLib lock back-off */
-	SCMP_SYS(getpid),      /* raise(), GLib */
-	SCMP_SYS(gettid),      /* raise(), GLib */
-	SCMP_SYS(getuid),      /* sandbox_state() */
-	SCMP_SYS(getgid),      /* sandbox_state() */
-	SCMP_SYS(geteuid),     /* sandbox_state() */
-	SCMP_SYS(getegid),     /* sandbox_state() */
-	SCMP_SYS(capget),      /* sandbox_state(): the effective set */
-	SCMP_SYS(getrandom),   /* GLib hash-table seeds */
-	SCMP_SYS(fstat),       /* DMA_MAP: the size of a memfd */
-	SCMP_SYS(newfstatat),  /* fstat() in glibc 2.33+ (AT_EMPTY_PATH) */
-	SCMP_SYS(exit),	       /* a thread ends */
-	SCMP_SYS(exit_group),  /* the process ends */
+	SCMP_SYS(getpid),	   /* raise(), GLib */
+	SCMP_SYS(gettid),	   /* raise(), GLib */
+	SCMP_SYS(getuid),	   /* sandbox_state() */
+	SCMP_SYS(getgid),	   /* sandbox_state() */
+	SCMP_SYS(geteuid),	   /* sandbox_state() */
+	SCMP_SYS(getegid),	   /* sandbox_state() */
+	SCMP_SYS(capget),	   /* sandbox_state(): the effective set */
+	SCMP_SYS(getrandom),	   /* GLib hash-table seeds */
+	SCMP_SYS(fstat),	   /* DMA_MAP: the size of a memfd */
+	SCMP_SYS(newfstatat),	   /* fstat() in glibc 2.33+ (AT_EMPTY_PATH) */
+	SCMP_SYS(exit),		   /* a thread ends */
+	SCMP_SYS(exit_group),	   /* the process ends */
 };
 
 /* mpvmm-storage: I/O on the images opened by -blockdev. */
 static const int seccomp_storage[] = {
-	SCMP_SYS(preadv),      /* virtio-blk reads into guest buffers */
-	SCMP_SYS(pwritev),     /* virtio-blk writes from guest buffers */
-	SCMP_SYS(pread64),     /* preadv of a single buffer */
-	SCMP_SYS(pwrite64),    /* pwritev of a single buffer */
-	SCMP_SYS(fdatasync),   /* virtio-blk FLUSH */
-	SCMP_SYS(fallocate),   /* virtio-blk DISCARD and WRITE_ZEROES */
+	SCMP_SYS(preadv),    /* virtio-blk reads into guest buffers */
+	SCMP_SYS(pwritev),   /* virtio-blk writes from guest buffers */
+	SCMP_SYS(pread64),   /* preadv of a single buffer */
+	SCMP_SYS(pwrite64),  /* pwritev of a single buffer */
+	SCMP_SYS(fdatasync), /* virtio-blk FLUSH */
+	SCMP_SYS(fallocate), /* virtio-blk DISCARD and WRITE_ZEROES */
 };
 
 /* The pid-namespace reaper (sandbox_ns.c) only waits, forwards and exits. */
@@ -109,8 +109,8 @@ static int seccomp_add_list(scmp_filter_ctx ctx, const int *nrs, unsigned n)
 /* prctl only to read our own state, and the name GLib gives its worker thread. */
 static int seccomp_add_prctl(scmp_filter_ctx ctx)
 {
-	static const int ops[] = { PR_GET_SECCOMP, PR_GET_NO_NEW_PRIVS, PR_CAPBSET_READ,
-				   PR_SET_NAME, PR_GET_DUMPABLE };
+	static const int ops[] = {PR_GET_SECCOMP, PR_GET_NO_NEW_PRIVS, PR_CAPBSET_READ, PR_SET_NAME,
+				  PR_GET_DUMPABLE};
 	int ret = 0;
 
 	for (unsigned i = 0; ret >= 0 && i < G_N_ELEMENTS(ops); i++)
@@ -127,8 +127,8 @@ static int seccomp_add_prctl(scmp_filter_ctx ctx)
  */
 static int seccomp_add_fcntl(scmp_filter_ctx ctx)
 {
-	static const int cmds[] = { F_GETFD, F_SETFD, F_GETFL, F_SETFL, F_GET_SEALS,
-				    F_DUPFD_CLOEXEC };
+	static const int cmds[] = {F_GETFD, F_SETFD,	 F_GETFL,
+				   F_SETFL, F_GET_SEALS, F_DUPFD_CLOEXEC};
 	int ret = 0;
 
 	for (unsigned i = 0; ret >= 0 && i < G_N_ELEMENTS(cmds); i++)

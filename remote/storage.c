@@ -33,8 +33,7 @@ static void storage_backends_free(struct class_backends *b)
 	g_free(b);
 }
 
-static int storage_parse(struct class_backends *b, const char *opt, const char *arg,
-			 GError **err)
+static int storage_parse(struct class_backends *b, const char *opt, const char *arg, GError **err)
 {
 	if (strcmp(opt, "-blockdev") != 0)
 		return 0;

@@ -46,7 +46,7 @@ static char *status_field(pid_t pid, const char *field)
 
 static void assert_ns_own(pid_t pid)
 {
-	static const char *const ns[] = { "user", "mnt", "net", "pid", "ipc", "uts" };
+	static const char *const ns[] = {"user", "mnt", "net", "pid", "ipc", "uts"};
 
 	for (unsigned i = 0; i < G_N_ELEMENTS(ns); i++) {
 		g_autofree char *theirs_path = g_strdup_printf("/proc/%d/ns/%s", pid, ns[i]);
@@ -72,7 +72,7 @@ static void assert_field(pid_t pid, const char *field, const char *want)
 /* The confinement /proc shows for a sandboxed process with ids uid/gid. */
 static void assert_confined(pid_t pid, unsigned uid, unsigned gid)
 {
-	static const char *const zero[] = { "CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb" };
+	static const char *const zero[] = {"CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb"};
 	g_autofree char *want_uid = g_strdup_printf("%u\t%u\t%u\t%u", uid, uid, uid, uid);
 	g_autofree char *want_gid = g_strdup_printf("%u\t%u\t%u\t%u", gid, gid, gid, gid);
 
@@ -89,8 +89,7 @@ static void assert_confined(pid_t pid, unsigned uid, unsigned gid)
  * sandbox state (G_MESSAGES_DEBUG=remote is set in main()), i.e. is confined.  The
  * stdout pipe is not read after that: the process logs little more than a pipe holds.
  */
-static void start_confined(const char *const *argv, const int *fds, unsigned nr,
-			   struct tu_proc *p)
+static void start_confined(const char *const *argv, const int *fds, unsigned nr, struct tu_proc *p)
 {
 	tu_spawn((char **)argv, fds, nr, true, p);
 	tu_wait_line(p->out_fd, STATE_LINE, 20); /* GLib's info lines go to stdout */
@@ -118,7 +117,7 @@ static void check_and_stop(struct tu_proc *p, unsigned uid, unsigned gid)
 	nspid = status_field(server, "NSpid"); /* "<pid here>\t1": init of its namespace */
 	g_assert_true(g_str_has_suffix(nspid, "\t1"));
 	assert_confined(p->pid, uid, gid); /* the reaper is confined too */
-	kill(p->pid, SIGTERM);             /* forwarded to the server */
+	kill(p->pid, SIGTERM);		   /* forwarded to the server */
 	status = end_proc(p, 10);
 	g_assert_true(WIFEXITED(status));
 	g_assert_cmpint(WEXITSTATUS(status), ==, 0);
@@ -126,8 +125,9 @@ static void check_and_stop(struct tu_proc *p, unsigned uid, unsigned gid)
 
 static void test_status_misc(void)
 {
-	const char *argv[] = { tu_bin("MPVMM_MISC"), "-device", "pci-testdev,id=t0,socket=3",
-			       "-device", "virtio-rng,id=r0,socket=4", NULL };
+	const char *argv[] = {tu_bin("MPVMM_MISC"),	    "-device",
+			      "pci-testdev,id=t0,socket=3", "-device",
+			      "virtio-rng,id=r0,socket=4",  NULL};
 	struct tu_proc p;
 	int a[2], b[2], fds[2];
 
@@ -146,7 +146,7 @@ static void test_status_misc(void)
 /* mpvmm-net hosts no device yet: it runs on its control channel alone. */
 static void test_status_net(void)
 {
-	const char *argv[] = { tu_bin("MPVMM_NET"), "--control=3", NULL };
+	const char *argv[] = {tu_bin("MPVMM_NET"), "--control=3", NULL};
 	struct tu_proc p;
 	int sv[2];
 
@@ -162,8 +162,14 @@ static void test_status_storage(void)
 	g_autofree char *img = NULL;
 	int fd = g_file_open_tmp("mpvmm-sandbox-XXXXXX.img", &img, NULL);
 	g_autofree char *bd = g_strdup_printf("driver=file,node-name=d0,filename=%s", img);
-	const char *argv[] = { tu_bin("MPVMM_STORAGE"), "--uid=4242", "--gid=4343", "-blockdev",
-			       bd, "-device", "virtio-blk,id=vd0,drive=d0,socket=3", NULL };
+	const char *argv[] = {tu_bin("MPVMM_STORAGE"),
+			      "--uid=4242",
+			      "--gid=4343",
+			      "-blockdev",
+			      bd,
+			      "-device",
+			      "virtio-blk,id=vd0,drive=d0,socket=3",
+			      NULL};
 	struct tu_proc p;
 	int sv[2];
 
@@ -192,11 +198,22 @@ static void test_forbidden(gconstpointer data)
 	g_autofree char *elf = tu_guest("pci-testdev");
 	g_autofree char *hook = g_strdup_printf("--x-test-forbidden=%s", action);
 	g_autofree char *out = NULL, *err = NULL, *rerr = NULL, *rout = NULL;
-	const char *rargv[] = { tu_bin("MPVMM_MISC"), hook, "-device",
-				"pci-testdev,id=t0,socket=3", NULL };
-	const char *vargv[] = { tu_bin("MPVMM"), "-m", "64M", "-kernel", elf, "-serial", "none",
-				"-debugcon", "stdio", "-device", "pci-proxy-dev,id=t0,socket=3",
-				"-append", "wait-gone=1", NULL };
+	const char *rargv[] = {tu_bin("MPVMM_MISC"), hook, "-device", "pci-testdev,id=t0,socket=3",
+			       NULL};
+	const char *vargv[] = {tu_bin("MPVMM"),
+			       "-m",
+			       "64M",
+			       "-kernel",
+			       elf,
+			       "-serial",
+			       "none",
+			       "-debugcon",
+			       "stdio",
+			       "-device",
+			       "pci-proxy-dev,id=t0,socket=3",
+			       "-append",
+			       "wait-gone=1",
+			       NULL};
 	struct tu_proc rp, vp;
 	int sv[2], status;
 
@@ -240,9 +257,14 @@ static void test_forbidden_class(gconstpointer data)
 	const char *const *c = data; /* { class, action } */
 	g_autofree char *hook = g_strdup_printf("--x-test-forbidden=%s", c[1]);
 	g_autofree char *img = NULL, *bd = NULL, *rerr = NULL, *rout = NULL;
-	const char *storage[] = { tu_bin("MPVMM_STORAGE"), hook, "-blockdev", NULL, "-device",
-				  "virtio-blk,id=vd0,drive=d0,socket=3", NULL };
-	const char *net[] = { tu_bin("MPVMM_NET"), hook, "--control=3", NULL };
+	const char *storage[] = {tu_bin("MPVMM_STORAGE"),
+				 hook,
+				 "-blockdev",
+				 NULL,
+				 "-device",
+				 "virtio-blk,id=vd0,drive=d0,socket=3",
+				 NULL};
+	const char *net[] = {tu_bin("MPVMM_NET"), hook, "--control=3", NULL};
 	bool is_storage = !strcmp(c[0], "storage");
 	struct tu_proc p;
 	int sv[2], status, fd;
@@ -269,15 +291,16 @@ static void test_forbidden_class(gconstpointer data)
 		g_unlink(img);
 	g_assert_nonnull(strstr(rout, "x-test-forbidden: attempting"));
 	if (!WIFSIGNALED(status) || WTERMSIG(status) != SIGSYS)
-		g_error("mpvmm-%s attempting %s: status 0x%x, not death by SIGSYS:\n%s", c[0],
-			c[1], status, rerr);
+		g_error("mpvmm-%s attempting %s: status 0x%x, not death by SIGSYS:\n%s", c[0], c[1],
+			status, rerr);
 }
 
 /* --sandbox=log: every layer but a forbidden call is logged, not killed. */
 static void test_log_mode(void)
 {
-	const char *argv[] = { tu_bin("MPVMM_MISC"), "--sandbox=log", "--x-test-forbidden=socket",
-			       "-device", "pci-testdev,id=t0,socket=3", NULL };
+	const char *argv[] = {tu_bin("MPVMM_MISC"),	    "--sandbox=log",
+			      "--x-test-forbidden=socket",  "-device",
+			      "pci-testdev,id=t0,socket=3", NULL};
 	struct tu_proc p;
 	pid_t server;
 	int sv[2], status;
@@ -298,8 +321,8 @@ static void test_log_mode(void)
 /* --sandbox=off: none of it, and the state says so. */
 static void test_off_mode(void)
 {
-	const char *argv[] = { tu_bin("MPVMM_MISC"), "--sandbox=off", "-device",
-			       "pci-testdev,id=t0,socket=3", NULL };
+	const char *argv[] = {tu_bin("MPVMM_MISC"), "--sandbox=off", "-device",
+			      "pci-testdev,id=t0,socket=3", NULL};
 	struct tu_proc p;
 	int sv[2], status;
 
@@ -320,20 +343,20 @@ static void test_bad_options(void)
 	static const struct {
 		const char *arg, *msg;
 	} cases[] = {
-		{ "--uid=0", "--uid=0: not a valid id" },
-		{ "--uid=abc", "--uid=abc: not a valid id" },
-		{ "--uid=-5", "--uid=-5: not a valid id" },
-		{ "--uid=4294967295", "--uid=4294967295: not a valid id" },
-		{ "--gid=99999999999", "--gid=99999999999: not a valid id" },
-		{ "--gid=", "--gid=: not a valid id" },
-		{ "--sandbox=maybe", "--sandbox=maybe: unknown mode" },
-		{ "--sandbox=", "--sandbox=: unknown mode" },
-		{ "--x-test-forbidden=reboot", "--x-test-forbidden=reboot: unknown action" },
+		{"--uid=0", "--uid=0: not a valid id"},
+		{"--uid=abc", "--uid=abc: not a valid id"},
+		{"--uid=-5", "--uid=-5: not a valid id"},
+		{"--uid=4294967295", "--uid=4294967295: not a valid id"},
+		{"--gid=99999999999", "--gid=99999999999: not a valid id"},
+		{"--gid=", "--gid=: not a valid id"},
+		{"--sandbox=maybe", "--sandbox=maybe: unknown mode"},
+		{"--sandbox=", "--sandbox=: unknown mode"},
+		{"--x-test-forbidden=reboot", "--x-test-forbidden=reboot: unknown action"},
 	};
 
 	for (unsigned i = 0; i < G_N_ELEMENTS(cases); i++) {
-		const char *argv[] = { tu_bin("MPVMM_MISC"), cases[i].arg, "-device",
-				       "pci-testdev,id=t0,socket=3", NULL };
+		const char *argv[] = {tu_bin("MPVMM_MISC"), cases[i].arg, "-device",
+				      "pci-testdev,id=t0,socket=3", NULL};
 		g_autofree char *err = NULL;
 		struct tu_proc p;
 		int status;
@@ -358,10 +381,10 @@ static void test_listen_path(void)
 	g_autofree char *dir = g_dir_make_tmp("mpvmm-sandbox-XXXXXX", NULL);
 	g_autofree char *sock = g_build_filename(dir, "t0.sock", NULL);
 	g_autofree char *opt = g_strdup_printf("pci-testdev,id=t0,socket=%s", sock);
-	const char *argv[] = { tu_bin("MPVMM_MISC"), "-device", opt, NULL };
+	const char *argv[] = {tu_bin("MPVMM_MISC"), "-device", opt, NULL};
 
 	for (unsigned round = 0; round < 2; round++) {
-		struct sockaddr_un sa = { .sun_family = AF_UNIX };
+		struct sockaddr_un sa = {.sun_family = AF_UNIX};
 		struct tu_proc p;
 		int fd, status;
 
@@ -382,13 +405,13 @@ static void test_listen_path(void)
 
 int main(int argc, char **argv)
 {
-	static const char *const actions[] = { "open", "socket", "execve", "ptrace", "mmap-exec",
-					       "fork" };
+	static const char *const actions[] = {"open",	"socket",    "execve",
+					      "ptrace", "mmap-exec", "fork"};
 	static const char *classes[][2] = {
-		{ "storage", "open" },	 { "storage", "socket" }, { "storage", "execve" },
-		{ "storage", "ptrace" }, { "storage", "mmap-exec" }, { "storage", "fork" },
-		{ "net", "open" },	 { "net", "socket" },	  { "net", "execve" },
-		{ "net", "ptrace" },	 { "net", "mmap-exec" },  { "net", "fork" },
+		{"storage", "open"},   {"storage", "socket"},	 {"storage", "execve"},
+		{"storage", "ptrace"}, {"storage", "mmap-exec"}, {"storage", "fork"},
+		{"net", "open"},       {"net", "socket"},	 {"net", "execve"},
+		{"net", "ptrace"},     {"net", "mmap-exec"},	 {"net", "fork"},
 	};
 
 	signal(SIGPIPE, SIG_IGN);
@@ -407,8 +430,8 @@ int main(int argc, char **argv)
 		g_test_add_data_func(path, actions[i], test_forbidden);
 	}
 	for (unsigned i = 0; i < G_N_ELEMENTS(classes); i++) {
-		g_autofree char *path = g_strdup_printf("/sandbox/forbidden-%s/%s", classes[i][0],
-							classes[i][1]);
+		g_autofree char *path =
+			g_strdup_printf("/sandbox/forbidden-%s/%s", classes[i][0], classes[i][1]);
 
 		g_test_add_data_func(path, classes[i], test_forbidden_class);
 	}
