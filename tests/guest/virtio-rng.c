@@ -59,6 +59,7 @@ static void rng_setup(bool msix)
 	r = virtio_driver_ok(&vd);
 	report((r & VIRTIO_S_DRIVER_OK) && !(r & (VIRTIO_S_NEEDS_RESET | VIRTIO_S_FAILED)),
 	       "DRIVER_OK: device status 0x%x, queue size %u", r, vq.size);
+	virtio_pcicfg_check(&vd);
 	__asm__ volatile("sti");
 }
 
