@@ -17,9 +17,9 @@
  * called on a vCPU thread, which hands over to that context.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/time.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -130,14 +130,67 @@ static struct hotplug_port *hotplug_pick_port(struct hotplug *hp, const char *bu
 	return NULL;
 }
 
-/* Bound the handshake's waits on a remote that stopped answering (0 s: no bound). */
-static void hotplug_sock_timeout(int sock, unsigned s)
-{
-	struct timeval tv = {.tv_sec = s};
+/* A handshake run on its own thread, so that the monitor can give up on it. */
+struct hotplug_conn {
+	char *id;
+	int sock;
+	const struct gmem *mem;
+	struct pcifn *fn;
+	GError *err;
+	int ret;
+	GMutex lock;
+	GCond cond;
+	bool done;
+};
 
-	if (setsockopt(sock, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0 ||
-	    setsockopt(sock, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) < 0)
-		g_debug("cannot set a socket timeout: %s", g_strerror(errno));
+static gpointer hotplug_conn_thread(gpointer data)
+{
+	struct hotplug_conn *c = data;
+
+	c->ret = proxy_connect(c->id, c->sock, c->mem, &c->fn, &c->err); /* owns sock */
+	g_mutex_lock(&c->lock);
+	c->done = true;
+	g_cond_signal(&c->cond);
+	g_mutex_unlock(&c->lock);
+	return NULL;
+}
+
+/*
+ * proxy_connect() with a bound: a remote silent for HOTPLUG_HANDSHAKE_TIMEOUT_S gets its
+ * socket shut down (through a duplicate: shutdown acts on the socket, whoever holds
+ * it), which ends the handshake's blocking waits with an error.  *timed_out tells.
+ */
+static int hotplug_connect_bounded(struct hotplug_conn *c, bool *timed_out)
+{
+	gint64 end = g_get_monotonic_time() + HOTPLUG_HANDSHAKE_TIMEOUT_S * G_USEC_PER_SEC;
+	int watch = fcntl(c->sock, F_DUPFD_CLOEXEC, 3);
+	GThread *t;
+
+	*timed_out = false;
+	if (watch < 0) {
+		close(c->sock);
+		return -errno;
+	}
+	g_mutex_init(&c->lock);
+	g_cond_init(&c->cond);
+	t = g_thread_new("hotplug-connect", hotplug_conn_thread, c);
+	g_mutex_lock(&c->lock);
+	while (!c->done && g_cond_wait_until(&c->cond, &c->lock, end))
+		;
+	if (!c->done) {
+		*timed_out = true;
+		shutdown(watch, SHUT_RDWR);
+	}
+	g_mutex_unlock(&c->lock);
+	g_thread_join(t);
+	close(watch);
+	if (*timed_out && c->ret == 0) { /* finished just as its socket was shut down */
+		pcifn_destroy(c->fn);
+		c->ret = -ETIMEDOUT;
+	}
+	g_mutex_clear(&c->lock);
+	g_cond_clear(&c->cond);
+	return c->ret;
 }
 
 /* The function, its interrupts wired (INTx: the port's pins, 7.3.1) and doorbells. */
@@ -145,17 +198,26 @@ static int hotplug_connect(struct hotplug_port *p, const char *id, int sock,
 			   struct pcifn **out, GError **err)
 {
 	struct machine *m = p->hp->m;
-	g_autoptr(GError) why = NULL;
+	struct hotplug_conn c = {.id = g_strdup(id), .sock = sock, .mem = m->mem};
+	bool timed_out;
 	unsigned gsi[4];
 	int ret;
 
-	hotplug_sock_timeout(sock, HOTPLUG_HANDSHAKE_TIMEOUT_S);
-	ret = proxy_connect(id, sock, m->mem, out, &why); /* owns sock now */
+	ret = hotplug_connect_bounded(&c, &timed_out);
+	if (ret < 0 && timed_out)
+		qmp_error_set(err, ret, QMP_ERROR_GENERIC,
+			      "device_add id=%s: the device did not connect: it did not answer "
+			      "the handshake within %d s; is its process stopped or hung?", id,
+			      HOTPLUG_HANDSHAKE_TIMEOUT_S);
+	else if (ret < 0)
+		qmp_error_set(err, ret, QMP_ERROR_GENERIC,
+			      "device_add id=%s: the device did not connect: %s", id,
+			      c.err ? c.err->message : g_strerror(-ret));
+	g_clear_error(&c.err);
+	g_free(c.id);
 	if (ret < 0)
-		return qmp_error_set(err, ret, QMP_ERROR_GENERIC,
-				     "device_add id=%s: the device did not connect: %s", id,
-				     why ? why->message : g_strerror(-ret));
-	hotplug_sock_timeout(sock, 0); /* still open: the function owns it */
+		return ret;
+	*out = c.fn;
 	vmirq_intx_gsi(rootport_slot(p->rp), gsi);
 	ret = pcifn_irq_setup(*out, &vmirq_ops, m->irq, gsi);
 	if (ret < 0) {
@@ -166,6 +228,14 @@ static int hotplug_connect(struct hotplug_port *p, const char *id, int sock,
 	}
 	ioeventfd_attach(m, *out);
 	return 0;
+}
+
+int hotplug_check(struct hotplug *hp, const char *bus, const char *id, GError **err)
+{
+	if (hotplug_id_used(hp, id))
+		return qmp_error_set(err, -EEXIST, QMP_ERROR_GENERIC,
+				     "Duplicate device ID '%s'; choose another id", id);
+	return hotplug_pick_port(hp, bus, err) ? 0 : -ENODEV;
 }
 
 int hotplug_add(struct hotplug *hp, const char *bus, const char *id, int sock, GError **err)

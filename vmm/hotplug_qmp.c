@@ -129,6 +129,8 @@ static int hp_device_add(void *opaque, struct qmp_session *s, json_object *args,
 				     "Invalid id '%s'; an id starts with a letter and has at most "
 				     "%u letters, digits, '-', '.' or '_'", id, DEVOPT_ID_MAX);
 	r = hp_check_form(args, id, err);
+	if (r == 0)
+		r = hotplug_check(m->hotplug, bus, id, err);
 	if (r < 0)
 		return r;
 	if (hp_str(args, "rid"))

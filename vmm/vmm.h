@@ -299,6 +299,8 @@ extern const struct qmp_command hotplug_qmp_commands[];
  * leave the slot empty).  Call on the monitor's thread, as every call here.
  */
 int hotplug_add(struct hotplug *hp, const char *bus, const char *id, int sock, GError **err);
+/* hotplug_add()'s checks of bus and id alone, before a channel is opened. */
+int hotplug_check(struct hotplug *hp, const char *bus, const char *id, GError **err);
 /*
  * Ask the guest to release `id` (attention button) and return; the device goes when
  * the guest powers its slot off, or after the port's unplug timeout; at once if the

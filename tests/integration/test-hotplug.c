@@ -1,0 +1,635 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * test-hotplug: PCIe native hot-plug end to end on KVM.  mpvmm runs hotplug.elf (a
+ * pciehp-like guest driver, tests/guest/hotplug.c) behind -device pcie-root-port; the
+ * test drives QMP device_add / device_del with a pci-testdev served by a real
+ * mpvmm-misc, reached by getfd (SCM_RIGHTS) or by socket path, and checks what the
+ * guest reports (TAP on debugcon) and what QMP answers: the error classes, a full port,
+ * a guest that never releases its device (the unplug timeout), a device process that
+ * dies or goes silent during the handshake (the VM runs on), and 100 plug/unplug
+ * cycles while another device does I/O, with mpvmm's and mpvmm-misc's open fds and RSS
+ * compared before and after.  The QMP client here is deliberately small: one line per
+ * message, as QEMU and mpvmm send them.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <json-c/json.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "tests/lib/tu.h"
+
+#define HP_TIMEOUT_S 30
+/* RSS may move by allocator slack (glib slices, malloc arenas) between two samples. */
+#define HP_RSS_SLACK_KB 512
+
+struct hp_vm {
+	char *dir, *qmp_path;
+	struct tu_proc p;
+	GString *out, *err; /* the guest's TAP (debugcon) and mpvmm's log so far */
+	int qmp;
+	GString *qbuf;	 /* QMP bytes not yet split into lines */
+	GPtrArray *events; /* events seen while waiting for replies */
+};
+
+/* Read whatever mpvmm wrote within ms milliseconds. */
+static void hp_pump(struct hp_vm *vm, int ms)
+{
+	struct pollfd pfd[2] = {{.fd = vm->p.out_fd, .events = POLLIN},
+				{.fd = vm->p.err_fd, .events = POLLIN}};
+	GString *dst[2] = {vm->out, vm->err};
+	char buf[4096];
+
+	if (poll(pfd, 2, ms) <= 0)
+		return;
+	for (unsigned i = 0; i < 2; i++) {
+		ssize_t n;
+
+		if (!(pfd[i].revents & (POLLIN | POLLHUP)))
+			continue;
+		n = read(pfd[i].fd, buf, sizeof(buf));
+		if (n > 0)
+			g_string_append_len(dst[i], buf, n);
+	}
+}
+
+static void hp_wait_out(struct hp_vm *vm, const char *needle)
+{
+	gint64 end = g_get_monotonic_time() + HP_TIMEOUT_S * G_USEC_PER_SEC;
+
+	while (!strstr(vm->out->str, needle)) {
+		if (g_get_monotonic_time() > end)
+			g_error("no '%s' from the guest within %d s; got:\n%s\nmpvmm:\n%s", needle,
+				HP_TIMEOUT_S, vm->out->str, vm->err->str);
+		hp_pump(vm, 50);
+	}
+}
+
+/* One QMP message (a line), pumping mpvmm's output meanwhile. */
+static json_object *hp_qmp_read(struct hp_vm *vm)
+{
+	gint64 end = g_get_monotonic_time() + HP_TIMEOUT_S * G_USEC_PER_SEC;
+	char *nl;
+
+	while (!(nl = strchr(vm->qbuf->str, '\n'))) {
+		struct pollfd pfd = {.fd = vm->qmp, .events = POLLIN};
+		char buf[4096];
+		ssize_t n;
+
+		g_assert_cmpint(g_get_monotonic_time(), <, end);
+		hp_pump(vm, 0);
+		if (poll(&pfd, 1, 20) <= 0)
+			continue;
+		n = read(vm->qmp, buf, sizeof(buf));
+		g_assert_cmpint(n, >, 0);
+		g_string_append_len(vm->qbuf, buf, n);
+	}
+	*nl = '\0';
+	json_object *msg = json_tokener_parse(vm->qbuf->str);
+
+	g_assert_nonnull(msg);
+	g_string_erase(vm->qbuf, 0, nl - vm->qbuf->str + 1);
+	return msg;
+}
+
+/* Send a command (JSON text, and an fd by SCM_RIGHTS if fd >= 0); return the reply. */
+static json_object *hp_qmp_fd(struct hp_vm *vm, const char *cmd, int fd)
+{
+	char cbuf[CMSG_SPACE(sizeof(int))] = {0};
+	struct iovec iov = {.iov_base = (void *)cmd, .iov_len = strlen(cmd)};
+	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1};
+
+	if (fd >= 0) {
+		struct cmsghdr *c;
+
+		mh.msg_control = cbuf;
+		mh.msg_controllen = sizeof(cbuf);
+		c = CMSG_FIRSTHDR(&mh);
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(c), &fd, sizeof(int));
+	}
+	g_assert_cmpint(sendmsg(vm->qmp, &mh, MSG_NOSIGNAL), ==, (ssize_t)strlen(cmd));
+	for (;;) {
+		json_object *msg = hp_qmp_read(vm), *v;
+
+		if (!json_object_object_get_ex(msg, "event", &v))
+			return msg;
+		g_ptr_array_add(vm->events, msg);
+	}
+}
+
+static json_object *hp_qmp(struct hp_vm *vm, const char *cmd)
+{
+	return hp_qmp_fd(vm, cmd, -1);
+}
+
+/* The command must succeed. */
+static void hp_ok(struct hp_vm *vm, const char *cmd)
+{
+	json_object *r = hp_qmp(vm, cmd), *v;
+
+	if (!json_object_object_get_ex(r, "return", &v))
+		g_error("%s failed: %s", cmd, json_object_to_json_string(r));
+	json_object_put(r);
+}
+
+/* The command must fail with class cls and a description containing what. */
+static void hp_fails_fd(struct hp_vm *vm, const char *cmd, int fd, const char *cls,
+			const char *what)
+{
+	json_object *r = hp_qmp_fd(vm, cmd, fd), *e, *c, *d;
+
+	if (!json_object_object_get_ex(r, "error", &e))
+		g_error("%s did not fail: %s", cmd, json_object_to_json_string(r));
+	g_assert_true(json_object_object_get_ex(e, "class", &c));
+	g_assert_true(json_object_object_get_ex(e, "desc", &d));
+	g_assert_cmpstr(json_object_get_string(c), ==, cls);
+	if (!strstr(json_object_get_string(d), what))
+		g_error("%s: '%s' does not say '%s'", cmd, json_object_get_string(d), what);
+	json_object_put(r);
+}
+
+static void hp_fails(struct hp_vm *vm, const char *cmd, const char *cls, const char *what)
+{
+	hp_fails_fd(vm, cmd, -1, cls, what);
+}
+
+/* Wait for DEVICE_DELETED of id (seen already, or arriving). */
+static void hp_wait_deleted(struct hp_vm *vm, const char *id)
+{
+	for (;;) {
+		for (unsigned i = 0; i < vm->events->len; i++) {
+			json_object *e = vm->events->pdata[i], *name, *data, *dev, *path;
+			g_autofree char *want = g_strdup_printf("/machine/peripheral/%s", id);
+
+			json_object_object_get_ex(e, "event", &name);
+			if (strcmp(json_object_get_string(name), "DEVICE_DELETED") != 0 ||
+			    !json_object_object_get_ex(e, "data", &data) ||
+			    !json_object_object_get_ex(data, "device", &dev) ||
+			    strcmp(json_object_get_string(dev), id) != 0)
+				continue;
+			g_assert_true(json_object_object_get_ex(data, "path", &path));
+			g_assert_cmpstr(json_object_get_string(path), ==, want);
+			g_ptr_array_remove_index(vm->events, i);
+			return;
+		}
+		g_ptr_array_add(vm->events, hp_qmp_read(vm));
+	}
+}
+
+static int hp_connect(const char *path)
+{
+	struct sockaddr_un sun = {.sun_family = AF_UNIX};
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	g_assert_cmpint(fd, >=, 0);
+	g_strlcpy(sun.sun_path, path, sizeof(sun.sun_path));
+	for (int i = 0; i < 500; i++) {
+		if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == 0)
+			return fd;
+		g_usleep(10000);
+	}
+	g_error("cannot connect to %s: %s", path, g_strerror(errno));
+}
+
+static void hp_json_free(gpointer p)
+{
+	json_object_put(p);
+}
+
+/* mpvmm with the guest options `append` and the extra arguments; QMP negotiated. */
+static void hp_vm_start(struct hp_vm *vm, const char *append, const char *const *extra)
+{
+	g_autofree char *elf = tu_guest("hotplug");
+	g_autoptr(GPtrArray) argv = g_ptr_array_new_with_free_func(g_free);
+	g_autofree char *qmp_opt = NULL;
+	json_object *greeting;
+	const char *base[13];
+
+	vm->dir = g_dir_make_tmp("hotplug-XXXXXX", NULL);
+	vm->qmp_path = g_build_filename(vm->dir, "qmp.sock", NULL);
+	qmp_opt = g_strdup_printf("unix:%s,server=on,wait=off", vm->qmp_path);
+	memcpy(base, (const char *[]){tu_bin("MPVMM"), "-m", "64M", "-kernel", elf, "-append",
+				      append, "-serial", "none", "-debugcon", "stdio", "-qmp",
+				      qmp_opt}, sizeof(base));
+	for (unsigned i = 0; i < G_N_ELEMENTS(base); i++)
+		g_ptr_array_add(argv, g_strdup(base[i]));
+	for (unsigned i = 0; extra[i]; i++)
+		g_ptr_array_add(argv, g_strdup(extra[i]));
+	g_ptr_array_add(argv, NULL);
+	tu_spawn((char **)argv->pdata, NULL, 0, true, &vm->p);
+	vm->out = g_string_new(NULL);
+	vm->err = g_string_new(NULL);
+	vm->qbuf = g_string_new(NULL);
+	vm->events = g_ptr_array_new_with_free_func(hp_json_free);
+	vm->qmp = hp_connect(vm->qmp_path);
+	greeting = hp_qmp_read(vm);
+	json_object_put(greeting);
+	hp_ok(vm, "{\"execute\": \"qmp_capabilities\"}");
+	hp_wait_out(vm, "# HOTPLUG waiting");
+}
+
+/* The guest exits by itself: every check passed (isa-debug-exit code 0: status 1). */
+static void hp_vm_end(struct hp_vm *vm)
+{
+	gint64 end = g_get_monotonic_time() + HP_TIMEOUT_S * G_USEC_PER_SEC;
+	int status = 0;
+
+	while (waitpid(vm->p.pid, &status, WNOHANG) == 0) {
+		if (g_get_monotonic_time() > end) {
+			kill(vm->p.pid, SIGKILL);
+			g_error("mpvmm did not end; guest:\n%s\nmpvmm:\n%s", vm->out->str,
+				vm->err->str);
+		}
+		hp_pump(vm, 20);
+	}
+	for (int i = 0; i < 10; i++)
+		hp_pump(vm, 10);
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 1 || strstr(vm->out->str, "not ok"))
+		g_error("guest failed (status 0x%x):\n%s\nmpvmm:\n%s", status, vm->out->str,
+			vm->err->str);
+	close(vm->qmp);
+	close(vm->p.out_fd);
+	close(vm->p.err_fd);
+}
+
+static void hp_vm_free(struct hp_vm *vm)
+{
+	g_string_free(vm->out, TRUE);
+	g_string_free(vm->err, TRUE);
+	g_string_free(vm->qbuf, TRUE);
+	g_ptr_array_unref(vm->events);
+	rmdir(vm->dir); /* mpvmm removed its socket */
+	g_free(vm->qmp_path);
+	g_free(vm->dir);
+}
+
+/* mpvmm-misc serving pci-testdev `id` on socket path `path` (waits for the file). */
+static void hp_remote(const char *id, const char *path, struct tu_proc *p)
+{
+	g_autofree char *dev = g_strdup_printf("pci-testdev,id=%s,socket=%s", id, path);
+	char *argv[] = {(char *)tu_bin("MPVMM_MISC"), "-device", dev, NULL};
+
+	tu_spawn(argv, NULL, 0, false, p);
+	for (int i = 0; i < 500 && !g_file_test(path, G_FILE_TEST_EXISTS); i++)
+		g_usleep(10000);
+	g_assert_true(g_file_test(path, G_FILE_TEST_EXISTS));
+}
+
+static void hp_stop(struct tu_proc *p)
+{
+	kill(p->pid, SIGTERM);
+	g_assert_true(WIFEXITED(tu_wait(p, 10)));
+}
+
+/* One add-release-delete cycle of the guest: device_add `args`, then device_del. */
+static void hp_cycle(struct hp_vm *vm, unsigned cycle, const char *id, const char *args)
+{
+	g_autofree char *add = g_strdup_printf(
+		"{\"execute\": \"device_add\", \"arguments\": {\"driver\": \"pci-proxy-dev\", "
+		"\"id\": \"%s\"%s}}", id, args);
+	g_autofree char *del = g_strdup_printf(
+		"{\"execute\": \"device_del\", \"arguments\": {\"id\": \"%s\"}}", id);
+	g_autofree char *ready = g_strdup_printf("# HOTPLUG ready cycle=%u ", cycle);
+	g_autofree char *removed = g_strdup_printf("# HOTPLUG removed cycle=%u ", cycle);
+
+	hp_ok(vm, add);
+	hp_wait_out(vm, ready);
+	hp_ok(vm, del);
+	hp_wait_deleted(vm, id);
+	hp_wait_out(vm, removed);
+}
+
+/*
+ * Plug by path into a named port, by getfd into the first free one (the remote holds
+ * only that connection and must exit once mpvmm closes it: the device was torn down),
+ * and by path into the second port; the guest drives each through MSI.
+ */
+static void test_path_and_getfd(void)
+{
+	struct hp_vm vm = {0};
+	struct tu_proc remote, fdremote;
+	g_autofree char *sock = NULL, *args = NULL;
+	int sv[2];
+
+	if (tu_skip_without_kvm())
+		return;
+	hp_vm_start(&vm, "cycles=3",
+		    (const char *const[]){"-device", "pcie-root-port,id=rp0",
+					  "-device", "pcie-root-port,id=rp1,slot=9", NULL});
+	sock = g_build_filename(vm.dir, "hp.sock", NULL);
+	hp_remote("hp", sock, &remote);
+	args = g_strdup_printf(", \"bus\": \"rp0\", \"socket\": \"%s\"", sock);
+	hp_cycle(&vm, 1, "hp", args);
+	g_assert_nonnull(strstr(vm.out->str, "presence detected in slot 1"));
+
+	tu_socketpair(sv);
+	tu_spawn((char *[]){(char *)tu_bin("MPVMM_MISC"), "-device", "pci-testdev,id=fdhp,socket=3",
+			    NULL}, &sv[1], 1, false, &fdremote);
+	close(sv[1]);
+	json_object_put(hp_qmp_fd(&vm, "{\"execute\": \"getfd\", \"arguments\": "
+				       "{\"fdname\": \"chan\"}}", sv[0]));
+	close(sv[0]);
+	hp_cycle(&vm, 2, "fdhp", ", \"socket\": \"chan\"");
+	g_assert_cmpint(tu_wait(&fdremote, 10), ==, 0); /* its only channel closed */
+
+	g_free(args);
+	args = g_strdup_printf(", \"bus\": \"rp1\", \"socket\": \"%s\"", sock);
+	hp_cycle(&vm, 3, "hp", args);
+	g_assert_nonnull(strstr(vm.out->str, "presence detected in slot 9"));
+	hp_vm_end(&vm);
+	hp_vm_free(&vm);
+	hp_stop(&remote);
+}
+
+#define ADD(args) "{\"execute\": \"device_add\", \"arguments\": {" args "}}"
+#define DEL(id) "{\"execute\": \"device_del\", \"arguments\": {\"id\": \"" id "\"}}"
+
+/* Every refusal of device_add / device_del, each with its class and reason. */
+static void test_errors(void)
+{
+	struct hp_vm vm = {0};
+	struct tu_proc remote;
+	g_autofree char *sock = NULL, *ok = NULL, *full = NULL, *wrong = NULL;
+	int pfd[2];
+
+	if (tu_skip_without_kvm())
+		return;
+	hp_vm_start(&vm, "cycles=1", (const char *const[]){"-device", "pci-testdev,id=t0",
+							    "-device", "pcie-root-port,id=rp0",
+							    NULL});
+	sock = g_build_filename(vm.dir, "hp.sock", NULL);
+	hp_remote("hp", sock, &remote);
+	hp_fails(&vm, ADD("\"driver\": \"pci-proxy-dev\", \"id\": \"a\", \"bus\": \"nope\", "
+			  "\"socket\": \"/x\""), "DeviceNotFound", "Bus 'nope' not found");
+	hp_fails(&vm, ADD("\"driver\": \"pci-proxy-dev\", \"id\": \"a\", \"bus\": \"t0\", "
+			  "\"socket\": \"/x\""), "DeviceNotFound", "Bus 't0' not found");
+	hp_fails(&vm, ADD("\"driver\": \"virtio-blk\", \"id\": \"a\", \"socket\": \"/x\""),
+		 "GenericError", "not a valid device model");
+	hp_fails(&vm, ADD("\"driver\": \"pci-proxy-dev\", \"id\": \"1a\", \"socket\": \"/x\""),
+		 "GenericError", "Invalid id");
+	hp_fails(&vm, ADD("\"driver\": \"pci-proxy-dev\", \"socket\": \"/x\""), "GenericError",
+		 "Parameter 'id' is missing");
+	hp_fails(&vm, ADD("\"driver\": \"pci-proxy-dev\", \"id\": 5, \"socket\": \"/x\""),
+		 "GenericError", "Invalid parameter type for 'id'");
+	hp_fails(&vm, ADD("\"driver\": \"pci-proxy-dev\", \"id\": \"t0\", \"socket\": \"/x\""),
+		 "GenericError", "Duplicate device ID 't0'");
+	hp_fails(&vm, ADD("\"driver\": \"pci-proxy-dev\", \"id\": \"rp0\", \"socket\": \"/x\""),
+		 "GenericError", "Duplicate device ID 'rp0'");
+	hp_fails(&vm, ADD("\"driver\": \"pci-proxy-dev\", \"id\": \"a\""), "GenericError",
+		 "exactly one of socket");
+	hp_fails(&vm, ADD("\"driver\": \"pci-proxy-dev\", \"id\": \"a\", \"socket\": \"/x\", "
+			  "\"rid\": \"p\""), "GenericError", "exactly one of socket");
+	hp_fails(&vm, ADD("\"driver\": \"pci-proxy-dev\", \"id\": \"a\", \"socket\": \"/x\", "
+			  "\"speed\": \"9\""), "GenericError", "Parameter 'speed' is unexpected");
+	hp_fails(&vm, ADD("\"driver\": \"pci-proxy-dev\", \"id\": \"a\", \"rid\": \"p\""),
+		 "GenericError", "remote-driver");
+	hp_fails(&vm, ADD("\"driver\": \"pci-proxy-dev\", \"id\": \"a\", \"socket\": \"\""),
+		 "GenericError", "socket is empty");
+	hp_fails(&vm, ADD("\"driver\": \"pci-proxy-dev\", \"id\": \"a\", "
+			  "\"socket\": \"/nonexistent/x.sock\""), "GenericError", "cannot connect");
+	g_assert_cmpint(pipe2(pfd, O_CLOEXEC), ==, 0);
+	json_object_put(hp_qmp_fd(&vm, "{\"execute\": \"getfd\", \"arguments\": "
+				       "{\"fdname\": \"pipe\"}}", pfd[0]));
+	close(pfd[0]);
+	close(pfd[1]);
+	hp_fails(&vm, ADD("\"driver\": \"pci-proxy-dev\", \"id\": \"a\", \"socket\": \"pipe\""),
+		 "GenericError", "not an AF_UNIX stream socket");
+	/* The remote hosts "hp", not "other": the handshake says so. */
+	wrong = g_strdup_printf(ADD("\"driver\": \"pci-proxy-dev\", \"id\": \"other\", "
+				    "\"socket\": \"%s\""), sock);
+	hp_fails(&vm, wrong, "GenericError", "socket is connected to device 'hp', not 'other'");
+	hp_fails(&vm, DEL("nope"), "DeviceNotFound", "Device 'nope' not found");
+	hp_fails(&vm, DEL("t0"), "GenericError", "does not support hot-plug");
+	hp_fails(&vm, DEL("rp0"), "GenericError", "cannot be deleted");
+
+	/* No bus: the first empty port.  Then the port is full, and no port is free. */
+	ok = g_strdup_printf(ADD("\"driver\": \"pci-proxy-dev\", \"id\": \"hp\", "
+				 "\"socket\": \"%s\""), sock);
+	hp_ok(&vm, ok);
+	hp_wait_out(&vm, "# HOTPLUG ready cycle=1 ");
+	full = g_strdup_printf(ADD("\"driver\": \"pci-proxy-dev\", \"id\": \"hp2\", "
+				   "\"bus\": \"rp0\", \"socket\": \"%s\""), sock);
+	hp_fails(&vm, full, "GenericError", "Bus 'rp0' is full: its slot holds 'hp'");
+	hp_fails(&vm, ok, "GenericError", "Duplicate device ID 'hp'");
+	g_free(ok);
+	ok = g_strdup_printf(ADD("\"driver\": \"pci-proxy-dev\", \"id\": \"hp2\", "
+				 "\"socket\": \"%s\""), sock);
+	hp_fails(&vm, ok, "GenericError", "No free hot-plug slot");
+	hp_ok(&vm, "{\"execute\": \"query-status\"}"); /* the VM runs on */
+	hp_ok(&vm, DEL("hp"));
+	hp_wait_deleted(&vm, "hp");
+	hp_vm_end(&vm);
+	hp_vm_free(&vm);
+	hp_stop(&remote);
+}
+
+/*
+ * A guest that ignores the attention button: device_del returns at once, a second one
+ * is refused while the first waits, and after the port's x-unplug-timeout the device is
+ * removed anyway; the guest sees the surprise removal.
+ */
+static void test_timeout(void)
+{
+	struct hp_vm vm = {0};
+	struct tu_proc remote;
+	g_autofree char *sock = NULL, *add = NULL;
+	gint64 t0, waited;
+
+	if (tu_skip_without_kvm())
+		return;
+	hp_vm_start(&vm, "cycles=1 release=0",
+		    (const char *const[]){"-device",
+					  "pcie-root-port,id=rp0,x-unplug-timeout=400", NULL});
+	sock = g_build_filename(vm.dir, "hp.sock", NULL);
+	hp_remote("hp", sock, &remote);
+	add = g_strdup_printf(ADD("\"driver\": \"pci-proxy-dev\", \"id\": \"hp\", "
+				  "\"socket\": \"%s\""), sock);
+	hp_ok(&vm, add);
+	hp_wait_out(&vm, "# HOTPLUG ready cycle=1 ");
+	t0 = g_get_monotonic_time();
+	hp_ok(&vm, DEL("hp"));
+	hp_fails(&vm, DEL("hp"), "GenericError", "already being deleted");
+	hp_wait_deleted(&vm, "hp");
+	waited = (g_get_monotonic_time() - t0) / 1000;
+	g_assert_cmpint(waited, >=, 400);
+	hp_wait_out(&vm, "# HOTPLUG removed cycle=1 ");
+	g_assert_nonnull(strstr(vm.out->str, "cycle 1: slot 1 is empty"));
+	hp_vm_end(&vm);
+	g_assert_nonnull(strstr(vm.err->str, "did not power slot 'rp0' off within 400 ms"));
+	hp_vm_free(&vm);
+	hp_stop(&remote);
+}
+
+/*
+ * A device process that dies after reading the first handshake message, and one that
+ * never answers (the 5 s handshake bound): device_add fails cleanly each time, the
+ * slot stays empty (a real device then goes into it) and the VM runs on.
+ */
+static void test_handshake_fails(void)
+{
+	struct hp_vm vm = {0};
+	struct tu_proc remote;
+	g_autofree char *sock = NULL, *args = NULL;
+	int sv[2], status;
+	pid_t child;
+
+	if (tu_skip_without_kvm())
+		return;
+	hp_vm_start(&vm, "cycles=1", (const char *const[]){"-device", "pcie-root-port,id=rp0",
+							    NULL});
+	tu_socketpair(sv);
+	child = fork();
+	g_assert_cmpint(child, >=, 0);
+	if (child == 0) { /* the device process: reads the VERSION header, then dies */
+		char hdr[16];
+
+		close(sv[0]);
+		_exit(read(sv[1], hdr, sizeof(hdr)) == sizeof(hdr) ? 3 : 4);
+	}
+	close(sv[1]);
+	json_object_put(hp_qmp_fd(&vm, "{\"execute\": \"getfd\", \"arguments\": "
+				       "{\"fdname\": \"dies\"}}", sv[0]));
+	close(sv[0]);
+	hp_fails(&vm, ADD("\"driver\": \"pci-proxy-dev\", \"id\": \"hp\", \"socket\": \"dies\""),
+		 "GenericError", "device_add id=hp: the device did not connect");
+	g_assert_cmpint(waitpid(child, &status, 0), ==, child);
+	g_assert_cmpint(WEXITSTATUS(status), ==, 3); /* it died mid-handshake, as meant */
+
+	tu_socketpair(sv); /* a device process that never answers: we hold its end */
+	json_object_put(hp_qmp_fd(&vm, "{\"execute\": \"getfd\", \"arguments\": "
+				       "{\"fdname\": \"mute\"}}", sv[0]));
+	close(sv[0]);
+	hp_fails(&vm, ADD("\"driver\": \"pci-proxy-dev\", \"id\": \"hp\", \"socket\": \"mute\""),
+		 "GenericError", "device_add id=hp: the device did not connect");
+	close(sv[1]);
+	hp_ok(&vm, "{\"execute\": \"query-status\"}");
+
+	sock = g_build_filename(vm.dir, "hp.sock", NULL);
+	hp_remote("hp", sock, &remote);
+	args = g_strdup_printf(", \"bus\": \"rp0\", \"socket\": \"%s\"", sock);
+	hp_cycle(&vm, 1, "hp", args);
+	hp_vm_end(&vm);
+	hp_vm_free(&vm);
+	hp_stop(&remote);
+}
+
+static unsigned hp_nr_fds(GPid pid)
+{
+	g_autofree char *path = g_strdup_printf("/proc/%d/fd", pid);
+	GDir *d = g_dir_open(path, 0, NULL);
+	unsigned n = 0;
+
+	g_assert_nonnull(d);
+	while (g_dir_read_name(d))
+		n++;
+	g_dir_close(d);
+	return n;
+}
+
+static unsigned long hp_rss_kb(GPid pid)
+{
+	g_autofree char *path = g_strdup_printf("/proc/%d/status", pid), *text = NULL;
+	const char *line;
+
+	g_assert_true(g_file_get_contents(path, &text, NULL, NULL));
+	line = strstr(text, "VmRSS:");
+	g_assert_nonnull(line);
+	return strtoul(line + 6, NULL, 10);
+}
+
+/* fd counts settle once the remote has closed its side: wait up to 2 s for `want`. */
+static unsigned hp_fds_settle(GPid pid, unsigned want)
+{
+	unsigned n = hp_nr_fds(pid);
+
+	for (int i = 0; i < 200 && n != want; i++) {
+		g_usleep(10000);
+		n = hp_nr_fds(pid);
+	}
+	return n;
+}
+
+#define LOOP_WARMUP 5
+#define LOOP_CYCLES 100
+
+/*
+ * 100 plug/unplug cycles while the guest keeps a bus-0 pci-testdev (same mpvmm-misc)
+ * busy: mpvmm's and mpvmm-misc's open fds must come back exactly to what they were
+ * after the warm-up cycles, their RSS within HP_RSS_SLACK_KB, and every doorbell
+ * registration must have succeeded (a stale KVM ioeventfd would collide).
+ */
+static void test_loop(void)
+{
+	struct hp_vm vm = {0};
+	struct tu_proc remote;
+	g_autofree char *dir = g_dir_make_tmp("hotplug-remote-XXXXXX", NULL);
+	g_autofree char *t0 = g_build_filename(dir, "t0.sock", NULL);
+	g_autofree char *hp = g_build_filename(dir, "hp.sock", NULL);
+	g_autofree char *d0 = g_strdup_printf("pci-testdev,id=t0,socket=%s", t0);
+	g_autofree char *d1 = g_strdup_printf("pci-testdev,id=hp,socket=%s", hp);
+	g_autofree char *t0dev = g_strdup_printf("pci-proxy-dev,id=t0,socket=%s", t0);
+	g_autofree char *args = g_strdup_printf(", \"bus\": \"rp0\", \"socket\": \"%s\"", hp);
+	unsigned vm_fds = 0, rm_fds = 0;
+	unsigned long vm_rss = 0, rm_rss = 0;
+	gint64 start;
+	pid_t server;
+
+	if (tu_skip_without_kvm())
+		return;
+	tu_spawn((char *[]){(char *)tu_bin("MPVMM_MISC"), "-device", d0, "-device", d1, NULL},
+		 NULL, 0, false, &remote);
+	for (int i = 0; i < 500 && !g_file_test(hp, G_FILE_TEST_EXISTS); i++)
+		g_usleep(10000);
+	server = tu_server_pid(remote.pid); /* the sandboxed process serving the devices */
+	g_setenv("G_MESSAGES_DEBUG", "vmm", TRUE); /* doorbell registrations are debug lines */
+	hp_vm_start(&vm, "cycles=100 traffic=1",
+		    (const char *const[]){"-device", t0dev, "-device", "pcie-root-port,id=rp0",
+					  NULL});
+	g_unsetenv("G_MESSAGES_DEBUG");
+	start = g_get_monotonic_time();
+	for (unsigned c = 1; c <= LOOP_CYCLES; c++) {
+		hp_cycle(&vm, c, "hp", args);
+		if (c != LOOP_WARMUP)
+			continue;
+		vm_fds = hp_nr_fds(vm.p.pid);
+		rm_fds = hp_fds_settle(server, hp_nr_fds(server));
+		vm_rss = hp_rss_kb(vm.p.pid);
+		rm_rss = hp_rss_kb(server);
+	}
+	g_test_message("%u cycles in %.1f s", LOOP_CYCLES,
+		       (g_get_monotonic_time() - start) / 1e6);
+	g_test_message("mpvmm: %u fds, RSS %lu -> %lu KiB; mpvmm-misc: %u fds, RSS %lu -> %lu KiB",
+		       vm_fds, vm_rss, hp_rss_kb(vm.p.pid), rm_fds, rm_rss, hp_rss_kb(server));
+	g_assert_cmpuint(hp_fds_settle(vm.p.pid, vm_fds), ==, vm_fds);
+	g_assert_cmpuint(hp_fds_settle(server, rm_fds), ==, rm_fds);
+	g_assert_cmpuint(hp_rss_kb(vm.p.pid), <=, vm_rss + HP_RSS_SLACK_KB);
+	g_assert_cmpuint(hp_rss_kb(server), <=, rm_rss + HP_RSS_SLACK_KB);
+	hp_vm_end(&vm);
+	/* GLib writes info and debug lines to stdout, with the guest's TAP. */
+	g_assert_cmpuint(tu_count(vm.out->str, "hp: deleted"), ==, LOOP_CYCLES);
+	g_assert_null(strstr(vm.out->str, "not registered"));
+	g_assert_nonnull(strstr(vm.out->str, "traffic: "));
+	hp_vm_free(&vm);
+	hp_stop(&remote);
+	rmdir(dir);
+}
+
+int main(int argc, char **argv)
+{
+	g_test_init(&argc, &argv, NULL);
+	g_test_add_func("/hotplug/path-and-getfd", test_path_and_getfd);
+	g_test_add_func("/hotplug/errors", test_errors);
+	g_test_add_func("/hotplug/timeout", test_timeout);
+	g_test_add_func("/hotplug/handshake-fails", test_handshake_fails);
+	g_test_add_func("/hotplug/loop", test_loop);
+	return g_test_run();
+}
