@@ -239,7 +239,8 @@ int rproc_remove(struct rprocs *ps, const char *id, GError **err)
 		g_set_error(err, VMM_ERROR, ENOENT, "object '%s' not found", id);
 		return -ENOENT;
 	}
-	if (p->devices->len) {
+	rproc_try_reap(p);
+	if (p->devices->len && p->health == RPROC_RUNNING) { /* a dead one's devices failed */
 		g_mutex_unlock(&ps->lock);
 		g_set_error(err, VMM_ERROR, EBUSY,
 			    "remote-process '%s' still hosts %u device(s), "

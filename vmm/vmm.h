@@ -722,7 +722,7 @@ void rprocs_destroy(struct rprocs *ps); /* NULL is a no-op */
  * thread.  Errors name the process, the binary and the cause; -EEXIST for an id in use.
  */
 int rproc_spawn(struct rprocs *ps, const struct rproc_opt *o, GError **err);
-/* object-del: stop and reap it.  -ENOENT; -EBUSY while it hosts devices. */
+/* object-del: stop and reap it.  -ENOENT; -EBUSY while it runs and hosts devices. */
 int rproc_remove(struct rprocs *ps, const char *id, GError **err);
 /* query-remote-processes: [{id, pid, class, devices, sandbox, health}] (docs/qmp.md). */
 json_object *rprocs_query(struct rprocs *ps);
