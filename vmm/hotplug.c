@@ -32,6 +32,7 @@ struct hotplug_port {
 	struct hotplug *hp;
 	struct rootport *rp;
 	GSource *timeout; /* device_del waiting for the guest, else NULL */
+	char *rid;	  /* the class process that made the plugged device, or NULL */
 };
 
 struct hotplug {
@@ -65,6 +66,7 @@ void hotplug_destroy(struct hotplug *hp)
 			g_source_destroy(hp->port[i].timeout);
 			g_source_unref(hp->port[i].timeout);
 		}
+		g_free(hp->port[i].rid);
 	}
 	if (hp->ctx)
 		g_main_context_unref(hp->ctx);
@@ -238,7 +240,8 @@ int hotplug_check(struct hotplug *hp, const char *bus, const char *id, GError **
 	return hotplug_pick_port(hp, bus, err) ? 0 : -ENODEV;
 }
 
-int hotplug_add(struct hotplug *hp, const char *bus, const char *id, int sock, GError **err)
+int hotplug_add(struct hotplug *hp, const char *bus, const char *id, const char *rid, int sock,
+		GError **err)
 {
 	struct hotplug_port *p;
 	struct pcifn *fn;
@@ -262,6 +265,7 @@ int hotplug_add(struct hotplug *hp, const char *bus, const char *id, int sock, G
 	if (ret < 0)
 		return qmp_error_set(err, ret, QMP_ERROR_GENERIC, "device_add id=%s: %s", id,
 				     g_strerror(-ret));
+	p->rid = g_strdup(rid);
 	return 0;
 }
 
@@ -307,6 +311,14 @@ static void hotplug_finish(struct hotplug_port *p)
 	if (!id)
 		return; /* already gone (a power-off and the timeout raced) */
 	rootport_unplug(p->rp); /* resets and destroys it: the remote sees the channel close */
+	if (p->rid) { /* and its class process forgets it */
+		g_autoptr(GError) e = NULL;
+
+		if (rproc_device_del(p->hp->m, p->rid, id, &e) < 0)
+			g_warning("%s: remote-process '%s' did not delete it: %s", id, p->rid,
+				  e ? e->message : "unknown error");
+		g_clear_pointer(&p->rid, g_free);
+	}
 	g_info("%s: deleted", id);
 	data = json_object_new_object();
 	json_object_object_add(data, "device", json_object_new_string(id));

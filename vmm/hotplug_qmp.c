@@ -70,17 +70,32 @@ static int hp_socket(struct qmp_session *s, const char *val, int *sock, GError *
 	return hotplug_dial(val, sock, err);
 }
 
-/* The rid= form: the class process creates the device and hands us its channel. */
+/*
+ * The rid= form: class process rid creates the device from remote-driver and the other
+ * properties (rproc.c) and hands us mpvmm's end of its new channel.
+ */
 static int hp_rid(struct machine *m, struct qmp_session *s, json_object *args, const char *id,
 		  int *sock, GError **err)
 {
-	(void)m;
-	(void)s;
-	(void)args;
-	(void)sock;
-	return qmp_error_set(err, -ENOTSUP, QMP_ERROR_GENERIC,
-			     "device_add id=%s: rid= is not supported by this mpvmm yet; start "
-			     "the device in its class process and use socket=FDNAME|PATH", id);
+	const char *rid = hp_str(args, "rid");
+	json_object *props = json_object_new_object();
+	g_autoptr(GError) why = NULL;
+	int ret;
+
+	json_object_object_foreach(args, key, val)
+	{
+		if (strcmp(key, "remote-driver") == 0 || !hp_own(key))
+			json_object_object_add(props, key, json_object_get(val));
+	}
+	ret = rproc_device_add(m, rid, id, props, s, sock, &why);
+	json_object_put(props);
+	if (ret == -ENOENT) /* no such process (rproc.c says which) */
+		return qmp_error_set(err, ret, QMP_ERROR_DEVICE_NOT_FOUND, "%s",
+				     why ? why->message : "no such remote-process");
+	if (ret < 0)
+		return qmp_error_set(err, ret, QMP_ERROR_GENERIC, "device_add id=%s: %s", id,
+				     why ? why->message : g_strerror(-ret));
+	return 0;
 }
 
 /* Which of socket= and rid= was given, and nothing that belongs to the other. */
@@ -116,7 +131,7 @@ static int hp_device_add(void *opaque, struct qmp_session *s, json_object *args,
 {
 	struct machine *m = opaque;
 	const char *driver = hp_str(args, "driver"), *id = hp_str(args, "id");
-	const char *bus = hp_str(args, "bus");
+	const char *bus = hp_str(args, "bus"), *rid;
 	int sock, r;
 
 	(void)ret;
@@ -133,13 +148,18 @@ static int hp_device_add(void *opaque, struct qmp_session *s, json_object *args,
 		r = hotplug_check(m->hotplug, bus, id, err);
 	if (r < 0)
 		return r;
-	if (hp_str(args, "rid"))
+	rid = hp_str(args, "rid");
+	if (rid)
 		r = hp_rid(m, s, args, id, &sock, err);
 	else
 		r = hp_socket(s, hp_str(args, "socket"), &sock, err);
 	if (r < 0)
 		return r;
-	return hotplug_add(m->hotplug, bus, id, sock, err);
+	r = hotplug_add(m->hotplug, bus, id, rid, sock, err);
+	if (r < 0 && rid && rproc_device_del(m, rid, id, NULL) < 0) /* undo it there too */
+		g_warning("%s: remote-process '%s' keeps the device of a failed device_add", id,
+			  rid);
+	return r;
 }
 
 static int hp_device_del(void *opaque, struct qmp_session *s, json_object *args,

@@ -296,9 +296,12 @@ extern const struct qmp_command hotplug_qmp_commands[];
  * Connect a pci-proxy-dev `id` over sock (taken, closed on error) and plug it into root
  * port `bus` (NULL: the first empty one).  Errors are QMP_ERROR (DeviceNotFound for an
  * unknown bus; GenericError otherwise: duplicate id, full port, failed handshake, which
- * leave the slot empty).  Call on the monitor's thread, as every call here.
+ * leave the slot empty).  rid: the remote-process that created it (device_add rid=),
+ * told to delete it when it leaves (rproc_device_del), or NULL.  Call on the monitor's
+ * thread, as every call here.
  */
-int hotplug_add(struct hotplug *hp, const char *bus, const char *id, int sock, GError **err);
+int hotplug_add(struct hotplug *hp, const char *bus, const char *id, const char *rid, int sock,
+		GError **err);
 /* hotplug_add()'s checks of bus and id alone, before a channel is opened. */
 int hotplug_check(struct hotplug *hp, const char *bus, const char *id, GError **err);
 /*

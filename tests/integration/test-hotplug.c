@@ -392,6 +392,9 @@ static void test_errors(void)
 			  "\"speed\": \"9\""), "GenericError", "Parameter 'speed' is unexpected");
 	hp_fails(&vm, ADD("\"driver\": \"pci-proxy-dev\", \"id\": \"a\", \"rid\": \"p\""),
 		 "GenericError", "remote-driver");
+	hp_fails(&vm, ADD("\"driver\": \"pci-proxy-dev\", \"id\": \"a\", \"rid\": \"p\", "
+			  "\"remote-driver\": \"pci-testdev\""), "DeviceNotFound",
+		 "rid=p names no remote-process");
 	hp_fails(&vm, ADD("\"driver\": \"pci-proxy-dev\", \"id\": \"a\", \"socket\": \"\""),
 		 "GenericError", "socket is empty");
 	hp_fails(&vm, ADD("\"driver\": \"pci-proxy-dev\", \"id\": \"a\", "
@@ -522,6 +525,46 @@ static void test_handshake_fails(void)
 	hp_stop(&remote);
 }
 
+/*
+ * device_add rid=: the class process started with -object remote-process creates the
+ * device (a bad remote-driver is refused and leaves the slot empty); device_del makes
+ * it delete the device again (query-remote-processes lists none).
+ */
+static void test_rid(void)
+{
+	struct hp_vm vm = {0};
+	g_autofree char *obj = g_strdup_printf("remote-process,id=p0,class=misc,binary=%s",
+					       tu_bin("MPVMM_MISC"));
+	json_object *r, *list, *devs;
+
+	if (tu_skip_without_kvm())
+		return;
+	hp_vm_start(&vm, "cycles=1", (const char *const[]){"-object", obj, "-device",
+							    "pcie-root-port,id=rp0", NULL});
+	hp_fails(&vm, ADD("\"driver\": \"pci-proxy-dev\", \"id\": \"hp\", \"rid\": \"p0\", "
+			  "\"remote-driver\": \"no-such-device\""), "GenericError",
+		 "no-such-device");
+	hp_ok(&vm, ADD("\"driver\": \"pci-proxy-dev\", \"id\": \"hp\", \"bus\": \"rp0\", "
+		       "\"rid\": \"p0\", \"remote-driver\": \"pci-testdev\""));
+	hp_wait_out(&vm, "# HOTPLUG ready cycle=1 ");
+	for (unsigned want = 1;; want--) {
+		r = hp_qmp(&vm, "{\"execute\": \"query-remote-processes\"}");
+		g_assert_true(json_object_object_get_ex(r, "return", &list));
+		g_assert_cmpuint(json_object_array_length(list), ==, 1);
+		g_assert_true(json_object_object_get_ex(json_object_array_get_idx(list, 0),
+							"devices", &devs));
+		g_assert_cmpuint(json_object_array_length(devs), ==, want);
+		json_object_put(r);
+		if (!want)
+			break;
+		hp_ok(&vm, DEL("hp"));
+		hp_wait_deleted(&vm, "hp");
+		hp_wait_out(&vm, "# HOTPLUG removed cycle=1 ");
+	}
+	hp_vm_end(&vm);
+	hp_vm_free(&vm);
+}
+
 static unsigned hp_nr_fds(GPid pid)
 {
 	g_autofree char *path = g_strdup_printf("/proc/%d/fd", pid);
@@ -630,6 +673,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/hotplug/errors", test_errors);
 	g_test_add_func("/hotplug/timeout", test_timeout);
 	g_test_add_func("/hotplug/handshake-fails", test_handshake_fails);
+	g_test_add_func("/hotplug/rid", test_rid);
 	g_test_add_func("/hotplug/loop", test_loop);
 	return g_test_run();
 }
