@@ -132,11 +132,7 @@ static int devopt_prop(const char *arg, const char *key, const char *val, struct
 		d->rid = g_strdup(val);
 		return 0;
 	}
-	if (proxy && d->rid) { /* after rid=: remote-driver and the device's own properties */
-		json_object_object_add(d->props, key, json_object_new_string(val));
-		return 0;
-	}
-	if (proxy && strcmp(key, "dma") == 0) {
+	if (proxy && strcmp(key, "dma") == 0) { /* the proxy's, also with rid= */
 		if (strcmp(val, "fd") && strcmp(val, "message"))
 			return dev_error(err, EINVAL,
 					 "-device %s: dma=%s is neither fd (the remote maps guest "
@@ -144,6 +140,10 @@ static int devopt_prop(const char *arg, const char *key, const char *val, struct
 					 "DMA_WRITE); use dma=fd or dma=message",
 					 arg, val);
 		d->dma_message = strcmp(val, "message") == 0;
+		return 0;
+	}
+	if (proxy && d->rid) { /* after rid=: remote-driver and the device's own properties */
+		json_object_object_add(d->props, key, json_object_new_string(val));
 		return 0;
 	}
 	if (proxy)

@@ -83,7 +83,10 @@ static int machine_rproc_device(struct machine *m, const struct devopt *d, struc
 {
 	int sock, ret = rproc_device_add(m, d->rid, d->id, d->props, NULL, &sock, err);
 
-	return ret < 0 ? ret : proxy_connect(d->id, sock, m->mem, fn, err); /* takes sock */
+	if (ret < 0)
+		return ret;
+	return proxy_connect_dma(d->id, sock, m->mem, /* takes sock */
+				 d->dma_message ? PROXY_DMA_MESSAGE : PROXY_DMA_FD, fn, err);
 }
 
 /* The -object remote-process class processes, before any device needs one. */

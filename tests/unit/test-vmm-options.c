@@ -276,6 +276,15 @@ static void test_device_dma(void)
 	g_assert_false(o.devices[1].dma_message);
 	g_assert_false(o.devices[2].dma_message);
 	options_free(&o);
+	/* In a class process mpvmm starts: dma= is the proxy's, not a device property. */
+	g_assert_cmpint(parse(&o, &msg, "-kernel", "k", "-object",
+			      "remote-process,id=r0,class=misc", "-device",
+			      "pci-proxy-dev,id=t3,rid=r0,remote-driver=pci-testdev,dma=message",
+			      NULL),
+			==, 0);
+	g_assert_true(o.devices[0].dma_message);
+	g_assert_null(json_object_object_get(o.devices[0].props, "dma"));
+	options_free(&o);
 }
 
 static void test_device_long_id(void)
