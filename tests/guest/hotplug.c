@@ -44,6 +44,10 @@
 #define MAX_PORTS 8
 #define HP_VECTOR 0x50 /* + port index */
 #define CC_SPINS 100000
+#define INTX_VECTOR 0x60
+#define IOAPIC_BASE 0xfec00000u /* 82093AA: IOREGSEL, then IOWIN at +0x10 */
+#define IOAPIC_REDIR 0x10
+#define IOAPIC_LEVEL 0x8000
 
 struct port {
 	struct pci_bridge br;
@@ -54,7 +58,8 @@ struct port {
 
 static struct port ports[MAX_PORTS];
 static unsigned nr_ports;
-static bool use_msi;
+static bool use_msi, use_intx; /* else poll Slot Status */
+static volatile unsigned intx_irqs;
 static const struct pci_fn *traffic_dev;
 static unsigned long traffic_rounds, traffic_bad;
 
@@ -85,6 +90,28 @@ static void hp_irq(struct idt_frame *f)
 	if (i < nr_ports)
 		ports[i].irqs++;
 	lapic_eoi();
+}
+
+static void hp_intx(struct idt_frame *f)
+{
+	(void)f;
+	intx_irqs++;
+	lapic_eoi(); /* the IOAPIC's EOI: the line is sampled again */
+}
+
+/* INTx: the IOAPIC pin the interrupt line names, level, active high, to this CPU. */
+static bool port_intx(struct port *p)
+{
+	uint8_t line = pci_cfg_readb(p->br.bdf, 0x3c);
+
+	if (line == 0 || line >= 24)
+		return false;
+	idt_set_handler(INTX_VECTOR, hp_intx);
+	writel(IOAPIC_REDIR + 2u * line + 1, IOAPIC_BASE);
+	writel(lapic_id() << 24, IOAPIC_BASE + 0x10);
+	writel(IOAPIC_REDIR + 2u * line, IOAPIC_BASE);
+	writel(INTX_VECTOR | IOAPIC_LEVEL, IOAPIC_BASE + 0x10);
+	return true;
 }
 
 /* MSI with one vector to this CPU (PCI 3.0, 6.8.1); false when there is none. */
@@ -191,8 +218,11 @@ static void ports_init(void)
 		port_fix_windows(p, &mem_next, &io_next);
 		if (use_msi && !report(port_msi(p, nr_ports), "root port slot %u has MSI", p->psn))
 			continue;
+		if (use_intx && !report(port_intx(p), "root port slot %u has an IOAPIC line (%u)",
+					p->psn, pci_cfg_readb(p->br.bdf, 0x3c)))
+			continue;
 		pci_cfg_writew(p->br.bdf, p->exp + EXP_SLTSTA, 0x1ff); /* stale events */
-		report(slot_command(p, use_msi ? en : en & ~SLTCTL_HPIE, 0),
+		report(slot_command(p, use_msi || use_intx ? en : en & ~SLTCTL_HPIE, 0),
 		       "slot %u: events enabled, command completed", p->psn);
 		nr_ports++;
 	}
@@ -244,7 +274,7 @@ static struct port *wait_event(uint16_t want, uint16_t *seen)
 		if (traffic_dev) {
 			__asm__ volatile("sti");
 			traffic_round();
-		} else if (use_msi) {
+		} else if (use_msi || use_intx) {
 			__asm__ volatile("sti; hlt"); /* an MSI ends the halt */
 		}
 	}
@@ -340,13 +370,14 @@ int main(void)
 	bool walk = guest_opt_ulong("walk", 0, 1);
 	bool traffic = guest_opt_ulong("traffic", 0, 1);
 
-	use_msi = !guest_opt_ulong("poll", 0, 1);
+	use_intx = guest_opt_ulong("intx", 0, 1);
+	use_msi = !guest_opt_ulong("poll", 0, 1) && !use_intx;
 	if (pci_init() < 0)
 		guest_abort("PCI enumeration failed");
 	pci_print();
 	if (traffic && !(traffic_dev = pci_find(TESTDEV_VENDOR, TESTDEV_DEVICE, 0)))
 		guest_abort("traffic=1 needs a pci-testdev on bus 0");
-	if (use_msi)
+	if (use_msi || use_intx)
 		lapic_enable();
 	ports_init();
 	printf("# HOTPLUG waiting\n");
@@ -368,5 +399,8 @@ int main(void)
 			total += ports[i].irqs;
 		report(total >= cycles, "%u hot-plug MSIs for %lu cycles", total, cycles);
 	}
+	if (use_intx && !traffic) /* likewise through the IOAPIC */
+		report(intx_irqs >= cycles, "%u hot-plug INTx interrupts for %lu cycles", intx_irqs,
+		       cycles);
 	return report_summary();
 }

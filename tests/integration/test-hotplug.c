@@ -565,6 +565,60 @@ static void test_rid(void)
 	hp_vm_free(&vm);
 }
 
+/* The hot-plug interrupt as INTx (the guest leaves MSI off): IOAPIC pin, level. */
+static void test_intx(void)
+{
+	struct hp_vm vm = {0};
+	struct tu_proc remote;
+	g_autofree char *sock = NULL, *args = NULL;
+
+	if (tu_skip_without_kvm())
+		return;
+	hp_vm_start(&vm, "cycles=2 intx=1", (const char *const[]){"-device",
+								   "pcie-root-port,id=rp0", NULL});
+	sock = g_build_filename(vm.dir, "hp.sock", NULL);
+	hp_remote("hp", sock, &remote);
+	args = g_strdup_printf(", \"socket\": \"%s\"", sock);
+	hp_cycle(&vm, 1, "hp", args);
+	hp_cycle(&vm, 2, "hp", args);
+	hp_vm_end(&vm);
+	g_assert_nonnull(strstr(vm.out->str, "hot-plug INTx interrupts for 2 cycles"));
+	hp_vm_free(&vm);
+	hp_stop(&remote);
+}
+
+/* -device pcie-root-port properties are checked: mpvmm refuses to start (status 2). */
+static void test_bad_options(void)
+{
+	static const char *const bad[][2] = {
+		{"pcie-root-port,id=rp0,slot=8192", "slot=8192 is not a number from 0 to 8191"},
+		{"pcie-root-port,id=rp0,chassis=x", "chassis=x is not a number"},
+		{"pcie-root-port,id=rp0,x-unplug-timeout=600001", "from 0 to 600000"},
+		{"pcie-root-port,id=rp0,bus=pcie.0", "unknown property 'bus'"},
+		{"pcie-root-port,id=rp0,socket=/x", "socket= is for pci-proxy-dev"},
+	};
+	g_autofree char *elf = tu_guest("hotplug");
+
+	for (unsigned i = 0; i < G_N_ELEMENTS(bad); i++) {
+		char *argv[] = {(char *)tu_bin("MPVMM"), "-kernel", elf, "-device",
+				(char *)bad[i][0], NULL};
+		struct tu_proc p;
+		g_autofree char *out = NULL, *err = NULL;
+		int status;
+
+		tu_spawn(argv, NULL, 0, true, &p);
+		out = tu_slurp(p.out_fd);
+		err = tu_slurp(p.err_fd);
+		status = tu_wait(&p, 10);
+		close(p.out_fd);
+		close(p.err_fd);
+		g_assert_true(WIFEXITED(status));
+		g_assert_cmpint(WEXITSTATUS(status), ==, 2);
+		if (!strstr(err, bad[i][1]))
+			g_error("-device %s: '%s' does not say '%s'", bad[i][0], err, bad[i][1]);
+	}
+}
+
 static unsigned hp_nr_fds(GPid pid)
 {
 	g_autofree char *path = g_strdup_printf("/proc/%d/fd", pid);
@@ -674,6 +728,8 @@ int main(int argc, char **argv)
 	g_test_add_func("/hotplug/timeout", test_timeout);
 	g_test_add_func("/hotplug/handshake-fails", test_handshake_fails);
 	g_test_add_func("/hotplug/rid", test_rid);
+	g_test_add_func("/hotplug/intx", test_intx);
+	g_test_add_func("/hotplug/bad-options", test_bad_options);
 	g_test_add_func("/hotplug/loop", test_loop);
 	return g_test_run();
 }
