@@ -46,7 +46,8 @@ void tu_wait_line(int fd, const char *needle, unsigned timeout_s);
 /*
  * The process that serves devices in a class process started as pid: with the sandbox
  * on that is its only child, pid 1 of its own pid namespace (the parent only reaps);
- * with --sandbox=off, pid itself, after waiting 5 s for a fork (do not call it then).
+ * unconfined (--sandbox=off, the default of sanitizer builds), pid itself, after
+ * waiting 5 s for a fork that does not come.
  */
 pid_t tu_server_pid(pid_t pid);
 
