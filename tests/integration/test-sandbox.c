@@ -389,6 +389,79 @@ static void test_off_mode(void)
 	g_assert_cmpint(WEXITSTATUS(status), ==, 0);
 }
 
+/*
+ * Not started as root (setpriv to nobody): the uid step is skipped and said so, every
+ * other layer applies; --uid then is an error.
+ */
+static void test_not_root(void)
+{
+	g_autofree char *setpriv = g_find_program_in_path("setpriv");
+	const char *argv[] = {setpriv,
+			      "--reuid=65534",
+			      "--regid=65534",
+			      "--clear-groups",
+			      tu_bin("MPVMM_MISC"),
+			      "-device",
+			      "pci-testdev,id=t0,socket=3",
+			      NULL};
+	const char *bad[] = {setpriv,
+			     "--reuid=65534",
+			     "--regid=65534",
+			     "--clear-groups",
+			     tu_bin("MPVMM_MISC"),
+			     "--uid=4242",
+			     "-device",
+			     "pci-testdev,id=t0,socket=3",
+			     NULL};
+	g_autofree char *err = NULL;
+	struct tu_proc p;
+	int sv[2], status;
+
+	g_assert_nonnull(setpriv); /* util-linux, essential in Debian */
+	tu_socketpair(sv);
+	tu_spawn((char **)argv, &sv[1], 1, true, &p);
+	tu_wait_line(p.out_fd, "\"uid-step\":\"skipped: not started as root\"", 20);
+	close(sv[1]);
+	check_and_stop(&p, 65534, 65534);
+	close(sv[0]);
+	tu_socketpair(sv);
+	tu_spawn((char **)bad, &sv[1], 1, true, &p);
+	close(sv[1]);
+	err = tu_slurp(p.err_fd);
+	status = end_proc(&p, 10);
+	close(sv[0]);
+	g_assert_true(WIFEXITED(status));
+	g_assert_cmpint(WEXITSTATUS(status), ==, 1);
+	g_assert_nonnull(strstr(err, "sandbox uid/gid: --uid/--gid need root"));
+}
+
+/*
+ * A layer that cannot be applied stops the start with its name and the fix: root of a
+ * user namespace that maps only root (unshare -r) cannot switch to the class's uid.
+ */
+static void test_layer_error(void)
+{
+	g_autofree char *unshare = g_find_program_in_path("unshare");
+	const char *argv[] = {
+		unshare, "-U", "-r", tu_bin("MPVMM_MISC"), "-device", "pci-testdev,id=t0,socket=3",
+		NULL};
+	g_autofree char *err = NULL;
+	struct tu_proc p;
+	int sv[2], status;
+
+	g_assert_nonnull(unshare);
+	tu_socketpair(sv);
+	tu_spawn((char **)argv, &sv[1], 1, true, &p);
+	close(sv[1]);
+	err = tu_slurp(p.err_fd);
+	status = end_proc(&p, 10);
+	close(sv[0]);
+	g_assert_true(WIFEXITED(status));
+	g_assert_cmpint(WEXITSTATUS(status), ==, 1);
+	g_assert_nonnull(strstr(err, "sandbox uid/gid: cannot switch to uid 65100 gid 65100"));
+	g_assert_nonnull(strstr(err, "--sandbox=off to run unconfined"));
+}
+
 static void test_bad_options(void)
 {
 	static const struct {
@@ -468,6 +541,8 @@ int main(int argc, char **argv)
 	g_test_add_func("/sandbox/mode/log", test_log_mode);
 	g_test_add_func("/sandbox/mode/off", test_off_mode);
 	g_test_add_func("/sandbox/bad-options", test_bad_options);
+	g_test_add_func("/sandbox/not-root", test_not_root);
+	g_test_add_func("/sandbox/layer-error", test_layer_error);
 	g_test_add_func("/sandbox/listen-path", test_listen_path);
 	for (unsigned i = 0; i < G_N_ELEMENTS(actions); i++) {
 		g_autofree char *path = g_strdup_printf("/sandbox/forbidden/%s", actions[i]);
