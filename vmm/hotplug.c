@@ -118,7 +118,8 @@ static struct hotplug_port *hotplug_pick_port(struct hotplug *hp, const char *bu
 		if (bus) {
 			qmp_error_set(err, -EBUSY, QMP_ERROR_GENERIC,
 				      "Bus '%s' is full: its slot holds '%s'; device_del it first "
-				      "or give another bus=", bus, child);
+				      "or give another bus=",
+				      bus, child);
 			return NULL;
 		}
 	}
@@ -128,7 +129,8 @@ static struct hotplug_port *hotplug_pick_port(struct hotplug *hp, const char *bu
 	else
 		qmp_error_set(err, -ENOSPC, QMP_ERROR_GENERIC,
 			      "No free hot-plug slot: every -device %s is occupied (%u); start "
-			      "mpvmm with more, or device_del one", ROOTPORT_TYPE, hp->m->nr_rp);
+			      "mpvmm with more, or device_del one",
+			      ROOTPORT_TYPE, hp->m->nr_rp);
 	return NULL;
 }
 
@@ -196,8 +198,8 @@ static int hotplug_connect_bounded(struct hotplug_conn *c, bool *timed_out)
 }
 
 /* The function, its interrupts wired (INTx: the port's pins, 7.3.1) and doorbells. */
-static int hotplug_connect(struct hotplug_port *p, const char *id, int sock,
-			   struct pcifn **out, GError **err)
+static int hotplug_connect(struct hotplug_port *p, const char *id, int sock, struct pcifn **out,
+			   GError **err)
 {
 	struct machine *m = p->hp->m;
 	struct hotplug_conn c = {.id = g_strdup(id), .sock = sock, .mem = m->mem};
@@ -209,8 +211,8 @@ static int hotplug_connect(struct hotplug_port *p, const char *id, int sock,
 	if (ret < 0 && timed_out)
 		qmp_error_set(err, ret, QMP_ERROR_GENERIC,
 			      "device_add id=%s: the device did not connect: it did not answer "
-			      "the handshake within %d s; is its process stopped or hung?", id,
-			      HOTPLUG_HANDSHAKE_TIMEOUT_S);
+			      "the handshake within %d s; is its process stopped or hung?",
+			      id, HOTPLUG_HANDSHAKE_TIMEOUT_S);
 	else if (ret < 0)
 		qmp_error_set(err, ret, QMP_ERROR_GENERIC,
 			      "device_add id=%s: the device did not connect: %s", id,
@@ -226,7 +228,8 @@ static int hotplug_connect(struct hotplug_port *p, const char *id, int sock,
 		pcifn_destroy(*out);
 		return qmp_error_set(err, ret, QMP_ERROR_GENERIC,
 				     "device_add id=%s: the device's interrupt capabilities are "
-				     "malformed (%s); it cannot be plugged", id, g_strerror(-ret));
+				     "malformed (%s); it cannot be plugged",
+				     id, g_strerror(-ret));
 	}
 	ioeventfd_attach(m, *out);
 	return 0;
@@ -278,7 +281,8 @@ int hotplug_dial(const char *path, int *sock, GError **err)
 	if (strlen(path) >= sizeof(sun.sun_path))
 		return qmp_error_set(err, -ENAMETOOLONG, QMP_ERROR_GENERIC,
 				     "socket path '%s' is longer than %zu bytes; use a shorter "
-				     "path", path, sizeof(sun.sun_path) - 1);
+				     "path",
+				     path, sizeof(sun.sun_path) - 1);
 	strcpy(sun.sun_path, path);
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
@@ -290,7 +294,8 @@ int hotplug_dial(const char *path, int *sock, GError **err)
 		close(fd);
 		return qmp_error_set(err, -e, QMP_ERROR_GENERIC,
 				     "cannot connect to '%s': %s; is the device's process "
-				     "listening there?", path, g_strerror(e));
+				     "listening there?",
+				     path, g_strerror(e));
 	}
 	*sock = fd;
 	return 0;
@@ -309,9 +314,9 @@ static void hotplug_finish(struct hotplug_port *p)
 		p->timeout = NULL;
 	}
 	if (!id)
-		return; /* already gone (a power-off and the timeout raced) */
+		return;		/* already gone (a power-off and the timeout raced) */
 	rootport_unplug(p->rp); /* resets and destroys it: the remote sees the channel close */
-	if (p->rid) { /* and its class process forgets it */
+	if (p->rid) {		/* and its class process forgets it */
 		g_autoptr(GError) e = NULL;
 
 		if (rproc_device_del(p->hp->m, p->rid, id, &e) < 0)
@@ -332,8 +337,9 @@ static gboolean hotplug_timeout(gpointer data)
 	struct hotplug_port *p = data;
 
 	g_warning("%s: the guest did not power slot '%s' off within %u ms of the attention "
-		  "button; removing the device anyway", rootport_child(p->rp, NULL),
-		  rootport_id(p->rp), rootport_unplug_timeout_ms(p->rp));
+		  "button; removing the device anyway",
+		  rootport_child(p->rp, NULL), rootport_id(p->rp),
+		  rootport_unplug_timeout_ms(p->rp));
 	hotplug_finish(p);
 	return G_SOURCE_REMOVE;
 }
@@ -374,16 +380,17 @@ static int hotplug_not_found(struct hotplug *hp, const char *id, GError **err)
 			return qmp_error_set(err, -EBUSY, QMP_ERROR_GENERIC,
 					     "Device '%s' is on bus 0, which does not support "
 					     "hot-plug; only devices added with device_add can be "
-					     "deleted", id);
+					     "deleted",
+					     id);
 	}
 	for (unsigned i = 0; i < hp->m->nr_rp; i++) {
 		if (strcmp(rootport_id(hp->m->rp[i]), id) == 0)
 			return qmp_error_set(err, -EBUSY, QMP_ERROR_GENERIC,
 					     "Device '%s' is a %s given at start; root ports "
-					     "cannot be deleted", id, ROOTPORT_TYPE);
+					     "cannot be deleted",
+					     id, ROOTPORT_TYPE);
 	}
-	return qmp_error_set(err, -ENODEV, QMP_ERROR_DEVICE_NOT_FOUND, "Device '%s' not found",
-			     id);
+	return qmp_error_set(err, -ENODEV, QMP_ERROR_DEVICE_NOT_FOUND, "Device '%s' not found", id);
 }
 
 int hotplug_del(struct hotplug *hp, const char *id, GError **err)
@@ -398,7 +405,8 @@ int hotplug_del(struct hotplug *hp, const char *id, GError **err)
 	if (p->timeout)
 		return qmp_error_set(err, -EINPROGRESS, QMP_ERROR_GENERIC,
 				     "Device '%s' is already being deleted: waiting for the guest "
-				     "to power slot '%s' off", id, rootport_id(p->rp));
+				     "to power slot '%s' off",
+				     id, rootport_id(p->rp));
 	rootport_child(p->rp, &powered);
 	if (!powered) { /* the guest is not using it: nothing to wait for (as QEMU) */
 		hotplug_finish(p);

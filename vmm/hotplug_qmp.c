@@ -18,7 +18,7 @@
 #include "vmm/vmm.h"
 
 /* The properties device_add knows itself; with rid= every other one is the device's. */
-static const char *const hp_own_props[] = {"driver", "id", "bus", "socket", "rid",
+static const char *const hp_own_props[] = {"driver",	    "id", "bus", "socket", "rid",
 					   "remote-driver", NULL};
 
 static bool hp_own(const char *key)
@@ -51,7 +51,8 @@ static int hp_check_sock(int fd, const char *name, GError **err)
 	close(fd);
 	return qmp_error_set(err, -ENOTSOCK, QMP_ERROR_GENERIC,
 			     "socket=%s: the fd given with getfd is not an AF_UNIX stream "
-			     "socket; pass one end of socketpair(AF_UNIX, SOCK_STREAM)", name);
+			     "socket; pass one end of socketpair(AF_UNIX, SOCK_STREAM)",
+			     name);
 }
 
 /* socket=FDNAME when this session holds that getfd name, else socket=PATH. */
@@ -106,11 +107,13 @@ static int hp_check_form(json_object *args, const char *id, GError **err)
 	if (sock == rid)
 		return qmp_error_set(err, -EINVAL, QMP_ERROR_GENERIC,
 				     "device_add id=%s: give exactly one of socket=FDNAME|PATH "
-				     "and rid=PROCESS", id);
+				     "and rid=PROCESS",
+				     id);
 	if (rid && !hp_str(args, "remote-driver"))
 		return qmp_error_set(err, -EINVAL, QMP_ERROR_GENERIC,
 				     "device_add id=%s: rid= needs remote-driver=TYPE, the device "
-				     "type the class process creates", id);
+				     "type the class process creates",
+				     id);
 	json_object_object_foreach(args, key, val)
 	{
 		if (!json_object_is_type(val, json_type_string) && hp_own(key))
@@ -126,8 +129,8 @@ static int hp_check_form(json_object *args, const char *id, GError **err)
 	return 0;
 }
 
-static int hp_device_add(void *opaque, struct qmp_session *s, json_object *args,
-			 json_object **ret, GError **err)
+static int hp_device_add(void *opaque, struct qmp_session *s, json_object *args, json_object **ret,
+			 GError **err)
 {
 	struct machine *m = opaque;
 	const char *driver = hp_str(args, "driver"), *id = hp_str(args, "id");
@@ -138,11 +141,13 @@ static int hp_device_add(void *opaque, struct qmp_session *s, json_object *args,
 	if (strcmp(driver, DEVOPT_PROXY_TYPE) != 0)
 		return qmp_error_set(err, -EINVAL, QMP_ERROR_GENERIC,
 				     "'%s' is not a valid device model name for device_add; "
-				     "mpvmm hot-plugs driver=%s", driver, DEVOPT_PROXY_TYPE);
+				     "mpvmm hot-plugs driver=%s",
+				     driver, DEVOPT_PROXY_TYPE);
 	if (!devopt_id_valid(id))
 		return qmp_error_set(err, -EINVAL, QMP_ERROR_GENERIC,
 				     "Invalid id '%s'; an id starts with a letter and has at most "
-				     "%u letters, digits, '-', '.' or '_'", id, DEVOPT_ID_MAX);
+				     "%u letters, digits, '-', '.' or '_'",
+				     id, DEVOPT_ID_MAX);
 	r = hp_check_form(args, id, err);
 	if (r == 0)
 		r = hotplug_check(m->hotplug, bus, id, err);
@@ -162,8 +167,8 @@ static int hp_device_add(void *opaque, struct qmp_session *s, json_object *args,
 	return r;
 }
 
-static int hp_device_del(void *opaque, struct qmp_session *s, json_object *args,
-			 json_object **ret, GError **err)
+static int hp_device_del(void *opaque, struct qmp_session *s, json_object *args, json_object **ret,
+			 GError **err)
 {
 	struct machine *m = opaque;
 

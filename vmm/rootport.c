@@ -121,12 +121,12 @@ static void rp_init_header(struct rootport *rp)
 	rp_setw(rp->cfg, 0x02, RP_DEVICE);
 	rp_setw(rp->cfg, PCI_STATUS, PCI_STATUS_CAP_LIST);
 	rp_setl(rp->cfg, 0x08, 0x06040000u); /* class bridge, PCI-to-PCI, prog-if 0, rev 0 */
-	rp->cfg[0x0e] = 0x01;		      /* header type 1, single function */
+	rp->cfg[0x0e] = 0x01;		     /* header type 1, single function */
 	rp->cfg[PCI_IO_BASE] = rp->cfg[PCI_IO_BASE + 1] = 0x01; /* 32-bit I/O decode */
-	rp_setw(rp->cfg, PCI_PREF_BASE, 0x0001);		  /* 64-bit prefetchable */
+	rp_setw(rp->cfg, PCI_PREF_BASE, 0x0001);		/* 64-bit prefetchable */
 	rp_setw(rp->cfg, PCI_PREF_BASE + 2, 0x0001);
 	rp->cfg[PCI_CAP_PTR] = RP_EXP;
-	rp->cfg[PCI_INTERRUPT_PIN] = 1; /* INTA# */
+	rp->cfg[PCI_INTERRUPT_PIN] = 1;		 /* INTA# */
 	rp_setw(rp->wmask, PCI_COMMAND, 0x0547); /* I/O, mem, master, parity, SERR, INTx off */
 	rp->wmask[0x0c] = 0xff;			 /* cache line size */
 	memset(rp->wmask + 0x18, 0xff, 3);	 /* primary, secondary, subordinate bus */
@@ -147,7 +147,7 @@ static void rp_init_exp(struct rootport *rp)
 	rp->cfg[RP_EXP] = 0x10; /* PCI Express capability ID */
 	rp->cfg[RP_EXP + 1] = RP_MSI;
 	rp_setw(rp->cfg, EXP_FLAGS, 0x2 | 0x4 << 4 | 0x100); /* v2, root port, slot */
-	rp_setl(rp->cfg, EXP_DEVCAP, 0x8000);		      /* role-based error reporting */
+	rp_setl(rp->cfg, EXP_DEVCAP, 0x8000);		     /* role-based error reporting */
 	/* 2.5 GT/s, x1, Data Link Layer Link Active Reporting Capable, port number. */
 	rp_setl(rp->cfg, EXP_LNKCAP, 0x1 | 0x1 << 4 | 0x100000 | (uint32_t)rp->slot << 24);
 	rp_setw(rp->cfg, EXP_LNKSTA, 0x1 | 0x1 << 4);
@@ -160,7 +160,7 @@ static void rp_init_exp(struct rootport *rp)
 	rp_setw(rp->wmask, RP_EXP + 0x08, 0xffff); /* Device Control */
 	rp_setw(rp->wmask, EXP_LNKCTL, 0x00c3);	   /* ASPM, common clock, extended sync */
 	rp_setw(rp->wmask, EXP_SLTCTL, 0x1fff);
-	rp_setw(rp->w1c, EXP_SLTSTA, 0x011f); /* ABP PFD MRLSC PDC CC, DLLSC */
+	rp_setw(rp->w1c, EXP_SLTSTA, 0x011f);	   /* ABP PFD MRLSC PDC CC, DLLSC */
 	rp_setw(rp->wmask, RP_EXP + 0x1c, 0x001f); /* Root Control */
 	rp_setw(rp->wmask, EXP_LNKCTL2, 0x000f);
 }
@@ -280,7 +280,7 @@ static uint32_t rp_cfg_read(void *opaque, uint32_t reg, unsigned size)
 static void rp_store_byte(struct rootport *rp, uint32_t reg, uint8_t v)
 {
 	rp->cfg[reg] = (uint8_t)((rp->cfg[reg] & ~rp->wmask[reg]) | (v & rp->wmask[reg]));
-	rp->cfg[reg] &= (uint8_t)~(v & rp->w1c[reg]);
+	rp->cfg[reg] &= (uint8_t) ~(v & rp->w1c[reg]);
 }
 
 static bool rp_touches(uint32_t reg, unsigned size, uint32_t off, unsigned len)
@@ -352,8 +352,8 @@ static bool rp_window(const struct rootport *rp, bool io, uint64_t addr, unsigne
 
 	if (io) {
 		base = (rp->cfg[PCI_IO_BASE] & 0xf0u) << 8 | (uint32_t)rp_w(rp, 0x30) << 16;
-		limit = ((rp->cfg[PCI_IO_BASE + 1] & 0xf0u) << 8 | 0xfff) |
-			(uint32_t)rp_w(rp, 0x32) << 16;
+		limit = ((rp->cfg[PCI_IO_BASE + 1] & 0xf0u) << 8 | 0xfff) | (uint32_t)rp_w(rp, 0x32)
+										    << 16;
 		return (cmd & PCI_COMMAND_IO) && addr >= base && end <= limit;
 	}
 	if (!(cmd & PCI_COMMAND_MEMORY))
@@ -369,8 +369,7 @@ static bool rp_window(const struct rootport *rp, bool io, uint64_t addr, unsigne
 	return addr >= base && end <= limit;
 }
 
-static bool rp_access(void *opaque, bool io, uint64_t addr, unsigned len, bool write,
-		      uint64_t *val)
+static bool rp_access(void *opaque, bool io, uint64_t addr, unsigned len, bool write, uint64_t *val)
 {
 	struct rootport *rp = opaque;
 	struct rp_child *c;
@@ -497,8 +496,10 @@ int rootport_create(struct machine *m, const char *id, json_object *props, struc
 		goto fail;
 	ret = pcihost_attach_bridge(m->pci, &rp_bridge_ops, rp, &rp->slot);
 	if (ret < 0) {
-		g_set_error(err, VMM_ERROR, -ret, "-device %s,id=%s: bus 0 is full (%u devices at "
-			    "most)", ROOTPORT_TYPE, id, PCIHOST_SLOTS - 1);
+		g_set_error(err, VMM_ERROR, -ret,
+			    "-device %s,id=%s: bus 0 is full (%u devices at "
+			    "most)",
+			    ROOTPORT_TYPE, id, PCIHOST_SLOTS - 1);
 		goto fail;
 	}
 	if (!rp->psn) /* QEMU derives nothing either; a unique default helps guests name it */
@@ -509,7 +510,8 @@ int rootport_create(struct machine *m, const char *id, json_object *props, struc
 	ret = rp_intx_setup(rp);
 	if (ret < 0) /* the bridge is attached: pcihost_destroy() frees it */
 		return g_set_error(err, VMM_ERROR, -ret, "-device %s,id=%s: cannot wire INTx: %s",
-				   ROOTPORT_TYPE, id, g_strerror(-ret)), ret;
+				   ROOTPORT_TYPE, id, g_strerror(-ret)),
+		       ret;
 	*out = rp;
 	return 0;
 fail:

@@ -187,11 +187,45 @@ static void port_fix_windows(struct port *p, uint64_t *mem_next, uint64_t *io_ne
 		p->br.mem_limit = base + (2u << 20) - 1;
 		*mem_next = base + (2u << 20);
 		/* Memory Base and Limit: address bits 31:20 in bits 15:4 of each word. */
-		pci_cfg_writel(bdf, 0x20, (uint32_t)((base >> 16) & 0xfff0) |
-						  (uint32_t)((p->br.mem_limit >> 16) & 0xfff0) << 16);
-		report_note("slot %u: memory window moved to 0x%lx-0x%lx", p->psn,
-			    p->br.mem_base, p->br.mem_limit);
+		pci_cfg_writel(bdf, 0x20,
+			       (uint32_t)((base >> 16) & 0xfff0) |
+				       (uint32_t)((p->br.mem_limit >> 16) & 0xfff0) << 16);
+		report_note("slot %u: memory window moved to 0x%lx-0x%lx", p->psn, p->br.mem_base,
+			    p->br.mem_limit);
 	}
+}
+
+/*
+ * What a guest may write that it must not change: the IDs, Slot Capabilities, the
+ * read-only Slot Status bits (only write-1-to-clear ones may go), the window registers'
+ * fixed bits; and a bus nobody decodes reads all-ones.  Registers are restored after.
+ */
+static void port_checks(const struct port *p)
+{
+	uint16_t bdf = p->br.bdf;
+	uint32_t ids = pci_cfg_readl(bdf, 0), cap = pci_cfg_readl(bdf, p->exp + EXP_SLTCAP);
+	uint32_t mem = pci_cfg_readl(bdf, 0x20), got;
+	uint16_t sta = sltsta(p), io = pci_cfg_readw(bdf, 0x1c);
+
+	pci_cfg_writel(bdf, 0, 0xffffffffu);
+	pci_cfg_writel(bdf, p->exp + EXP_SLTCAP, 0);
+	report(pci_cfg_readl(bdf, 0) == ids && pci_cfg_readl(bdf, p->exp + EXP_SLTCAP) == cap,
+	       "slot %u: IDs and Slot Capabilities ignore writes", p->psn);
+	pci_cfg_writew(bdf, p->exp + EXP_SLTSTA, 0xffff);
+	got = sltsta(p);
+	report(got == (sta & ~0x11fu), "slot %u: Slot Status 0x%x after writing ones: 0x%x",
+	       p->psn, sta, got);
+	pci_cfg_writel(bdf, 0x20, 0xffffffffu);
+	got = pci_cfg_readl(bdf, 0x20);
+	pci_cfg_writel(bdf, 0x20, mem);
+	report(got == 0xfff0fff0u && pci_cfg_readl(bdf, 0x20) == mem,
+	       "slot %u: memory base/limit keep their low bits 0 (0x%x), restored", p->psn, got);
+	pci_cfg_writew(bdf, 0x1c, 0);
+	got = pci_cfg_readw(bdf, 0x1c);
+	pci_cfg_writew(bdf, 0x1c, io);
+	report((got & 0x0f0f) == (io & 0x0f0f), "slot %u: the I/O decode type is read-only",
+	       p->psn);
+	report(pci_cfg_readw(0xfe00, 0) == 0xffff, "bus 254, behind no bridge, reads all-ones");
 }
 
 /* Find the ports, enable their hot-plug events and interrupts. */
@@ -212,9 +246,11 @@ static void ports_init(void)
 			continue;
 		report(p->br.secondary != 0 && p->br.mem_base < p->br.mem_limit,
 		       "root port %02x:%02x.0 slot %u: secondary bus %u, memory window "
-		       "0x%lx-0x%lx, I/O window 0x%lx-0x%lx", p->br.bdf >> 8, (p->br.bdf >> 3) & 31,
-		       p->psn, p->br.secondary, p->br.mem_base, p->br.mem_limit, p->br.io_base,
-		       p->br.io_limit);
+		       "0x%lx-0x%lx, I/O window 0x%lx-0x%lx",
+		       p->br.bdf >> 8, (p->br.bdf >> 3) & 31, p->psn, p->br.secondary,
+		       p->br.mem_base, p->br.mem_limit, p->br.io_base, p->br.io_limit);
+		if (!nr_ports)
+			port_checks(p);
 		port_fix_windows(p, &mem_next, &io_next);
 		if (use_msi && !report(port_msi(p, nr_ports), "root port slot %u has MSI", p->psn))
 			continue;
@@ -321,7 +357,8 @@ static struct port *cycle_add(unsigned cycle, bool walk)
 	report(pci_cfg_readw(p->br.bdf, p->exp + EXP_LNKSTA) & EXP_LNKSTA_DLLLA,
 	       "cycle %u: slot %u link is up", cycle, p->psn);
 	bdf = (uint16_t)(p->br.secondary << 8);
-	alone = pci_probe(bdf | 1, &fn) == -ENODEV && pci_probe((uint16_t)(bdf | 8), &fn) == -ENODEV;
+	alone = pci_probe(bdf | 1, &fn) == -ENODEV &&
+		pci_probe((uint16_t)(bdf | 8), &fn) == -ENODEV;
 	r = pci_probe(bdf, &fn);
 	if (!report(r == 0 && fn.vendor == TESTDEV_VENDOR && fn.device == TESTDEV_DEVICE,
 		    "cycle %u: %02x:00.0 is a pci-testdev (%04x:%04x)", cycle, p->br.secondary,
@@ -355,8 +392,10 @@ static void cycle_remove(struct port *p, unsigned cycle, bool release)
 	}
 	while (sltsta(p) & SLT_PDS)
 		wait_event(SLT_PDC, &sta);
-	report(pci_cfg_readw(bdf, 0) == 0xffff, "cycle %u: slot %u is empty, %02x:00.0 reads "
-	       "all-ones", cycle, p->psn, p->br.secondary);
+	report(pci_cfg_readw(bdf, 0) == 0xffff,
+	       "cycle %u: slot %u is empty, %02x:00.0 reads "
+	       "all-ones",
+	       cycle, p->psn, p->br.secondary);
 	if (!release) /* a surprise removal: turn the empty slot off as pciehp does */
 		report(slot_command(p, SLTCTL_PCC | SLTCTL_PIC_OFF, SLTCTL_PIC_MASK),
 		       "cycle %u: slot %u powered off after the removal", cycle, p->psn);
