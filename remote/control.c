@@ -165,6 +165,20 @@ static int control_socket(struct qmp_session *s, struct remote_devopt *o, const 
 	return 0;
 }
 
+/* Take the fd named by args[key] (if it is a name in the table) and close it. */
+static void control_drop(struct qmp_session *s, json_object *args, const char *key)
+{
+	json_object *v;
+	int fd;
+
+	if (!key || !json_object_object_get_ex(args, key, &v) ||
+	    !json_object_is_type(v, json_type_string))
+		return;
+	fd = qmp_session_take_fd(s, json_object_get_string(v));
+	if (fd >= 0)
+		close(fd);
+}
+
 static int control_device_add(void *opaque, struct qmp_session *s, json_object *args,
 			      json_object **ret, GError **err)
 {
@@ -176,11 +190,10 @@ static int control_device_add(void *opaque, struct qmp_session *s, json_object *
 		.type = (char *)driver, .id = (char *)id, .socket = (char *)sock, .fd = -1};
 	int backend = -1, r;
 
-	r = control_check_device(driver, id, err);
-	if (r < 0)
-		return r;
 	o.props = json_object_new_object();
-	r = control_props(s, driver, args, o.props, &backend, err);
+	r = control_check_device(driver, id, err);
+	if (r == 0)
+		r = control_props(s, driver, args, o.props, &backend, err);
 	if (r == 0)
 		r = control_socket(s, &o, sock, err);
 	if (r == 0) {
@@ -194,6 +207,10 @@ static int control_device_add(void *opaque, struct qmp_session *s, json_object *
 	}
 	if (backend >= 0) /* the model holds its own duplicate */
 		close(backend);
+	if (r < 0) { /* a failed device_add consumes its fds too, whatever step failed */
+		control_drop(s, args, "socket");
+		control_drop(s, args, control_backend_key(driver));
+	}
 	json_object_put(o.props);
 	return r;
 }

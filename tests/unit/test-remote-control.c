@@ -308,6 +308,20 @@ static void test_bad_args(void)
 		     "GenericError", "drive: file descriptor named 'img' not found");
 	expect_error(&rc, ADD("\"driver\": \"virtio-rng\", \"id\": \"r0\", \"socket\": \"s\""),
 		     "GenericError", "Parameter 'rng' is missing");
+	/* a refused device_add consumes the fds it names, whichever check failed */
+	close(pass_socket(&rc, "s"));
+	expect_error(&rc, ADD("\"driver\": \"nic\", \"id\": \"t0\", \"socket\": \"s\""),
+		     "GenericError", "'nic' is not a valid device model name");
+	expect_error(&rc, "{\"execute\": \"closefd\", \"arguments\": {\"fdname\": \"s\"}}",
+		     "GenericError", "s");
+	close(pass_socket(&rc, "s"));
+	getfd(&rc, "img", 0);
+	expect_error(&rc, ADD("\"driver\": \"virtio-blk\", \"id\": \"b 0\", \"socket\": \"s\", "
+			      "\"drive\": \"img\""), "GenericError", "Parameter 'id' expects");
+	expect_error(&rc, "{\"execute\": \"closefd\", \"arguments\": {\"fdname\": \"img\"}}",
+		     "GenericError", "img");
+	expect_error(&rc, "{\"execute\": \"closefd\", \"arguments\": {\"fdname\": \"s\"}}",
+		     "GenericError", "s");
 	/* an fd that is not a socket */
 	efd = eventfd(0, EFD_CLOEXEC);
 	getfd(&rc, "e", efd);
