@@ -31,8 +31,8 @@ struct rproc_backend {
 /* Properties that belong to pci-proxy-dev itself, not to the remote device. */
 static bool rproc_proxy_key(const char *key)
 {
-	static const char *const keys[] = {"driver", "id",   "rid",    "remote-driver",
-					   "bus",    "addr", "socket", NULL};
+	static const char *const keys[] = {"driver", "id",  "rid", "remote-driver", "bus", "addr",
+					   "socket", "dma", NULL};
 
 	return g_strv_contains(keys, key);
 }
@@ -59,7 +59,7 @@ static int rproc_drive(json_object *props, struct qmp_session *fdsrc, const char
 		b->fd = qmp_session_take_fd(fdsrc, name);
 		b->owned = true;
 		if (b->fd < 0)
-			return qmp_error_set(err, -ENOENT, QMP_ERROR_GENERIC,
+			return qmp_error_set(err, -EBADF, QMP_ERROR_GENERIC,
 					     "%s: drive: file "
 					     "descriptor named '%s' not found; pass it with getfd",
 					     id, name);

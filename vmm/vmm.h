@@ -739,8 +739,9 @@ json_object *rprocs_query(struct rprocs *ps);
  * virtio-blk's drive=FDNAME, an fd fdsrc received with getfd (taken), or on the command
  * line (fdsrc NULL) the fd= a -blockdev's drive=NODE became (not taken); virtio-rng's
  * /dev/urandom, opened here.  Any thread; calls are serialized.  -ENOENT (no such
- * process), -ESRCH (it has died), -EINVAL (bad props), -EREMOTEIO (the process refused:
- * its message is in *err).
+ * process), -ESRCH (it has died), -EINVAL (bad props), -EBADF (no fd of that getfd
+ * name in fdsrc), -EREMOTEIO (the process refused: its message is in *err); another
+ * -errno when its control channel broke (-ECONNRESET, -ETIMEDOUT after 5 s, -EPROTO).
  */
 int rproc_device_add(struct machine *m, const char *rid, const char *id, json_object *props,
 		     struct qmp_session *fdsrc, int *sock_out, GError **err);
