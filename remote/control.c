@@ -330,8 +330,15 @@ static void control_closed(void *ctx)
 int control_check_fd(int fd, GError **err)
 {
 	struct remote_devopt o = {.type = "--control", .id = "channel", .fd = fd};
+	int ret = channel_check_fd(&o, NULL);
+	const char *why = ret == -EBADF	     ? "is not an open file descriptor"
+			  : ret == -ENOTSOCK ? "is not a stream socket"
+					     : "is not a connected AF_UNIX socket";
 
-	return channel_check_fd(&o, err);
+	if (ret < 0)
+		g_set_error(err, REMOTE_ERROR, 0, "--control=%d: fd %d %s; pass one end of "
+			    "socketpair(AF_UNIX, SOCK_STREAM) as that fd", fd, fd, why);
+	return ret;
 }
 
 int control_adopt(struct control *c, int fd, GError **err)

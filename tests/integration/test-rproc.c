@@ -11,8 +11,10 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <poll.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -409,6 +411,103 @@ static void test_bad_options(void)
 		"pci-proxy-dev,id=t0,rid=a,remote-driver=pci-testdev,colour=red");
 }
 
+static void assert_eof(int fd)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+	char c;
+
+	g_assert_cmpint(poll(&p, 1, 5000), ==, 1);
+	g_assert_cmpint(recv(fd, &c, 1, MSG_DONTWAIT), ==, 0);
+}
+
+/*
+ * mpvmm-misc --control=3 with a -device of its command line as well: the control
+ * channel lists it, adds and removes another at run time, and its closing ends the
+ * process with status 0.  No KVM needed.
+ */
+static void test_control_binary(void)
+{
+	char *argv[] = { (char *)tu_bin("MPVMM_MISC"), "--control=3", "-device",
+			 "pci-testdev,id=t0,socket=4", NULL };
+	int ctl[2], dev[2], dev2[2], fds[2];
+	json_object *reply;
+	struct tu_proc p;
+	struct tq *q;
+
+	tu_socketpair(ctl);
+	tu_socketpair(dev);
+	fds[0] = ctl[1];
+	fds[1] = dev[1];
+	tu_spawn(argv, fds, 2, false, &p);
+	close(ctl[1]);
+	close(dev[1]);
+	q = tq_open_fd(ctl[0]);
+	json_object_put(tq_negotiate(q));
+	reply = tq_cmd(q, "{\"execute\": \"query-devices\"}");
+	g_assert_cmpstr(json_object_to_json_string_ext(tq_assert_return(reply),
+						       JSON_C_TO_STRING_PLAIN),
+			==, "[{\"id\":\"t0\",\"type\":\"pci-testdev\",\"channel\":\"connected\"}]");
+	json_object_put(reply);
+	reply = tq_cmd(q, "{\"execute\": \"query-sandbox\"}");
+	g_assert_cmpstr(tq_str(reply, "return.mode"), ==, tu_bin("RPROC_SANDBOX"));
+	json_object_put(reply);
+	tu_socketpair(dev2);
+	tq_send_fds(q, "{\"execute\": \"getfd\", \"arguments\": {\"fdname\": \"t1\"}}",
+		    &dev2[1], 1);
+	close(dev2[1]);
+	json_object_put(tq_reply(q));
+	expect_qmp_ok(q, "{\"execute\": \"device_add\", \"arguments\": {\"driver\": "
+			 "\"pci-testdev\", \"id\": \"t1\", \"socket\": \"t1\"}}");
+	expect_qmp_error(q, "{\"execute\": \"device_add\", \"arguments\": {\"driver\": "
+			    "\"virtio-blk\", \"id\": \"b0\", \"socket\": \"x\"}}",
+			 "'virtio-blk' is not a valid device model name; this process hosts: "
+			 "pci-testdev, virtio-rng");
+	expect_qmp_ok(q, "{\"execute\": \"device_del\", \"arguments\": {\"id\": \"t1\"}}");
+	assert_eof(dev2[0]); /* device_del closed its channel */
+	expect_qmp_ok(q, "{\"execute\": \"device_del\", \"arguments\": {\"id\": \"t0\"}}");
+	tq_close(q); /* the control channel closes: the process ends */
+	g_assert_cmpint(tu_wait(&p, 10), ==, 0);
+	close(dev[0]);
+	close(dev2[0]);
+}
+
+/* The class binaries' own refusals of --control and -qmp. */
+static void test_control_bad(void)
+{
+	const char *const cases[][3] = {
+		{ "--control=2", NULL, "--control=2: not an fd number" },
+		{ "--control=77", NULL, "--control=77: fd 77 is not an open file descriptor" },
+		{ "--control=3", "-device", "pci-testdev,id=t0,socket=3" },
+		{ "-qmp", "tcp:localhost:4444,server=on,wait=off", "only unix:PATH" },
+		{ "-qmp", "unix:/tmp/x.sock", "add server=on,wait=off" },
+	};
+	const char *const want3 = "socket=3 is the control channel (--control=3)";
+
+	for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+		char *argv[6] = { (char *)tu_bin("MPVMM_MISC"), (char *)cases[i][0] };
+		g_autofree char *out = NULL, *err = NULL;
+		const char *want = i == 2 ? want3 : cases[i][2];
+		struct tu_proc p;
+		int sv[2], n = 2;
+
+		if (cases[i][1])
+			argv[n++] = (char *)cases[i][1];
+		if (i == 2)
+			argv[n++] = (char *)cases[i][2];
+		tu_socketpair(sv);
+		tu_spawn(argv, &sv[1], 1, true, &p);
+		close(sv[1]);
+		out = tu_slurp(p.out_fd);
+		err = tu_slurp(p.err_fd);
+		g_assert_cmpint(tu_wait(&p, 10), ==, 1 << 8);
+		if (!strstr(err, want))
+			g_error("%s %s: '%s' lacks '%s'", argv[1], argv[2], err, want);
+		close(sv[0]);
+		close(p.out_fd);
+		close(p.err_fd);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
@@ -416,5 +515,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/rproc/storage-two-disks", test_storage_two_disks);
 	g_test_add_func("/rproc/killed", test_killed);
 	g_test_add_func("/rproc/bad-options", test_bad_options);
+	g_test_add_func("/rproc/control-binary", test_control_binary);
+	g_test_add_func("/rproc/control-bad", test_control_bad);
 	return g_test_run();
 }
