@@ -167,9 +167,10 @@ static int qmp_client_write(void *ctx, const char *buf, size_t len)
 	int ret;
 
 	if (len > QMP_OUT_MAX - c->out->len) {
-		g_warning("qmp: client fd %d does not read its replies (%u bytes queued); "
-			  "dropping it",
-			  c->fd, c->out->len);
+		/* the client's doing, as every other reason to drop one: debug level */
+		g_debug("qmp: client fd %d does not read its replies (%u bytes queued); "
+			"dropping it",
+			c->fd, c->out->len);
 		return -ENOBUFS;
 	}
 	g_byte_array_append(c->out, (const guint8 *)buf, (guint)len);
@@ -308,7 +309,7 @@ static gboolean qmp_listener_accept(int fd, GIOCondition cond, void *data)
 		return G_SOURCE_CONTINUE;
 	}
 	if (srv->clients->len >= QMP_CLIENTS_MAX) {
-		g_warning("qmp: %u clients already connected; refusing another", QMP_CLIENTS_MAX);
+		g_debug("qmp: %u clients already connected; refusing another", QMP_CLIENTS_MAX);
 		close(c);
 		return G_SOURCE_CONTINUE;
 	}

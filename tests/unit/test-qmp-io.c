@@ -93,6 +93,16 @@ static int fx_usefd(void *opaque, struct qmp_session *s, json_object *args, json
 	return n == 2 ? 0 : -EIO;
 }
 
+/* A 64 KiB reply, for the output limit. */
+static int fx_big(void *opaque, struct qmp_session *s, json_object *args, json_object **ret,
+		  GError **err)
+{
+	g_autofree char *x = g_strnfill(65536, 'b');
+
+	*ret = json_object_new_string(x);
+	return 0;
+}
+
 static const struct qmp_arg fx_echo_args[] = {
 	{"s", QMP_ARG_STR, false},
 	{"i", QMP_ARG_INT, true},
@@ -116,6 +126,7 @@ const struct qmp_command fx_commands[] = {
 	{"test-slow", fx_slow, fx_slow_args},
 	{"test-emit", fx_emit, fx_emit_args},
 	{"test-usefd", fx_usefd, fx_fd_args},
+	{"test-big", fx_big},
 	{"query-version", fx_errno}, /* shadowed by the built-in */
 	{NULL},
 };
@@ -133,7 +144,10 @@ static char *fx_sized_message(size_t total, size_t *pad_out)
 	static const char head[] = "{\"execute\": \"test-echo\", \"arguments\": {\"s\": \"";
 	static const char tail[] = "\"}}";
 	size_t pad = total - (sizeof(head) - 1) - (sizeof(tail) - 1);
-	char *m = g_malloc(total + 1);
+	char *m;
+
+	g_assert_cmpuint(total, >, sizeof(head) + sizeof(tail));
+	m = g_malloc(total + 1);
 
 	memcpy(m, head, sizeof(head) - 1);
 	memset(m + sizeof(head) - 1, 'x', pad);
@@ -458,6 +472,36 @@ static void test_disconnect(struct fx *f, gconstpointer data)
 	tq_close(other);
 }
 
+/* A client that sends commands and never reads its replies is dropped at QMP_OUT_MAX. */
+static void test_slow_reader(struct fx *f, gconstpointer data)
+{
+	struct tq *q = fx_client(f), *other = fx_client(f);
+	g_autoptr(GString) batch = g_string_new(NULL);
+	json_object *r;
+	size_t sent = 0;
+	int sz = 4096;
+
+	/* a small receive buffer, so that the server's queue, not the kernel's, fills */
+	g_assert_cmpint(setsockopt(q->fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz)), ==, 0);
+	for (unsigned i = 0; i < 16; i++)
+		g_string_append(batch, "{\"execute\": \"test-big\"}");
+	/* 64 KiB replies to 25-byte requests: this asks for twice the limit */
+	while (sent < 2 * (QMP_OUT_MAX / 65536) * 25) {
+		ssize_t n = send(q->fd, batch->str, batch->len, MSG_NOSIGNAL);
+
+		if (n < 0)
+			break; /* dropped already (EPIPE, ECONNRESET) */
+		sent += (size_t)n;
+	}
+	fx_wait_clients(f, 1);
+	tq_close(q);
+	/* the other client is served all along */
+	r = tq_cmd(other, "{\"execute\": \"query-version\"}");
+	tq_assert_return(r);
+	json_object_put(r);
+	tq_close(other);
+}
+
 static void test_listen_errors(struct fx *f, gconstpointer data)
 {
 	g_autoptr(GError) err = NULL;
@@ -570,6 +614,7 @@ void fx_add_io_tests(void)
 	FX_ADD("/protocol/qmp/getfd-split", test_getfd_split);
 	FX_ADD("/protocol/qmp/several-clients-events", test_clients);
 	FX_ADD("/protocol/qmp/disconnect", test_disconnect);
+	FX_ADD("/protocol/qmp/slow-reader", test_slow_reader);
 	FX_ADD("/protocol/qmp/listen-errors", test_listen_errors);
 	FX_ADD("/protocol/qmp/adopt", test_adopt);
 }
