@@ -406,5 +406,6 @@ int main(int argc, char **argv)
 	FX_ADD("/protocol/qmp/command-errors", test_command_errors);
 	FX_ADD("/protocol/qmp/query-commands", test_query_commands);
 	fx_add_io_tests();
+	fx_add_fd_tests();
 	return g_test_run();
 }

@@ -36,5 +36,7 @@ extern const struct qmp_command fx_commands[];
 /* Distinct names in fx_commands that are not built-ins. */
 unsigned fx_nr_commands(void);
 void fx_add_io_tests(void);
+/* test-qmp-fd.c */
+void fx_add_fd_tests(void);
 
 #endif
