@@ -185,6 +185,15 @@ static void vcpu_park(struct vcpu *v)
 {
 	struct vcpu_pause *p = &v->m->pause;
 
+	/*
+	 * Complete an I/O exit KVM still holds (KVM API, KVM_CAP_IMMEDIATE_EXIT: KVM_RUN
+	 * with immediate_exit set finishes pending MMIO/PIO and returns -EINTR), so the
+	 * parked vCPU's state is whole: system_reset may replace it.
+	 */
+	__atomic_store_n(&v->run->immediate_exit, 1, __ATOMIC_RELEASE);
+	if (ioctl(v->fd, KVM_RUN, 0) == 0)
+		g_debug("vCPU%u: exit %u while completing I/O to park", v->index,
+			v->run->exit_reason);
 	pthread_mutex_lock(&p->lock);
 	if (p->requested && !machine_stopping(v->m)) {
 		p->parked++;

@@ -662,7 +662,11 @@ struct monitor;
 int monitor_create(struct machine *m, GError **err);
 /* Deliver pending events, stop the thread, close and unlink the sockets. */
 void monitor_destroy(struct machine *m);
-/* Broadcast an event (any thread; data NULL or taken).  No-op without -qmp. */
+/*
+ * Broadcast an event (any thread; data NULL or taken).  No-op without -qmp, or once
+ * monitor_destroy() ran; a thread that may emit must have stopped before it
+ * (machine_destroy() calls it after the vCPUs are joined).
+ */
 void monitor_emit(struct machine *m, const char *event, json_object *data);
 /*
  * The VM is ending with `status` (machine_run, after every vCPU stopped): runstate
