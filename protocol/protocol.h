@@ -339,7 +339,6 @@ int vfu_dma_access_decode(const struct vfu_msg *m, bool reply, bool write,
 int vfu_dma_reply_check(const struct vfu_msg *m, uint16_t id, bool write, uint64_t address,
 			uint64_t count, const uint8_t **data);
 
-
 /* --- DEVICE_GET_REGION_IO_FDS (spec "VFIO_USER_DEVICE_GET_REGION_IO_FDS") -------- */
 #define VFU_IO_FD_TYPE_IOEVENTFD 0u
 #define VFU_IO_FD_DATAMATCH (1u << 0) /* KVM_IOEVENTFD_FLAG_DATAMATCH */

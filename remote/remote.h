@@ -7,6 +7,8 @@
  *   remote.c      the process: creates devices and channels (at start and at run time),
  *                 runs the GLib main loop, exits on SIGTERM/SIGINT, when every channel
  *                 has closed, or when the control channel closes
+ *   control.c     the QMP control channel (--control=FD, -qmp unix:PATH): query-status,
+ *                 query-devices, device_add, device_del, query-sandbox, getfd, closefd
  *   channel.c     one device's socket: an inherited connected fd, or a listening path
  *                 that accepts one client at a time
  *   vfu_server.c  the vfio-user server of one connection: validates each request and

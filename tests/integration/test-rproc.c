@@ -363,6 +363,61 @@ static void test_killed(void)
 	g_rmdir(dir);
 }
 
+/* Open fds of process pid. */
+static unsigned count_fds(pid_t pid)
+{
+	g_autofree char *path = g_strdup_printf("/proc/%d/fd", pid);
+	GDir *d = g_dir_open(path, 0, NULL);
+	unsigned n = 0;
+
+	g_assert_nonnull(d);
+	while (g_dir_read_name(d))
+		n++;
+	g_dir_close(d);
+	return n;
+}
+
+/*
+ * object-add and object-del 20 times on a paused VM: every spawn, control channel,
+ * pidfd and reap is undone (mpvmm's fd count is back where it started; no child is
+ * left: query-remote-processes is empty and the children were reaped).
+ */
+static void test_add_del_loop(void)
+{
+	g_autofree char *dir = g_dir_make_tmp("mpvmm-rproc-XXXXXX", NULL);
+	g_autofree char *sock = g_build_filename(dir, "qmp.sock", NULL);
+	g_autofree char *qmp = g_strdup_printf("unix:%s,server=on,wait=off", sock);
+	g_autofree char *elf = tu_guest("pci-testdev");
+	g_autofree char *add = g_strdup_printf(
+		"{\"execute\": \"object-add\", \"arguments\": {\"qom-type\": \"remote-process\", "
+		"\"id\": \"m\", \"class\": \"misc\", \"binary\": \"%s\"}}", tu_bin("MPVMM_MISC"));
+	char *argv[] = { (char *)tu_bin("MPVMM"), "-S", "-m", "64M", "-kernel", elf, "-serial",
+			 "none", "-debugcon", "none", "-qmp", qmp, NULL };
+	struct tu_proc vmm;
+	unsigned before;
+	struct tq *q;
+
+	if (tu_skip_without_kvm())
+		return;
+	tu_spawn(argv, NULL, 0, false, &vmm);
+	q = tq_connect(sock, 20);
+	json_object_put(tq_negotiate(q));
+	expect_qmp_ok(q, add); /* the first one warms up what stays (the watcher's buffers) */
+	expect_qmp_ok(q, "{\"execute\": \"object-del\", \"arguments\": {\"id\": \"m\"}}");
+	before = count_fds(vmm.pid);
+	for (unsigned i = 0; i < 20; i++) {
+		expect_qmp_ok(q, add);
+		g_assert_cmpuint(rproc_count(q), ==, 1);
+		expect_qmp_ok(q, "{\"execute\": \"object-del\", \"arguments\": {\"id\": \"m\"}}");
+	}
+	g_assert_cmpuint(rproc_count(q), ==, 0);
+	g_assert_cmpuint(count_fds(vmm.pid), ==, before);
+	expect_qmp_ok(q, "{\"execute\": \"quit\"}");
+	tq_close(q);
+	g_assert_cmpint(tu_wait(&vmm, 20), ==, 0);
+	g_rmdir(dir);
+}
+
 /* mpvmm refuses the command line with status 2 and a message holding `needle`. */
 static void expect_refused(const char *const *extra, const char *needle)
 {
@@ -514,6 +569,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/rproc/misc-two-devices", test_misc_two_devices);
 	g_test_add_func("/rproc/storage-two-disks", test_storage_two_disks);
 	g_test_add_func("/rproc/killed", test_killed);
+	g_test_add_func("/rproc/add-del-loop", test_add_del_loop);
 	g_test_add_func("/rproc/bad-options", test_bad_options);
 	g_test_add_func("/rproc/control-binary", test_control_binary);
 	g_test_add_func("/rproc/control-bad", test_control_bad);

@@ -494,7 +494,13 @@ static void test_call_dma_bad(void)
 	g_assert_cmpuint(tp_open_fds(), ==, before);
 }
 
-/* vfu_dma_reply_check() on a message with id 7 as received from a real socket. */
+/*
+ * vfu_dma_reply_check() on a message with id 7 as received from a real socket.  The data
+ * it points at lives in the message, so a read reply's first 8 bytes are copied to
+ * td_data before the message is freed and *data points there.
+ */
+static uint8_t td_data[8];
+
 static int td_reply_check(uint16_t cmd, uint32_t flags, uint32_t error, const void *p,
 			  size_t len, unsigned nr_fds, bool write, uint64_t addr, uint64_t count,
 			  const uint8_t **data)
@@ -505,7 +511,12 @@ static int td_reply_check(uint16_t cmd, uint32_t flags, uint32_t error, const vo
 	tp_socketpair(sv);
 	tp_msg(sv[0], 7, cmd, flags, error, p, len, 0, &fd, nr_fds);
 	g_assert_cmpint(vfu_recv(sv[1], &m, VFU_MAX_MSG), ==, 0);
+	*data = NULL;
 	ret = vfu_dma_reply_check(&m, 7, write, addr, count, data);
+	if (ret == 0 && !write) {
+		memcpy(td_data, *data, MIN(count, sizeof(td_data)));
+		*data = td_data;
+	}
 	vfu_msg_clear(&m);
 	close(fd);
 	close(sv[0]);

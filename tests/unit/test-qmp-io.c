@@ -144,14 +144,12 @@ static char *fx_sized_message(size_t total, size_t *pad_out)
 	static const char head[] = "{\"execute\": \"test-echo\", \"arguments\": {\"s\": \"";
 	static const char tail[] = "\"}}";
 	size_t pad = total - (sizeof(head) - 1) - (sizeof(tail) - 1);
+	g_autofree char *xs = NULL;
 	char *m;
 
 	g_assert_cmpuint(total, >, sizeof(head) + sizeof(tail));
-	m = g_malloc(total + 1);
-
-	memcpy(m, head, sizeof(head) - 1);
-	memset(m + sizeof(head) - 1, 'x', pad);
-	memcpy(m + sizeof(head) - 1 + pad, tail, sizeof(tail));
+	xs = g_strnfill(pad, 'x');
+	m = g_strconcat(head, xs, tail, NULL);
 	g_assert_cmpuint(strlen(m), ==, total);
 	*pad_out = pad;
 	return m;
