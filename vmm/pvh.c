@@ -3,10 +3,11 @@
  * pvh: the PVH boot protocol's loader (Xen's docs/misc/pvh.pandoc and
  * xen/include/public/arch-x86/hvm/start_info.h).  It validates an ELF64 x86-64
  * executable completely (header, program headers, every PT_LOAD segment against
- * guest RAM, the XEN_ELFNOTE_PHYS32_ENTRY note), and only then copies the segments
- * to their physical addresses and writes hvm_start_info (version 1, with a memory
- * map) and the command line into the boot page at PVH_INFO_GPA.  A bad image
- * leaves guest RAM untouched.  Setting up the vCPU for the entry is vcpu.c's job.
+ * guest RAM and against the other segments, the XEN_ELFNOTE_PHYS32_ENTRY note), and
+ * only then copies the segments to their physical addresses and writes hvm_start_info
+ * (version 1, with a memory map) and the command line into the boot page at
+ * PVH_INFO_GPA.  A bad image leaves guest RAM untouched.  Setting up the vCPU for the
+ * entry is vcpu.c's job.
  */
 #include <elf.h>
 #include <errno.h>
@@ -200,7 +201,35 @@ static int pvh_check_load(const struct pvh_image *img, struct gmem *mem, unsigne
 	return 0;
 }
 
-/* Every PT_LOAD fits; the entry lies inside one of them. */
+/*
+ * PT_LOAD segment i (already checked) against every earlier one (checked too, so no sum
+ * overflows): copied in order, an overlap would let a later segment silently overwrite
+ * an earlier one's bytes.  The gABI ("Program Header") has loadable segments in
+ * ascending address order, each its own range; a linker does not emit overlapping ones,
+ * a corrupt or hand-made image may.
+ */
+static int pvh_check_overlap(const struct pvh_image *img, unsigned i, const Elf64_Phdr *ph,
+			     GError **err)
+{
+	Elf64_Phdr prev;
+
+	for (unsigned j = 0; j < i; j++) {
+		pvh_phdr(img, j, &prev);
+		if (prev.p_type != PT_LOAD || prev.p_memsz == 0)
+			continue;
+		if (ph->p_paddr < prev.p_paddr + prev.p_memsz &&
+		    prev.p_paddr < ph->p_paddr + ph->p_memsz)
+			return pvh_error(err,
+					 "segment %u at 0x%" PRIx64 "+0x%" PRIx64 " overlaps "
+					 "segment %u at 0x%" PRIx64 "+0x%" PRIx64 "; the image is "
+					 "corrupt or mislinked",
+					 i, ph->p_paddr, ph->p_memsz, j, prev.p_paddr,
+					 prev.p_memsz);
+	}
+	return 0;
+}
+
+/* Every PT_LOAD fits, none overlaps another; the entry lies inside one of them. */
 static int pvh_check_segments(const struct pvh_image *img, struct gmem *mem, uint32_t entry,
 			      GError **err)
 {
@@ -211,7 +240,8 @@ static int pvh_check_segments(const struct pvh_image *img, struct gmem *mem, uin
 		pvh_phdr(img, i, &ph);
 		if (ph.p_type != PT_LOAD || ph.p_memsz == 0)
 			continue;
-		if (pvh_check_load(img, mem, i, &ph, err) < 0)
+		if (pvh_check_load(img, mem, i, &ph, err) < 0 ||
+		    pvh_check_overlap(img, i, &ph, err) < 0)
 			return -ENOEXEC;
 		if (entry >= ph.p_paddr && entry - ph.p_paddr < ph.p_memsz)
 			entry_ok = true;

@@ -3,8 +3,8 @@
  * Unit tests of mpvmm's PVH loader (vmm/pvh.c) on images built here in memory: a good
  * image loads (segments, zeroed bss, hvm_start_info, memory map, command line), and
  * every kind of bad image (truncated at each boundary, corrupt headers, segments
- * outside RAM or over the boot page, a missing or corrupt entry note) fails with a
- * clear message and leaves guest RAM untouched.
+ * outside RAM, over the boot page or over each other, a missing or corrupt entry note)
+ * fails with a clear message and leaves guest RAM untouched.
  */
 #include <elf.h>
 #include <errno.h>
@@ -257,6 +257,51 @@ static void test_bad_segment(void)
 	assert_rejected(&im, IMG_LEN, "overlaps the BIOS area");
 }
 
+/* A third PT_LOAD (after the note's header, before NOTE_OFF) at paddr, memsz 0x1000. */
+static Elf64_Phdr *img_add_load(struct img *im, uint64_t paddr)
+{
+	Elf64_Phdr *ph = im->note + 1;
+
+	G_STATIC_ASSERT(sizeof(Elf64_Ehdr) + 3 * sizeof(Elf64_Phdr) <= NOTE_OFF);
+	im->eh->e_phnum = 3;
+	*ph = *im->load;
+	ph->p_paddr = ph->p_vaddr = paddr;
+	return ph;
+}
+
+/* Two PT_LOAD segments sharing bytes: the later one would overwrite the earlier one. */
+static void test_overlap(void)
+{
+	struct gmem *mem = ram(RAM_SIZE, VMM_RAM_BELOW_4G);
+	struct pvh_boot boot;
+	Elf64_Phdr *ph;
+	struct img im;
+
+	img_init(&im);
+	img_add_load(&im, LOAD_GPA + 0x800);
+	assert_rejected(&im, IMG_LEN,
+			"segment 2 at 0x100800+0x1000 overlaps segment 0 at 0x100000+0x1000");
+	img_init(&im);
+	im.load->p_paddr = LOAD_GPA + 0x1000;
+	img_add_load(&im, LOAD_GPA + 1); /* its last byte is segment 0's first */
+	assert_rejected(&im, IMG_LEN,
+			"segment 2 at 0x100001+0x1000 overlaps segment 0 at 0x101000+0x1000");
+	img_init(&im);
+	ph = img_add_load(&im, LOAD_GPA + 0x400); /* wholly inside segment 0 */
+	ph->p_filesz = ph->p_memsz = 0x10;
+	assert_rejected(&im, IMG_LEN, "overlaps segment 0");
+	img_init(&im);
+	ph = img_add_load(&im, LOAD_GPA); /* empty: loads nothing, so no overlap */
+	ph->p_filesz = ph->p_memsz = 0;
+	g_assert_cmpint(pvh_load(mem, im.b, IMG_LEN, NULL, NULL, 0, &boot, NULL), ==, 0);
+	img_init(&im);
+	img_add_load(&im, LOAD_GPA + 0x1000); /* adjacent, not overlapping */
+	g_assert_cmpint(pvh_load(mem, im.b, IMG_LEN, NULL, NULL, 0, &boot, NULL), ==, 0);
+	g_assert_cmphex(*(uint8_t *)gmem_translate(mem, LOAD_GPA + 0x1000, 1), ==, 0x90);
+	g_assert_cmphex(*(uint8_t *)gmem_translate(mem, LOAD_GPA + 0xfff, 1), ==, 0);
+	gmem_destroy(mem);
+}
+
 static void test_bad_note(void)
 {
 	struct img im;
@@ -351,6 +396,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/vmm/pvh/truncated", test_truncated);
 	g_test_add_func("/vmm/pvh/bad-header", test_bad_header);
 	g_test_add_func("/vmm/pvh/bad-segment", test_bad_segment);
+	g_test_add_func("/vmm/pvh/overlap", test_overlap);
 	g_test_add_func("/vmm/pvh/bad-note", test_bad_note);
 	g_test_add_func("/vmm/pvh/note-8byte", test_note_8byte);
 	g_test_add_func("/vmm/pvh/cmdline-too-long", test_cmdline_too_long);
