@@ -7,7 +7,11 @@
  * by DMA_READ/DMA_WRITE messages) gmem_translate gives no pointer: ring fields are
  * then copied with gmem_read/gmem_write, and buffers go through heap copies that
  * virtq_pop fills and virtq_push writes back (struct virtq_req's bounce list), so a
- * device sees plain iovecs either way; the mapped path takes none of these branches.  A malformed ring or chain is reported as -EIO and nothing of
+ * device sees plain iovecs either way; the mapped path takes none of these branches.
+ * Each access asks guest RAM for the direction it needs: the descriptor table, the
+ * available ring, indirect tables and device-readable buffers only for reading (so
+ * they may sit in a read-only DMA mapping), the used ring and device-writable buffers
+ * for writing.  A malformed ring or chain is reported as -EIO and nothing of
  * it is used: the caller turns that into DEVICE_NEEDS_RESET.  It is not a transport
  * and knows nothing of PCI, interrupts or what a request means.
  */
@@ -38,15 +42,16 @@ void virtq_reset(struct virtq *vq)
 	vq->msix_vector = VIRTIO_MSI_NO_VECTOR;
 }
 
-static bool range_ok(const struct gmem *mem, uint64_t gpa, uint64_t len, uint64_t align)
+/* [gpa, gpa + len) aligned and inside one region the device may read (or write). */
+static bool range_ok(const struct gmem *mem, uint64_t gpa, uint64_t len, uint64_t align, bool write)
 {
-	return mem && gpa % align == 0 && gmem_contains(mem, gpa, len, true);
+	return mem && gpa % align == 0 && gmem_contains(mem, gpa, len, write);
 }
 
-/* A copy of guest RAM where gmem_translate gives no pointer (no host mapping). */
+/* A copy of guest RAM where gmem_translate_read gives no pointer (no host mapping). */
 static int copy_in(const struct gmem *mem, uint64_t gpa, void *buf, size_t len)
 {
-	return gmem_contains(mem, gpa, len, true) ? gmem_read(mem, gpa, buf, len) : -EIO;
+	return gmem_contains(mem, gpa, len, false) ? gmem_read(mem, gpa, buf, len) : -EIO;
 }
 
 static void release_bounces(struct virtq_req *req)
@@ -61,10 +66,13 @@ int virtq_check(const struct virtq *vq, const struct gmem *mem)
 {
 	uint64_t n = vq->size;
 
-	/* Alignment: descriptor table 16, available ring 2, used ring 4 (2.6, table). */
-	if (!range_ok(mem, vq->desc, DESC_SIZE * n, 16) ||
-	    !range_ok(mem, vq->avail, AVAIL_RING + 2 * n + 2, 2) ||
-	    !range_ok(mem, vq->used, USED_RING + USED_ELEM * n + 2, 4))
+	/*
+	 * Alignment: descriptor table 16, available ring 2, used ring 4 (2.6, table).  The
+	 * device only reads the first two ("driver area") and writes the third (2.6).
+	 */
+	if (!range_ok(mem, vq->desc, DESC_SIZE * n, 16, false) ||
+	    !range_ok(mem, vq->avail, AVAIL_RING + 2 * n + 2, 2, false) ||
+	    !range_ok(mem, vq->used, USED_RING + USED_ELEM * n + 2, 4, true))
 		return -EINVAL;
 	return 0;
 }
@@ -72,7 +80,7 @@ int virtq_check(const struct virtq *vq, const struct gmem *mem)
 /* A le16 in guest RAM, read with acquire semantics (the driver publishes with a barrier). */
 static int load16(const struct gmem *mem, uint64_t gpa, uint16_t *v)
 {
-	uint16_t *p = mem ? gmem_translate(mem, gpa, 2) : NULL;
+	const uint16_t *p = mem ? gmem_translate_read(mem, gpa, 2) : NULL;
 
 	if (!p && mem && gpa % 2 == 0 && copy_in(mem, gpa, v, 2) == 0) {
 		*v = le16toh(*v); /* a DMA_READ reply: ordered by its round trip */
@@ -88,7 +96,7 @@ static int read_desc(const struct gmem *mem, uint64_t table, unsigned i, struct 
 {
 	uint8_t raw[DESC_SIZE];
 	uint64_t gpa = table + (uint64_t)i * DESC_SIZE;
-	const void *p = gmem_translate(mem, gpa, DESC_SIZE);
+	const void *p = gmem_translate_read(mem, gpa, DESC_SIZE);
 
 	if (p)
 		memcpy(raw, p, sizeof(raw)); /* one snapshot: the guest may rewrite it meanwhile */
@@ -115,7 +123,7 @@ static void *bounce_buf(const struct gmem *mem, struct virtq_req *req, const str
 	bool writable = d->flags & VIRTQ_DESC_F_WRITE;
 	void *buf;
 
-	if (!gmem_contains(mem, d->addr, d->len, true) ||
+	if (!gmem_contains(mem, d->addr, d->len, writable) ||
 	    req->bounce_bytes + d->len > VIRTQ_BOUNCE_MAX)
 		return NULL;
 	buf = writable ? g_try_malloc0(d->len) : g_try_malloc(d->len);
@@ -128,6 +136,19 @@ static void *bounce_buf(const struct gmem *mem, struct virtq_req *req, const str
 	req->bounce[req->nr_bounce++] = (struct virtq_bounce){req->nr_out + req->nr_in, d->addr};
 	req->bounce_bytes += d->len;
 	return buf;
+}
+
+/*
+ * A host pointer to a buffer: writable RAM for a device-writable buffer, any RAM for a
+ * device-readable one.  A readable buffer in a read-only mapping is PROT_READ: the
+ * device only ever reads the out iovecs (virtq_req_read; virtq_req_slice of the readable
+ * part, which virtio-blk hands to pwritev).
+ */
+static void *buf_translate(const struct gmem *mem, const struct vdesc *d)
+{
+	if (d->flags & VIRTQ_DESC_F_WRITE)
+		return gmem_translate(mem, d->addr, d->len);
+	return (void *)gmem_translate_read(mem, d->addr, d->len);
 }
 
 /* Add one buffer to the request, in order: readable ones first (2.6.4.2). */
@@ -143,7 +164,7 @@ static int add_buf(const struct gmem *mem, struct virtq_req *req, const struct v
 	}
 	if (d->len == 0)
 		return 0; /* nothing to transfer; not an error */
-	hva = n < VIRTQ_MAX_SIZE ? gmem_translate(mem, d->addr, d->len) : NULL;
+	hva = n < VIRTQ_MAX_SIZE ? buf_translate(mem, d) : NULL;
 	if (!hva && n < VIRTQ_MAX_SIZE && req->out_len + req->in_len + d->len <= VIRTQ_MAX_BYTES)
 		hva = bounce_buf(mem, req, d);
 	if (!hva) {
@@ -173,7 +194,7 @@ static int enter_indirect(const struct virtq *vq, const struct gmem *mem, const 
 		return -EIO;
 	}
 	if (d->len == 0 || d->len % DESC_SIZE || d->len / DESC_SIZE > VIRTQ_MAX_SIZE ||
-	    !range_ok(mem, d->addr, d->len, 1)) {
+	    !range_ok(mem, d->addr, d->len, 1, false)) {
 		g_debug("virtq: bad indirect table 0x%" G_GINT64_MODIFIER "x+0x%x", d->addr,
 			d->len);
 		return -EIO;

@@ -7,6 +7,9 @@
  * "client"), so every ring and buffer access is a counted copy: virtio-rng fills
  * buffers, virtio-blk writes and reads an image, a chain beyond VIRTQ_BOUNCE_MAX and a
  * copy failing mid-chain leave the queue broken (DEVICE_NEEDS_RESET), never half used.
+ * A read-only DMA mapping (DMA_MAP without write access), mapped or copied, may hold
+ * the descriptor table, the available ring and what the device reads, never the used
+ * ring or a buffer the device writes.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -239,6 +242,139 @@ static void test_blk(struct fx *f, gconstpointer data)
 	g_assert_cmpmem(d, sizeof(want), want, sizeof(want));
 }
 
+/*
+ * Queue 0's descriptor table and available ring (VDRV_RING(0) and +0x1000) and the
+ * buffers the device reads lie in a read-only region [0, RO_END); its used ring
+ * (+0x2000), the status byte and the buffers the device writes in a writable one.
+ */
+#define RO_END (VDRV_RING(0) + 0x2000)
+#define RO_HDR 0x4000ull  /* a request header: device-readable */
+#define RO_DATA 0x6000ull /* two pages the device reads */
+
+static void setup_blk_ro(struct fx *f, gconstpointer data)
+{
+	g_autofree char *props = NULL;
+	bool mapped = GPOINTER_TO_INT(data);
+	int fd;
+
+	memset(f, 0, sizeof(*f));
+	f->fd = g_file_open_tmp("mpvmm-vdma-XXXXXX", &f->path, NULL);
+	g_assert_cmpint(f->fd, >=, 0);
+	g_assert_cmpint(ftruncate(f->fd, 64 * 512), ==, 0);
+	props = g_strdup_printf("{\"fd\": \"%d\"}", f->fd);
+	vdrv_create(&f->d, "virtio-blk", props);
+	g_assert_cmpint(gmem_create_empty(&f->devmem), ==, 0);
+	fd = f->d.mem->region[0].fd; /* the memfd behind vdrv's RAM, as DMA_MAP sends it */
+	if (mapped) {
+		g_assert_cmpint(gmem_map_fd(f->devmem, 0, RO_END, dup(fd), 0, false), ==, 0);
+		g_assert_cmpint(
+			gmem_map_fd(f->devmem, RO_END, VDRV_RAM - RO_END, dup(fd), RO_END, true),
+			==, 0);
+	} else {
+		g_assert_cmpint(gmem_add_access_region(f->devmem, 0, RO_END, false, fx_access, f),
+				==, 0);
+		g_assert_cmpint(gmem_add_access_region(f->devmem, RO_END, VDRV_RAM - RO_END, true,
+						       fx_access, f),
+				==, 0);
+	}
+	f->d.dev->env.mem = f->devmem;
+	vdrv_start(&f->d, 0, 1); /* asserts the queue was enabled: its rings passed */
+}
+
+/* Request header: type and sector. */
+static void blk_hdr(struct fx *f, uint32_t type, uint64_t sector)
+{
+	uint8_t *h = vdrv_ptr(&f->d, RO_HDR, 16);
+
+	memset(h, 0, 16);
+	memcpy(h, &type, 4);
+	memcpy(h + 8, &sector, 8);
+}
+
+static void test_blk_ro(struct fx *f, gconstpointer data)
+{
+	const uint64_t status = VDRV_DATA + 0x800, in = VDRV_DATA + 0x1000;
+	const struct vdrv_buf w[] = {
+		{RO_HDR, 16, false}, {RO_DATA, 2 * PG, false}, {status, 1, true}};
+	const struct vdrv_buf r[] = {{RO_HDR, 16, false}, {in, 2 * PG, true}, {status, 1, true}};
+	uint8_t *st = vdrv_ptr(&f->d, status, 1), *src = vdrv_ptr(&f->d, RO_DATA, 2 * PG);
+	uint8_t file[2 * PG];
+	uint32_t id, len;
+
+	for (unsigned i = 0; i < 2 * PG; i++)
+		src[i] = (uint8_t)(i * 7 + 3);
+	blk_hdr(f, 1, 4); /* OUT at sector 4, its data read from the read-only region */
+	*st = 0xee;
+	vdrv_chain(&f->d, 0, 0, w, 3);
+	vdrv_kick(&f->d, 0, 0, false);
+	g_assert_true(vdrv_used(&f->d, 0, &id, &len));
+	g_assert_cmpuint(*st, ==, 0);
+	g_assert_cmpint(pread(f->fd, file, sizeof(file), 4 * 512), ==, sizeof(file));
+	g_assert_cmpmem(file, sizeof(file), src, 2 * PG);
+	blk_hdr(f, 0, 4); /* IN into the writable region */
+	memset(vdrv_ptr(&f->d, in, 2 * PG), 0, 2 * PG);
+	*st = 0xee;
+	vdrv_chain(&f->d, 0, 3, r, 3);
+	vdrv_kick(&f->d, 0, 3, false);
+	g_assert_true(vdrv_used(&f->d, 0, &id, &len));
+	g_assert_cmpuint(len, ==, 2 * PG + 1);
+	g_assert_cmpuint(*st, ==, 0);
+	g_assert_cmpmem(vdrv_ptr(&f->d, in, 2 * PG), 2 * PG, src, 2 * PG);
+	g_assert_cmphex(vdrv_status(&f->d) & VIRTIO_STATUS_NEEDS_RESET, ==, 0);
+}
+
+/* A device-writable buffer in the read-only region: refused, nothing used. */
+static void test_blk_ro_write_refused(struct fx *f, gconstpointer data)
+{
+	const struct vdrv_buf r[] = {
+		{RO_HDR, 16, false}, {RO_DATA, PG, true}, {VDRV_DATA, 1, true}};
+	uint32_t id, len;
+
+	blk_hdr(f, 0, 0);
+	vdrv_chain(&f->d, 0, 0, r, 3);
+	vdrv_kick(&f->d, 0, 0, false);
+	g_assert_cmphex(vdrv_status(&f->d) & VIRTIO_STATUS_NEEDS_RESET, !=, 0);
+	g_assert_false(vdrv_used(&f->d, 0, &id, &len));
+}
+
+/*
+ * The same queue with its used ring moved into the read-only region (table and avail
+ * ring stay there, as in setup): not enabled, the device signals an error.  Common
+ * configuration offsets from virtio 1.1, 4.1.4.3.
+ */
+static void test_blk_ro_used_refused(struct fx *f, gconstpointer data)
+{
+	enum {
+		Q_SELECT = 22,
+		Q_SIZE = 24,
+		Q_ENABLE = 28,
+		Q_DESC = 32,
+		Q_DRIVER = 40,
+		Q_DEVICE = 48
+	};
+
+	g_assert_cmpuint(vdrv_negotiate(&f->d, BIT64(VIRTIO_F_VERSION_1)) &
+				 VIRTIO_STATUS_FEATURES_OK,
+			 !=, 0);
+	vdrv_wr(&f->d, Q_SELECT, 2, 0);
+	vdrv_wr(&f->d, Q_SIZE, 2, 16);
+	vdrv_wr(&f->d, Q_DESC, 8, VDRV_RING(0));
+	vdrv_wr(&f->d, Q_DRIVER, 8, VDRV_RING(0) + 0x1000);
+	vdrv_wr(&f->d, Q_DEVICE, 8, VDRV_RING(0) + 0x1800); /* 134 bytes, inside [0, RO_END) */
+	vdrv_wr(&f->d, Q_ENABLE, 2, 1);
+	g_assert_cmpuint(vdrv_rd(&f->d, Q_ENABLE, 2), ==, 0);
+	g_assert_cmphex(vdrv_status(&f->d) & VIRTIO_STATUS_NEEDS_RESET, !=, 0);
+	/* Back in the writable region, the same rings are accepted. */
+	vdrv_negotiate(&f->d, BIT64(VIRTIO_F_VERSION_1));
+	vdrv_wr(&f->d, Q_SELECT, 2, 0);
+	vdrv_wr(&f->d, Q_SIZE, 2, 16);
+	vdrv_wr(&f->d, Q_DESC, 8, VDRV_RING(0));
+	vdrv_wr(&f->d, Q_DRIVER, 8, VDRV_RING(0) + 0x1000);
+	vdrv_wr(&f->d, Q_DEVICE, 8, RO_END);
+	vdrv_wr(&f->d, Q_ENABLE, 2, 1);
+	g_assert_cmpuint(vdrv_rd(&f->d, Q_ENABLE, 2), ==, 1);
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
@@ -249,5 +385,18 @@ int main(int argc, char **argv)
 	g_test_add("/devices/virtio-dma/rng-copy-fails", struct fx, NULL, setup_rng,
 		   test_rng_copy_fails, teardown);
 	g_test_add("/devices/virtio-dma/blk", struct fx, NULL, setup_blk, test_blk, teardown);
+	for (int mapped = 0; mapped < 2; mapped++) {
+		const char *kind = mapped ? "mapped" : "copied";
+		g_autofree char *ok = g_strdup_printf("/devices/virtio-dma/blk-ro-%s", kind);
+		g_autofree char *wr = g_strdup_printf("/devices/virtio-dma/blk-ro-%s-write", kind);
+		g_autofree char *used = g_strdup_printf("/devices/virtio-dma/blk-ro-%s-used", kind);
+
+		g_test_add(ok, struct fx, GINT_TO_POINTER(mapped), setup_blk_ro, test_blk_ro,
+			   teardown);
+		g_test_add(wr, struct fx, GINT_TO_POINTER(mapped), setup_blk_ro,
+			   test_blk_ro_write_refused, teardown);
+		g_test_add(used, struct fx, GINT_TO_POINTER(mapped), setup_blk_ro,
+			   test_blk_ro_used_refused, teardown);
+	}
 	return g_test_run();
 }
