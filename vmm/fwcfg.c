@@ -4,7 +4,8 @@
  * only (QEMU docs/specs/fw_cfg.rst): a 16-bit selector register at 0x510 and an
  * 8-bit data register at 0x511 that returns the selected item's bytes one by one and
  * 0x00 past its end.  Items: the signature, the feature bitmap (traditional interface,
- * no DMA), RAM size, CPU counts, kvm-unit-tests' MAX_RAM and a file directory with
+ * no DMA), RAM size, CPU counts, kvm-unit-tests' MAX_RAM (both taken from the guest
+ * RAM itself, so they cannot disagree with its layout) and a file directory with
  * read-only files.  Writes (data port, selector bit 14) are ignored as in QEMU 2.4+.
  * It has no DMA interface and no kernel/initrd items: mpvmm loads those itself.
  * docs/platform.md lists the keys.
@@ -148,8 +149,19 @@ static const struct ioport_ops fwcfg_ops = {
 	.write = fwcfg_port_write,
 };
 
-static int fwcfg_fill(struct fwcfg *f, uint64_t ram_size, uint64_t ram_end, unsigned smp)
+/* The first address above guest RAM: the end of its highest region. */
+static uint64_t fwcfg_ram_end(const struct gmem *mem)
 {
+	uint64_t end = 0;
+
+	for (unsigned i = 0; i < mem->nr_regions; i++)
+		end = MAX(end, mem->region[i].gpa + mem->region[i].size);
+	return end;
+}
+
+static int fwcfg_fill(struct fwcfg *f, const struct gmem *mem, unsigned smp)
+{
+	uint64_t ram_size = gmem_size(mem), ram_end = fwcfg_ram_end(mem);
 	int ret = fwcfg_set(f, FWCFG_SIGNATURE, "QEMU", 4);
 
 	if (ret == 0)
@@ -169,14 +181,13 @@ static int fwcfg_fill(struct fwcfg *f, uint64_t ram_size, uint64_t ram_end, unsi
 	return ret;
 }
 
-int fwcfg_create(struct ioport_table *io, uint64_t ram_size, uint64_t ram_end, unsigned smp,
-		 struct fwcfg **out)
+int fwcfg_create(struct ioport_table *io, const struct gmem *mem, unsigned smp, struct fwcfg **out)
 {
 	struct fwcfg *f = g_new0(struct fwcfg, 1);
 	int ret;
 
 	pthread_mutex_init(&f->lock, NULL);
-	ret = fwcfg_fill(f, ram_size, ram_end, smp);
+	ret = fwcfg_fill(f, mem, smp);
 	if (ret == 0)
 		ret = ioport_register(io, FWCFG_PORT, 2, &fwcfg_ops, f);
 	if (ret < 0) {

@@ -67,7 +67,7 @@ static int machine_platform(struct machine *m, GError **err)
 	if (ret == 0)
 		ret = debugexit_create(&m->io, DEBUGEXIT_PORT, &m->dexit);
 	if (ret == 0)
-		ret = fwcfg_create(&m->io, o->ram_size, machine_ram_end(m->mem), o->smp, &m->fwcfg);
+		ret = fwcfg_create(&m->io, m->mem, o->smp, &m->fwcfg);
 	if (ret == 0)
 		ret = acpi_pm_create(&m->io, &m->pm);
 	if (ret == 0)

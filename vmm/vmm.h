@@ -454,15 +454,17 @@ int boot_load(struct gmem *mem, const char *kernel, const char *cmdline, char *c
 #define FWCFG_RAM_SIZE 0x0003
 #define FWCFG_NB_CPUS 0x0005
 #define FWCFG_MAX_CPUS 0x000f
-#define FWCFG_MAX_RAM 0x0011 /* kvm-unit-tests' lib/x86/fwcfg.h; QEMU leaves it empty */
+#define FWCFG_MAX_RAM 0x0011 /* kvm-unit-tests' lib/x86/fwcfg.h; QEMU's KERNEL_DATA */
 #define FWCFG_FILE_DIR 0x0019
 #define FWCFG_FILE_FIRST 0x0020
 #define FWCFG_MAX_ITEMS 32
 
 struct fwcfg;
-/* ram_size from -m, ram_end the first address above guest RAM, smp from -smp. */
-int fwcfg_create(struct ioport_table *io, uint64_t ram_size, uint64_t ram_end, unsigned smp,
-		 struct fwcfg **out);
+/*
+ * RAM_SIZE is mem's size (-m), MAX_RAM the first address above its highest region,
+ * NB_CPUS and MAX_CPUS smp (-smp).  mem is only read here, not kept.
+ */
+int fwcfg_create(struct ioport_table *io, const struct gmem *mem, unsigned smp, struct fwcfg **out);
 void fwcfg_destroy(struct fwcfg *f);
 /* A read-only file item (before the vCPUs start).  -EINVAL (name), -EEXIST, -ENOSPC. */
 int fwcfg_add_file(struct fwcfg *f, const char *name, const void *data, size_t len);

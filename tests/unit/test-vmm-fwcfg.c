@@ -2,7 +2,8 @@
 /*
  * Unit tests of mpvmm's fw_cfg device (vmm/fwcfg.c) through its port handlers, the
  * way a guest reads it: a 16-bit selector write to 0x510, byte reads from 0x511.
- * Checks every key against -m/-smp style inputs, the file directory and a file read
+ * Checks every key against -m/-smp style inputs (MAX_RAM from the real guest RAM
+ * layout, below and above the PCI hole), the file directory and a file read
  * through it, reads past the end, and the accesses it must ignore (data writes,
  * selector bytes, the write bit, unknown keys, bad file names).
  */
@@ -13,13 +14,27 @@
 
 struct fx {
 	struct ioport_table io;
+	struct gmem *mem;
 	struct fwcfg *f;
 };
 
-static void fx_init(struct fx *x)
+/* Guest RAM of ram_size laid out as machine_build() makes it, and fw_cfg over it. */
+static void fx_init_ram(struct fx *x, uint64_t ram_size, unsigned smp)
 {
 	memset(x, 0, sizeof(*x));
-	g_assert_cmpint(fwcfg_create(&x->io, 256ULL << 20, 0x110000000ULL, 3, &x->f), ==, 0);
+	g_assert_cmpint(gmem_create(ram_size, VMM_RAM_BELOW_4G, &x->mem), ==, 0);
+	g_assert_cmpint(fwcfg_create(&x->io, x->mem, smp, &x->f), ==, 0);
+}
+
+static void fx_init(struct fx *x)
+{
+	fx_init_ram(x, 256ULL << 20, 3);
+}
+
+static void fx_fini(struct fx *x)
+{
+	fwcfg_destroy(x->f);
+	gmem_destroy(x->mem);
 }
 
 static void sel(struct fx *x, uint16_t key)
@@ -65,13 +80,39 @@ static void test_keys(void)
 	g_assert_cmphex(rd_le(&x, FWCFG_RAM_SIZE, 8), ==, 256ULL << 20);
 	g_assert_cmpuint(rd_le(&x, FWCFG_NB_CPUS, 2), ==, 3);
 	g_assert_cmpuint(rd_le(&x, FWCFG_MAX_CPUS, 2), ==, 3);
-	g_assert_cmphex(rd_le(&x, FWCFG_MAX_RAM, 8), ==, 0x110000000ULL);
+	g_assert_cmphex(rd_le(&x, FWCFG_MAX_RAM, 8), ==, 256ULL << 20);
 	/* Past the end: zeroes; a new selection restarts at offset 0. */
 	g_assert_cmphex(rd_le(&x, FWCFG_ID, 8), ==, 1);
 	g_assert_cmphex(rd_le(&x, 0x1234, 4), ==, 0);
 	g_assert_cmphex(rd_le(&x, FWCFG_ID | 0x4000, 4), ==, 1); /* write bit: still readable */
 	g_assert_cmphex(rd_le(&x, FWCFG_ID | 0x8000, 4), ==, 0); /* no arch-specific items */
-	fwcfg_destroy(x.f);
+	fx_fini(&x);
+}
+
+/*
+ * MAX_RAM is the first address above the RAM the machine made for -m: RAM up to
+ * 0xb0000000 from 0, the rest from 4 GiB (vmm/machine.c hands fw_cfg its gmem).
+ */
+static void test_max_ram(void)
+{
+	const struct {
+		uint64_t m, end;
+	} cases[] = {
+		{2ULL << 20, 0x200000},
+		{VMM_RAM_BELOW_4G - 0x1000, VMM_RAM_BELOW_4G - 0x1000},
+		{VMM_RAM_BELOW_4G, VMM_RAM_BELOW_4G},
+		{VMM_RAM_BELOW_4G + 0x1000, 0x100001000ULL}, /* one page above 4 GiB */
+		{4ULL << 30, 0x150000000ULL},
+	};
+	struct fx x;
+
+	for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+		fx_init_ram(&x, cases[i].m, 1);
+		g_assert_cmphex(rd_le(&x, FWCFG_RAM_SIZE, 8), ==, cases[i].m);
+		g_assert_cmphex(rd_le(&x, FWCFG_MAX_RAM, 8), ==, cases[i].end);
+		g_assert_cmpuint(rd_le(&x, FWCFG_NB_CPUS, 2), ==, 1);
+		fx_fini(&x);
+	}
 }
 
 /* Find `name` in FILE_DIR: its selector and size. */
@@ -128,7 +169,7 @@ static void test_files(void)
 		g_assert_cmpint(ret, ==, 0);
 		g_assert_cmpint(i, <, FWCFG_MAX_ITEMS);
 	}
-	fwcfg_destroy(x.f);
+	fx_fini(&x);
 }
 
 /* Accesses the device ignores: they change neither the selection nor the data. */
@@ -149,13 +190,14 @@ static void test_ignored(void)
 	rd(&x, sig, 3);
 	g_assert_cmpstr(sig, ==, "EMU");
 	g_assert_false(ioport_read(&x.io, FWCFG_PORT + 1, 2, &v)); /* beyond the range */
-	fwcfg_destroy(x.f);
+	fx_fini(&x);
 }
 
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
 	g_test_add_func("/vmm/fwcfg/keys", test_keys);
+	g_test_add_func("/vmm/fwcfg/max-ram", test_max_ram);
 	g_test_add_func("/vmm/fwcfg/files", test_files);
 	g_test_add_func("/vmm/fwcfg/ignored", test_ignored);
 	return g_test_run();
