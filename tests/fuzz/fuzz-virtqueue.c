@@ -6,9 +6,15 @@
  * and rewrites the rings between kicks, and drives the PCI_CFG window (virtio_pci_cfg.c)
  * with random fields and accesses.  It checks that every kick returns (no hang),
  * that nothing crashes, and that the canary pages on both sides of guest RAM are never
- * written.  Not a coverage-guided fuzzer; FUZZ_SEED and FUZZ_SECONDS (default 1 and 2)
+ * written.  It runs twice: once with guest RAM mapped in the device's gmem
+ * (gmem_add_region), once with the device reaching the same RAM only by copies
+ * (gmem_add_access_region, as over vfio-user DMA_READ/DMA_WRITE: virtqueue.c's bounce
+ * buffers, write-back and used-ring copies), its first quarter read-only and one copy
+ * in COPY_FAIL_ONE_IN failing; there a write must never reach the read-only part.
+ * Not a coverage-guided fuzzer; FUZZ_SEED and FUZZ_SECONDS (default 1 and 2, per run)
  * pick the run, and the seed is printed so a failure can be replayed.
  */
+#include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,7 +31,9 @@ const struct dev_ops *const dev_table[] = {&virtio_rng_ops, &virtio_blk_ops, NUL
 #define RAM (1u << 20)
 #define GUARD (64u << 10)
 #define CANARY 0xcb
-#define NR_HDRS 8 /* blk request headers at 0x1000 * i, with plausible types */
+#define NR_HDRS 8	 /* blk request headers at 0x1000 * i, with plausible types */
+#define RO_END (RAM / 4) /* copied run: [0, RO_END) read-only to the device */
+#define COPY_FAIL_ONE_IN 512
 
 enum {
 	CC_GF = 12,
@@ -41,8 +49,10 @@ enum {
 
 struct fz {
 	GRand *rand;
-	uint8_t *base; /* GUARD + RAM + GUARD, RAM at gpa 0 */
-	struct gmem *mem;
+	uint8_t *base;	   /* GUARD + RAM + GUARD, RAM at gpa 0 */
+	struct gmem *mem;  /* the driver's view: RAM mapped */
+	struct gmem *dmem; /* the device's view: mem itself, or copies into it */
+	unsigned long copies, copy_fails;
 	uint64_t desc, avail, used;
 	unsigned size;
 	int memfd, rngfd, imgfd;
@@ -220,10 +230,35 @@ static void check_canaries(const struct fz *z)
 	}
 }
 
+/*
+ * The copied run's DMA_READ/DMA_WRITE: gmem already checked the range against the
+ * region; check it again, refuse nothing but a random copy, and never take a write
+ * into the read-only part.
+ */
+static int fz_access(void *ctx, uint64_t gpa, void *buf, uint64_t len, bool write)
+{
+	struct fz *z = ctx;
+	uint64_t end;
+
+	if (len == 0 || __builtin_add_overflow(gpa, len, &end) || end > RAM)
+		g_error("copy of 0x%" G_GINT64_MODIFIER "x+0x%" G_GINT64_MODIFIER "x outside RAM",
+			gpa, len);
+	if (write && gpa < RO_END)
+		g_error("write to read-only RAM at 0x%" G_GINT64_MODIFIER "x", gpa);
+	if ((gpa < RO_END) != (end <= RO_END))
+		g_error("copy straddles two regions at 0x%" G_GINT64_MODIFIER "x", gpa);
+	z->copies++;
+	if (rnd(z, COPY_FAIL_ONE_IN) == 0) {
+		z->copy_fails++;
+		return -EIO;
+	}
+	return write ? gmem_write(z->mem, gpa, buf, len) : gmem_read(z->mem, gpa, buf, len);
+}
+
 static struct dev *create(const char *type, const char *props_json, struct fz *z)
 {
 	json_object *props = json_tokener_parse(props_json);
-	struct dev_env env = {.mem = z->mem};
+	struct dev_env env = {.mem = z->dmem};
 	g_autofree char *err = NULL;
 	struct dev *dev;
 
@@ -234,7 +269,7 @@ static struct dev *create(const char *type, const char *props_json, struct fz *z
 }
 
 /* Guest RAM at gpa 0 with canary pages on both sides, and the two devices. */
-static void fz_setup(struct fz *z, guint32 seed)
+static void fz_setup(struct fz *z, guint32 seed, bool copied)
 {
 	g_autofree char *rprops = NULL, *bprops = NULL;
 
@@ -247,6 +282,15 @@ static void fz_setup(struct fz *z, guint32 seed)
 	memset(z->base, CANARY, RAM + 2 * GUARD);
 	g_assert_cmpint(gmem_create_empty(&z->mem), ==, 0);
 	g_assert_cmpint(gmem_add_region(z->mem, 0, RAM, -1, 0, z->base + GUARD), ==, 0);
+	z->dmem = z->mem;
+	if (copied) {
+		g_assert_cmpint(gmem_create_empty(&z->dmem), ==, 0);
+		g_assert_cmpint(gmem_add_access_region(z->dmem, 0, RO_END, false, fz_access, z), ==,
+				0);
+		g_assert_cmpint(
+			gmem_add_access_region(z->dmem, RO_END, RAM - RO_END, true, fz_access, z),
+			==, 0);
+	}
 	z->rngfd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
 	z->imgfd = g_file_open_tmp("mpvmm-fuzz-XXXXXX", &z->img, NULL);
 	g_assert_cmpint(ftruncate(z->imgfd, 256 * 512), ==, 0);
@@ -260,6 +304,8 @@ static void fz_teardown(struct fz *z)
 {
 	dev_destroy(z->dev[0]);
 	dev_destroy(z->dev[1]);
+	if (z->dmem != z->mem)
+		gmem_destroy(z->dmem);
 	gmem_destroy(z->mem);
 	munmap(z->base, RAM + 2 * GUARD);
 	g_rand_free(z->rand);
@@ -270,16 +316,29 @@ static void fz_teardown(struct fz *z)
 	g_free(z->img);
 }
 
-static void test_fuzz(void)
+/* An unsigned environment variable, or def when unset; a bad value fails the test. */
+static guint32 env_u32(const char *name, guint32 def)
 {
-	const char *seed_env = g_getenv("FUZZ_SEED"), *sec_env = g_getenv("FUZZ_SECONDS");
-	guint32 seed = seed_env ? atoi(seed_env) : 1;
-	gint64 end = g_get_monotonic_time() + (sec_env ? atoi(sec_env) : 2) * G_USEC_PER_SEC;
+	const char *s = g_getenv(name);
+	guint64 v;
+
+	if (!s)
+		return def;
+	if (!g_ascii_string_to_unsigned(s, 10, 0, G_MAXUINT32, &v, NULL))
+		g_error("%s=%s: expected an integer from 0 to %u", name, s, G_MAXUINT32);
+	return (guint32)v;
+}
+
+static void test_fuzz(gconstpointer data)
+{
+	bool copied = GPOINTER_TO_INT(data);
+	guint32 seed = env_u32("FUZZ_SEED", 1);
+	gint64 end = g_get_monotonic_time() + env_u32("FUZZ_SECONDS", 2) * G_USEC_PER_SEC;
 	unsigned long iters = 0, served = 0, broken = 0;
 	struct fz z = {0};
 
-	g_test_message("seed %u", seed);
-	fz_setup(&z, seed);
+	g_test_message("seed %u (replay: FUZZ_SEED=%u)", seed, seed);
+	fz_setup(&z, seed, copied);
 	while (g_get_monotonic_time() < end) {
 		struct dev *d = z.dev[rnd(&z, 2)];
 
@@ -300,6 +359,10 @@ static void test_fuzz(void)
 		       broken);
 	g_assert_cmpuint(served, >, 0);
 	g_assert_cmpuint(broken, >, 0);
+	if (copied) {
+		g_test_message("%lu copies, %lu failed on purpose", z.copies, z.copy_fails);
+		g_assert_cmpuint(z.copies, >, 0);
+	}
 	fz_teardown(&z);
 }
 
@@ -313,6 +376,8 @@ int main(int argc, char **argv)
 	/* Every refused chain logs a debug line; millions of them are not worth printing. */
 	if (!g_getenv("G_MESSAGES_DEBUG"))
 		g_log_set_handler("devices", G_LOG_LEVEL_DEBUG, quiet, NULL);
-	g_test_add_func("/fuzz/virtqueue/random-chains", test_fuzz);
+	g_test_add_data_func("/fuzz/virtqueue/random-chains", GINT_TO_POINTER(false), test_fuzz);
+	g_test_add_data_func("/fuzz/virtqueue/random-chains-copied", GINT_TO_POINTER(true),
+			     test_fuzz);
 	return g_test_run();
 }
