@@ -81,6 +81,15 @@ uint64_t pcicfg_bar_addr(const struct pcicfg *cfg, unsigned bar);
  * never sees accesses to those ranges and only signals vectors (irq_raise).
  */
 int pcicfg_add_cap(struct pcicfg *cfg, uint8_t id, unsigned len);
+/*
+ * MSI (6.8.1) with a 64-bit address and per-vector masking (24 bytes), nr_vectors a
+ * power of two from 1 to 32 (-EINVAL otherwise).  The guest may write the enable bit,
+ * Multiple Message Enable (a value above Multiple Message Capable is clamped to it),
+ * the address, the data and the mask bits of the vectors offered; everything else is
+ * read-only, Pending Bits included: the VMM (proxy/pciirq) answers them from the vector
+ * eventfds, so a device only signals vectors (irq_raise).
+ */
+int pcicfg_add_msi(struct pcicfg *cfg, unsigned nr_vectors);
 int pcicfg_add_msix(struct pcicfg *cfg, unsigned nr_vectors, unsigned table_bar,
 		    uint32_t table_off, unsigned pba_bar, uint32_t pba_off);
 

@@ -4,8 +4,9 @@
  * device.  It builds a type-0 header (PCI Local Bus Spec 3.0, 6.1), implements the
  * BAR registers with their sizing protocol (6.2.5.1), and applies a per-byte mask of
  * the bits a guest may change, so IDs, class, status and header type are read-only.
- * It chains capabilities from 0x34 (6.7) and lays out the MSI-X capability (6.8.2);
- * the MSI-X table and PBA themselves are virtualized by the VMM, not here.
+ * It chains capabilities from 0x34 (6.7) and lays out the MSI (6.8.1) and MSI-X (6.8.2)
+ * capabilities; the MSI-X table and PBA themselves, and the MSI pending bits, are
+ * virtualized by the VMM, not here.
  * It does not decode BAR accesses or know where the config space is reached from.
  */
 #include <errno.h>
@@ -171,6 +172,8 @@ int pcicfg_read(const struct pcicfg *cfg, uint32_t off, unsigned size, uint32_t 
 	return 0;
 }
 
+static void pcicfg_msi_clamp(struct pcicfg *cfg, uint32_t off, unsigned size);
+
 int pcicfg_write(struct pcicfg *cfg, uint32_t off, unsigned size, uint32_t val)
 {
 	if (!pcicfg_access_ok(off, size))
@@ -182,6 +185,7 @@ int pcicfg_write(struct pcicfg *cfg, uint32_t off, unsigned size, uint32_t val)
 
 		cfg->data[off + i] = (cfg->data[off + i] & ~m) | (b & m);
 	}
+	pcicfg_msi_clamp(cfg, off, size);
 	return 0;
 }
 
@@ -205,7 +209,7 @@ uint64_t pcicfg_bar_addr(const struct pcicfg *cfg, unsigned bar)
 #define PCI_STATUS 0x06
 #define PCI_STATUS_CAP_LIST 0x10
 #define PCI_CAP_FIRST 0x40 /* the device-specific area starts after the header */
-#define PCI_CAP_MAX 48     /* (256 - 64) / 4 slots: bounds the list walk */
+#define PCI_CAP_MAX 48	   /* (256 - 64) / 4 slots: bounds the list walk */
 
 /* MSI-X capability (6.8.2): ID, message control, table and PBA offset/BIR. */
 #define PCI_CAP_ID_MSIX 0x11
@@ -241,8 +245,7 @@ int pcicfg_add_cap(struct pcicfg *cfg, uint8_t id, unsigned len)
 }
 
 /* [off, off + len) lies inside implemented memory BAR `bar`, without overflow. */
-static bool pcicfg_bar_range_ok(const struct pcicfg *cfg, unsigned bar, uint32_t off,
-				uint64_t len)
+static bool pcicfg_bar_range_ok(const struct pcicfg *cfg, unsigned bar, uint32_t off, uint64_t len)
 {
 	uint64_t end;
 
@@ -253,8 +256,8 @@ static bool pcicfg_bar_range_ok(const struct pcicfg *cfg, unsigned bar, uint32_t
 	return !__builtin_add_overflow((uint64_t)off, len, &end) && end <= cfg->bar[bar].size;
 }
 
-int pcicfg_add_msix(struct pcicfg *cfg, unsigned nr_vectors, unsigned table_bar,
-		    uint32_t table_off, unsigned pba_bar, uint32_t pba_off)
+int pcicfg_add_msix(struct pcicfg *cfg, unsigned nr_vectors, unsigned table_bar, uint32_t table_off,
+		    unsigned pba_bar, uint32_t pba_off)
 {
 	uint64_t table_len = (uint64_t)nr_vectors * MSIX_ENTRY_SIZE;
 	uint64_t pba_len = (nr_vectors + 63) / 64 * 8; /* one bit per vector, QWORDs */
@@ -276,4 +279,81 @@ int pcicfg_add_msix(struct pcicfg *cfg, unsigned nr_vectors, unsigned table_bar,
 	put32(cfg->data, off + MSIX_TABLE, table_off | table_bar);
 	put32(cfg->data, off + MSIX_PBA, pba_off | pba_bar);
 	return off;
+}
+
+/*
+ * MSI capability (6.8.1), always the 64-bit layout with per-vector masking: ID, message
+ * control, address low, address high, data (16 bits, then 16 reserved), mask bits,
+ * pending bits.
+ */
+#define PCI_CAP_ID_MSI 0x05
+#define MSI_CAP_LEN 24
+#define MSI_CTRL 2
+#define MSI_ADDR_LO 4
+#define MSI_ADDR_HI 8
+#define MSI_DATA 12
+#define MSI_MASK 16
+#define MSI_CTRL_ENABLE 0x01u
+#define MSI_CTRL_MMC_SHIFT 1 /* Multiple Message Capable, bits 3:1 */
+#define MSI_CTRL_MME_SHIFT 4 /* Multiple Message Enable, bits 6:4 */
+#define MSI_CTRL_MME (7u << MSI_CTRL_MME_SHIFT)
+#define MSI_CTRL_64BIT 0x80u
+#define MSI_CTRL_PVM 0x100u
+#define MSI_MAX_VECTORS 32
+
+int pcicfg_add_msi(struct pcicfg *cfg, unsigned nr_vectors)
+{
+	unsigned order = (unsigned)__builtin_ctz(nr_vectors | 64);
+	int off;
+
+	/* Multiple Message Capable encodes a power of two up to 32 (6.8.1.3). */
+	if (!pow2(nr_vectors) || nr_vectors > MSI_MAX_VECTORS)
+		return -EINVAL;
+	off = pcicfg_add_cap(cfg, PCI_CAP_ID_MSI, MSI_CAP_LEN);
+	if (off < 0)
+		return off;
+	put16(cfg->data, off + MSI_CTRL,
+	      order << MSI_CTRL_MMC_SHIFT | MSI_CTRL_64BIT | MSI_CTRL_PVM);
+	/* Writable: enable, Multiple Message Enable, the message, the mask bits in use. */
+	put8(cfg->wmask, off + MSI_CTRL, MSI_CTRL_ENABLE | MSI_CTRL_MME);
+	put32(cfg->wmask, off + MSI_ADDR_LO, 0xfffffffcu); /* DWORD aligned: bits 1:0 are 0 */
+	put32(cfg->wmask, off + MSI_ADDR_HI, 0xffffffffu);
+	put16(cfg->wmask, off + MSI_DATA, 0xffff);
+	put32(cfg->wmask, off + MSI_MASK, (uint32_t)((1ULL << nr_vectors) - 1));
+	return off;
+}
+
+/* The capability with this ID, or 0 (the list is ours: bounded walk). */
+static unsigned pcicfg_find_cap(const struct pcicfg *cfg, uint8_t id)
+{
+	unsigned pos = cfg->data[PCI_CAPABILITY_LIST];
+
+	for (unsigned n = 0; pos && n < PCI_CAP_MAX; n++) {
+		if (cfg->data[pos] == id)
+			return pos;
+		pos = cfg->data[pos + 1];
+	}
+	return 0;
+}
+
+/*
+ * "Software must not write a value greater than" Multiple Message Capable into Multiple
+ * Message Enable (6.8.1.3); a guest that does gets the capable value, as QEMU clamps.
+ * Only for a capability from pcicfg_add_msi (its MME bits are writable).
+ */
+static void pcicfg_msi_clamp(struct pcicfg *cfg, uint32_t off, unsigned size)
+{
+	unsigned pos, mmc, mme;
+
+	if (off + size <= PCI_CAP_FIRST)
+		return;
+	pos = pcicfg_find_cap(cfg, PCI_CAP_ID_MSI);
+	if (!pos || off > pos + MSI_CTRL || off + size <= pos + MSI_CTRL ||
+	    !(cfg->wmask[pos + MSI_CTRL] & MSI_CTRL_MME))
+		return;
+	mmc = (cfg->data[pos + MSI_CTRL] >> MSI_CTRL_MMC_SHIFT) & 7u;
+	mme = (cfg->data[pos + MSI_CTRL] & MSI_CTRL_MME) >> MSI_CTRL_MME_SHIFT;
+	if (mme > mmc)
+		cfg->data[pos + MSI_CTRL] =
+			(cfg->data[pos + MSI_CTRL] & ~MSI_CTRL_MME) | mmc << MSI_CTRL_MME_SHIFT;
 }
