@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
  * Unit tests of mpvmm's firmware PCI resource assignment (vmm/firmware.c) on a host
- * bridge holding in-process pci-testdevs and a function with a scripted backend (a
- * 32-bit, an I/O, a large and a small 64-bit BAR, interrupt pin A).  Checks the
+ * bridge holding in-process pci-testdevs, a function with a scripted backend (a
+ * 32-bit, an I/O, a large and a small 64-bit BAR, interrupt pin A) and a vfio-user
+ * proxied pci-testdev served by the real remote/ server over a socketpair.  Checks the
  * addresses (largest first, naturally aligned, I/O from 0xc000, the 32-bit hole,
  * large 64-bit BARs above RAM), the command bits, the interrupt line, that the BARs
  * decode, that a guest can move a BAR afterwards, and that an oversized BAR fails
@@ -10,7 +11,10 @@
  */
 #include <errno.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
+#include "remote/remote.h"
 #include "vmm/vmm.h"
 
 struct fake {
@@ -133,6 +137,90 @@ static void test_assign(void)
 	pcihost_destroy(h);
 }
 
+/* A pci-testdev "t0" served by remote/'s vfio-user server on its own thread. */
+struct rdev {
+	struct dev *dev;
+	struct vfu_server *vs;
+	int sv[2]; /* the proxy's end (which it owns), the server's end */
+	GThread *thread;
+};
+
+static gpointer rdev_serve(gpointer opaque)
+{
+	struct rdev *r = opaque;
+
+	while (vfu_server_handle(r->vs, false) == 0)
+		;
+	return NULL; /* the proxy closed its end */
+}
+
+/* Start the remote (with INTA#, unlike QEMU's pci-testdev) and put its proxy in a slot. */
+static void attach_proxy(struct pcihost *h, struct rdev *r, unsigned want_slot)
+{
+	static const struct dev_env env = {0};
+	g_autoptr(GError) err = NULL;
+	g_autofree char *msg = NULL;
+	struct pcifn *fn;
+	unsigned slot;
+
+	g_assert_cmpint(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, r->sv), ==, 0);
+	g_assert_cmpint(dev_create("pci-testdev", "t0", &env, NULL, &r->dev, &msg), ==, 0);
+	r->dev->cfg.data[0x3d] = 1;
+	g_assert_cmpint(vfu_server_create(r->dev, r->sv[1], &r->vs), ==, 0);
+	r->thread = g_thread_new("rdev", rdev_serve, r);
+	g_assert_cmpint(proxy_connect("t0", r->sv[0], NULL, &fn, &err), ==, 0);
+	g_assert_cmpint(pcihost_attach(h, fn, &slot), ==, 0);
+	g_assert_cmpuint(slot, ==, want_slot);
+}
+
+/*
+ * firmware_assign_pci() on a proxied function (pcifn over vfio-user, BAR registers
+ * virtualized in the VMM, everything else a message to the remote) next to an
+ * in-VMM one: its BARs are placed, its command and interrupt line reach the remote
+ * device, its BARs decode to the remote, and a guest can still move them.
+ */
+static void test_proxy(void)
+{
+	struct ioport_table io = {0};
+	struct rdev r = {0};
+	struct pcihost *h;
+	uint64_t v;
+
+	g_assert_cmpint(pcihost_create(&io, VMM_ECAM_BASE, &h), ==, 0);
+	attach_testdev(h, 1);
+	attach_proxy(h, &r, 2);
+	g_assert_cmpint(firmware_assign_pci(h, 1ULL << 32, NULL), ==, 0);
+	/* Two 4K memory BARs, then two 256-byte I/O BARs, in slot order. */
+	g_assert_cmphex(cfg(h, 1, 0x10, 4), ==, 0xc0000000);
+	g_assert_cmphex(cfg(h, 2, 0x10, 4), ==, 0xc0001000);
+	g_assert_cmphex(cfg(h, 1, 0x14, 4), ==, 0xc001);
+	g_assert_cmphex(cfg(h, 2, 0x14, 4), ==, 0xc101);
+	g_assert_cmphex(cfg(h, 2, 0x04, 2) & 7, ==, 7); /* I/O, memory, bus master */
+	g_assert_cmpuint(cfg(h, 2, 0x3d, 1), ==, 1);
+	g_assert_cmpuint(cfg(h, 2, 0x3c, 1), ==, 11); /* slot 2, INTA: PIRQC -> IRQ 11 */
+	/* Byte 0 of either BAR starts test (space * 3 + byte); reads show its number. */
+	g_assert_true(pcihost_pio(h, 0xc100, 1, true, &(uint64_t){0}));
+	g_assert_true(pcihost_pio(h, 0xc100, 1, false, &v));
+	g_assert_cmphex(v, ==, 3); /* portio-no-eventfd */
+	g_assert_true(pcihost_mmio(h, 0xc0001000, 1, true, &(uint64_t){2}));
+	g_assert_true(pcihost_mmio(h, 0xc0001000, 1, false, &v));
+	g_assert_cmphex(v, ==, 2); /* mmio-datamatch-eventfd */
+	/* The guest moves BAR0: the remote answers at the new address only. */
+	pcihost_cfg_write(h, 0, 2, 0, 0x10, 4, 0xd0000000);
+	g_assert_cmphex(cfg(h, 2, 0x10, 4), ==, 0xd0000000);
+	g_assert_true(pcihost_mmio(h, 0xd0000000, 1, false, &v));
+	g_assert_cmphex(v, ==, 2);
+	g_assert_false(pcihost_mmio(h, 0xc0001000, 1, false, &v));
+	pcihost_destroy(h); /* closes the proxy's socket: the server loop ends */
+	g_thread_join(r.thread);
+	/* What firmware wrote reached the remote device's own config space. */
+	g_assert_cmphex(r.dev->cfg.data[0x04] & 7, ==, 7);
+	g_assert_cmpuint(r.dev->cfg.data[0x3c], ==, 11);
+	vfu_server_destroy(r.vs);
+	close(r.sv[1]);
+	dev_destroy(r.dev);
+}
+
 /* RAM above 4G: large 64-bit BARs go above it, naturally aligned. */
 static void test_high_ram(void)
 {
@@ -175,6 +263,7 @@ int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
 	g_test_add_func("/vmm/firmware/assign", test_assign);
+	g_test_add_func("/vmm/firmware/proxy", test_proxy);
 	g_test_add_func("/vmm/firmware/high-ram", test_high_ram);
 	g_test_add_func("/vmm/firmware/no-room", test_no_room);
 	g_test_add_func("/vmm/firmware/empty-bus", test_empty_bus);
