@@ -6,6 +6,7 @@
  * access to a backend.  It does not know how the backend reaches the device.
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,7 +32,7 @@ struct pcifn {
 	struct pcifn_bar bar[PCIFN_NUM_BARS];
 	uint32_t bar_reg[PCIFN_NUM_BARS]; /* address bits as programmed, per dword */
 	struct pciirq *irq;		  /* interrupts, once pcifn_irq_setup() ran */
-	uint64_t decoded[PCIFN_NUM_BARS];  /* what bar_hook was last told, 0 = nothing */
+	uint64_t decoded[PCIFN_NUM_BARS]; /* what bar_hook was last told, 0 = nothing */
 	pcifn_bar_map_fn bar_hook;
 	void *bar_hook_ctx;
 	struct pcifn_ioeventfd ioev[PCIFN_MAX_IOEVENTFDS];
@@ -124,7 +125,8 @@ static int pcifn_check(struct pcifn *fn, int ret, const char *what)
 	if (ret == -ECONNRESET || ret == -EPIPE || ret == -EPROTO || ret == -ENOTCONN) {
 		if (!fn->dead)
 			g_warning("%s: device backend failed during %s (%s); the device now "
-				  "reads as all-ones", fn->id, what, g_strerror(-ret));
+				  "reads as all-ones",
+				  fn->id, what, g_strerror(-ret));
 		__atomic_store_n(&fn->dead, true, __ATOMIC_RELEASE);
 	}
 	return ret;
@@ -138,8 +140,8 @@ static uint32_t pcifn_bar_mask(const struct pcifn *fn, unsigned reg)
 	if (fn->bar[reg].size == 0)
 		return 0;
 	if (fn->bar[reg].flags & PCIFN_BAR_IO)
-		return (uint32_t)~(fn->bar[reg].size - 1) & 0xfffffffcu;
-	return (uint32_t)~(fn->bar[reg].size - 1) & 0xfffffff0u;
+		return (uint32_t) ~(fn->bar[reg].size - 1) & 0xfffffffcu;
+	return (uint32_t) ~(fn->bar[reg].size - 1) & 0xfffffff0u;
 }
 
 /* The register value a guest reads: programmed address bits plus the type bits. */
@@ -294,6 +296,8 @@ int pcifn_add_ioeventfd(struct pcifn *fn, const struct pcifn_ioeventfd *ev)
 	    end > fn->bar[ev->bar].size ||
 	    (ev->size < 8 && ev->datamatch && (ev->data >> (8 * ev->size))))
 		return -EINVAL;
+	if (fn->irq && msix_claims(fn->irq, ev->bar, ev->off, ev->size))
+		return -EADDRINUSE;
 	if (fn->nr_ioev == PCIFN_MAX_IOEVENTFDS)
 		return -ENOSPC;
 	fn->ioev[fn->nr_ioev++] = *ev;
@@ -333,8 +337,7 @@ bool pcifn_decode(struct pcifn *fn, bool io, uint64_t addr, unsigned len, unsign
 	return found;
 }
 
-static bool pcifn_bar_access_ok(const struct pcifn *fn, unsigned bar, uint64_t off,
-				unsigned size)
+static bool pcifn_bar_access_ok(const struct pcifn *fn, unsigned bar, uint64_t off, unsigned size)
 {
 	uint64_t end;
 
@@ -377,10 +380,29 @@ int pcifn_bar_write(struct pcifn *fn, unsigned bar, uint64_t off, unsigned size,
 	else if (fn->irq && msix_claims(fn->irq, bar, off, size))
 		msix_write(fn->irq, bar, off, size, val), ret = 0;
 	else
-		ret = pcifn_check(fn, fn->ops->bar_write(fn->be, bar, off, size, val),
-				  "BAR write");
+		ret = pcifn_check(fn, fn->ops->bar_write(fn->be, bar, off, size, val), "BAR write");
 	pthread_mutex_unlock(&fn->lock);
 	return ret;
+}
+
+/*
+ * With fn->lock held, once the MSI-X layout is known: a doorbell over the table or PBA
+ * (PCI 3.0, 6.8.2) would become a KVM ioeventfd that swallows the guest's writes to
+ * them.  Only a broken or hostile device offers one: -EPROTO.
+ */
+static int pcifn_doorbells_check(struct pcifn *fn)
+{
+	for (unsigned i = 0; i < fn->nr_ioev; i++) {
+		const struct pcifn_ioeventfd *ev = &fn->ioev[i];
+
+		if (!msix_claims(fn->irq, ev->bar, ev->off, ev->size))
+			continue;
+		g_warning("%s: the device's doorbell at BAR%u+0x%" PRIx64 " (%u bytes) overlaps "
+			  "its MSI-X table or PBA, which the VMM virtualizes; refusing the device",
+			  fn->id, ev->bar, ev->off, ev->size);
+		return -EPROTO;
+	}
+	return 0;
 }
 
 int pcifn_irq_setup(struct pcifn *fn, const struct pcifn_irq_ops *ops, void *ctx,
@@ -394,8 +416,11 @@ int pcifn_irq_setup(struct pcifn *fn, const struct pcifn_irq_ops *ops, void *ctx
 	else if (fn->dead)
 		ret = -ENODEV;
 	else
-		ret = pcifn_check(fn, pciirq_create(fn->id, fn->ops, fn->be, fn->bar, ops, ctx,
-						    intx_gsi, &fn->irq), "interrupt setup");
+		ret = pcifn_check(fn,
+				  pciirq_create(fn->id, fn->ops, fn->be, fn->bar, ops, ctx,
+						intx_gsi, &fn->irq)
+					  ?: pcifn_doorbells_check(fn),
+				  "interrupt setup");
 	pthread_mutex_unlock(&fn->lock);
 	return ret;
 }

@@ -11,7 +11,9 @@
  *
  * MSI is routed like MSI-X, one route and irqfd per enabled vector; a vector masked by
  * the optional per-vector mask bits is detached and its signals wait in its eventfd.
- * The MSI Pending Bits register itself stays the device's (forwarded).
+ * The device cannot know about them, so the MSI Pending Bits register (6.8.1.8) is
+ * answered here from those eventfds, as msix.c answers the PBA; the rest of the
+ * capability is the device's (forwarded, then read back).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -32,6 +34,8 @@
 #define MSI_CTRL_64BIT 0x80u
 #define MSI_CTRL_PVM 0x100u
 #define MSI_CAP_LEN 24u
+#define MSI_PEND_32 0x10u /* Pending Bits offset without, and with, the upper address */
+#define MSI_PEND_64 0x14u
 
 static uint32_t pciirq_cfg(struct pciirq *q, uint32_t off, unsigned size, int *err)
 {
@@ -163,6 +167,9 @@ static int pciirq_msi(struct pciirq *q, uint32_t cap, int *err)
 		return *err;
 	q->msi_cap = cap;
 	q->msi_nr = 1u << MIN((ctrl >> 1) & 7u, 5u);
+	/* 64-bit and per-vector masking are read-only (6.8.1.3): the layout is fixed now. */
+	if (ctrl & MSI_CTRL_PVM)
+		q->msi_pend = cap + (ctrl & MSI_CTRL_64BIT ? MSI_PEND_64 : MSI_PEND_32);
 	for (unsigned i = 0; i < q->msi_nr; i++) {
 		q->msi[i].efd = pciirq_efd();
 		if (q->msi[i].efd < 0)
@@ -259,17 +266,49 @@ void pciirq_reset(struct pciirq *q)
 		pciirq_vec_drain(&q->msi[i]);
 	}
 	q->msi_on = false;
+	q->msi_nvec = 0;
 }
 
-void pciirq_cfg_read(const struct pciirq *q, uint32_t off, unsigned size, uint32_t *val)
+/*
+ * MSI Pending Bits (6.8.1.8): bit i is set while enabled vector i is masked with a
+ * message waiting, which is its detached eventfd's count (sampled now, as the PBA).
+ */
+static uint32_t pciirq_msi_pending(struct pciirq *q)
 {
-	for (unsigned i = 0; q && i < size; i++) {
-		uint32_t byte = off + i, shift = 8 * i;
+	uint32_t bits = 0;
 
-		if (byte == PCI_INT_LINE && q->pin)
-			*val = (*val & ~(0xffu << shift)) | (uint32_t)q->line << shift;
-		else if (q->msix_nr && byte == q->msix_cap + 3) /* Message Control bits 15:14 */
-			*val = (*val & ~(0xc0u << shift)) | (uint32_t)(q->msix_ctrl >> 8) << shift;
+	for (unsigned i = 0; q->msi_on && i < q->msi_nvec; i++) {
+		pciirq_vec_poll(&q->msi[i]);
+		if (q->msi[i].pending)
+			bits |= 1u << i;
+	}
+	return bits;
+}
+
+static uint32_t pciirq_set_byte(uint32_t val, unsigned lane, uint32_t byte)
+{
+	return (val & ~(0xffu << (8 * lane))) | (byte & 0xffu) << (8 * lane);
+}
+
+void pciirq_cfg_read(struct pciirq *q, uint32_t off, unsigned size, uint32_t *val)
+{
+	uint32_t pend = 0;
+	bool have_pend = false;
+
+	for (unsigned i = 0; q && i < size; i++) {
+		uint32_t byte = off + i;
+
+		if (byte == PCI_INT_LINE && q->pin) {
+			*val = pciirq_set_byte(*val, i, q->line);
+		} else if (q->msix_nr && byte == q->msix_cap + 3) { /* Message Control 15:14 */
+			*val = (*val & ~(0xc0u << (8 * i))) | (uint32_t)(q->msix_ctrl >> 8)
+								      << (8 * i);
+		} else if (q->msi_pend && byte >= q->msi_pend && byte < q->msi_pend + 4) {
+			if (!have_pend)
+				pend = pciirq_msi_pending(q);
+			have_pend = true;
+			*val = pciirq_set_byte(*val, i, pend >> (8 * (byte - q->msi_pend)));
+		}
 	}
 }
 
@@ -296,6 +335,7 @@ static int pciirq_msi_update(struct pciirq *q)
 			pciirq_vec_drain(&q->msi[i]);
 	}
 	q->msi_on = ctrl & MSI_CTRL_ENABLE;
+	q->msi_nvec = nvec;
 	/* Multiple Message Enable: vector i replaces the low bits of the data. */
 	for (unsigned i = 0; i < q->msi_nr; i++)
 		pciirq_vec_sync(q, &q->msi[i], q->msi_on && i < nvec && !(mask >> i & 1), addr,

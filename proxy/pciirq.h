@@ -31,9 +31,11 @@ struct pciirq {
 	uint8_t pin, line;
 	int intx_efd, resample_efd;
 	/* MSI (PCI 3.0, 6.8.1) */
-	unsigned msi_cap; /* config offset, 0 = none */
-	unsigned msi_nr;  /* vectors offered (Multiple Message Capable) */
-	bool msi_on;	  /* MSI Enable as last read back */
+	unsigned msi_cap;  /* config offset, 0 = none */
+	unsigned msi_nr;   /* vectors offered (Multiple Message Capable) */
+	bool msi_on;	   /* MSI Enable as last read back */
+	unsigned msi_nvec; /* vectors enabled (Multiple Message Enable), as last read back */
+	unsigned msi_pend; /* config offset of Pending Bits (6.8.1.8), 0 = no masking */
 	struct pciirq_vec msi[PCIIRQ_MSI_MAX];
 	/* MSI-X (PCI 3.0, 6.8.2) */
 	unsigned msix_cap;
@@ -54,8 +56,11 @@ int pciirq_create(const char *id, const struct pcifn_backend_ops *be_ops, void *
 		  void *ctx, const unsigned intx_gsi[4], struct pciirq **out);
 void pciirq_destroy(struct pciirq *q);
 void pciirq_reset(struct pciirq *q);
-/* Patch a forwarded config read with the registers virtualized here. */
-void pciirq_cfg_read(const struct pciirq *q, uint32_t off, unsigned size, uint32_t *val);
+/*
+ * Patch a forwarded config read with the registers virtualized here (a read of MSI
+ * Pending Bits samples the masked vectors' eventfds).
+ */
+void pciirq_cfg_read(struct pciirq *q, uint32_t off, unsigned size, uint32_t *val);
 /* After a forwarded config write: track the line, MSI and MSI-X control.  0 or -errno. */
 int pciirq_cfg_write(struct pciirq *q, uint32_t off, unsigned size, uint32_t val);
 /*

@@ -86,7 +86,8 @@ void pcifn_reset(struct pcifn *fn);
  * interrupt controller (struct pcifn_irq_ops, KVM in the VMM), so a device raises an
  * interrupt without the VMM.  From then on the function virtualizes:
  *  - the interrupt line register (0x3c), initially the GSI of its pin;
- *  - the MSI capability: guest writes re-route its vectors;
+ *  - the MSI capability: guest writes re-route its vectors; its Pending Bits register
+ *    reads the eventfd state of masked vectors, as for MSI-X;
  *  - the MSI-X table and PBA (PCI 3.0, 6.8.2): accesses to them are answered here
  *    and never reach the backend; a vector is attached to its route while MSI-X is
  *    enabled and neither it nor the function is masked; a masked vector's eventfd
@@ -111,8 +112,10 @@ struct pcifn_irq_ops {
 
 /*
  * intx_gsi[pin - 1]: the GSI INTA#..INTD# of this slot are wired to.  -EPROTO for a
- * malformed capability list or MSI-X layout (the function cannot be used), -EEXIST
- * when already set up; a backend without set_irqs gets no interrupts (a warning).
+ * malformed capability list or MSI-X layout, or a doorbell (pcifn_add_ioeventfd) over
+ * the MSI-X table or PBA (the function cannot be used: dead, with a warning naming
+ * it), -EEXIST when already set up; a backend without set_irqs gets no interrupts (a
+ * warning).
  */
 int pcifn_irq_setup(struct pcifn *fn, const struct pcifn_irq_ops *ops, void *ctx,
 		    const unsigned intx_gsi[4]);
@@ -138,7 +141,9 @@ struct pcifn_ioeventfd {
 /*
  * Add a doorbell; the function owns ev->fd on success.  -EINVAL when the BAR is absent,
  * the size is not 1/2/4/8, [off, off + size) leaves the BAR or data is wider than size;
- * -ENOSPC past PCIFN_MAX_IOEVENTFDS.  Before the function is in use (not locked).
+ * -EADDRINUSE when it touches the MSI-X table or PBA (known once pcifn_irq_setup ran,
+ * which checks the doorbells added before it); -ENOSPC past PCIFN_MAX_IOEVENTFDS.
+ * Before the function is in use (not locked).
  */
 int pcifn_add_ioeventfd(struct pcifn *fn, const struct pcifn_ioeventfd *ev);
 /* The doorbells added so far; the array lives as long as fn. */

@@ -1,15 +1,17 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
  * Unit tests for proxy/pciirq.c and proxy/msix.c through the pcifn API: INTx wiring
- * and the interrupt line, MSI routing, and the MSI-X table and PBA virtualized per
- * PCI 3.0, 6.8.2 (masking, pending bits, function mask, 4- and 8-byte table accesses,
- * accesses that are not the table's, a malformed layout).  The backend is a config
- * array kept by the test; the interrupt controller is a recorder instead of KVM.  The
+ * and the interrupt line, MSI routing and its Pending Bits (6.8.1.8) virtualized from
+ * the masked vectors' eventfds, the MSI-X table and PBA virtualized per PCI 3.0, 6.8.2
+ * (masking, pending bits, function mask, 4- and 8-byte table accesses, accesses that
+ * are not the table's, a malformed layout), and doorbells over the table or PBA.  The backend is a
+ * config array kept by the test; the interrupt controller is a recorder instead of KVM.  The
  * eventfds are real: the "device" signals the copies the backend was given.
  */
 #include <errno.h>
 #include <glib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <unistd.h>
 
 #include "proxy/proxy.h"
@@ -455,6 +457,76 @@ static void test_msi(void)
 	pcifn_destroy(fn);
 }
 
+/* Pending Bits (6.8.1.8) read what the VMM holds, never the device's register. */
+static void test_msi_pending(void)
+{
+	struct ibe t;
+	struct ictl c;
+	struct pcifn *fn;
+
+	ibe_init(&t);
+	put32(t.cfg + MSI_CAP + 20, 0xffffffff); /* whatever the device says */
+	fn = make(&t, &c, &ibe_ops);
+	cfg_wr(fn, MSI_CAP + 4, 4, 0xfee00000);
+	cfg_wr(fn, MSI_CAP + 12, 2, 0x60);
+	fire(t.msi[1]); /* MSI still off: nothing pending, and dropped at enable */
+	g_assert_cmphex(cfg_rd(fn, MSI_CAP + 20, 4), ==, 0);
+	cfg_wr(fn, MSI_CAP + 2, 2, 0x0182 | 0x10 | 1);
+	cfg_wr(fn, MSI_CAP + 16, 4, 2); /* mask vector 1 */
+	g_assert_cmphex(cfg_rd(fn, MSI_CAP + 20, 4), ==, 0);
+	fire(t.msi[1]); /* the device signals while masked */
+	g_assert_cmphex(cfg_rd(fn, MSI_CAP + 20, 4), ==, 2);
+	g_assert_cmphex(cfg_rd(fn, MSI_CAP + 20, 1), ==, 2);
+	g_assert_cmphex(cfg_rd(fn, MSI_CAP + 22, 2), ==, 0);
+	g_assert_cmphex(cfg_rd(fn, MSI_CAP + 16, 4), ==, 2); /* the mask is the device's */
+	g_assert_cmpuint(c.signals, ==, 0);
+	cfg_wr(fn, MSI_CAP + 16, 4, 0); /* unmask: delivered once, no longer pending */
+	g_assert_cmpuint(c.signals, ==, 1);
+	g_assert_cmphex(c.sig_data, ==, 0x61);
+	g_assert_cmphex(cfg_rd(fn, MSI_CAP + 20, 4), ==, 0);
+	g_assert_cmpint(attached_gsi(&c), ==, -2);
+	pcifn_destroy(fn);
+}
+
+/* A doorbell over the MSI-X table or PBA: refused in either order (KVM would eat writes). */
+static void test_doorbell_over_msix(void)
+{
+	static const uint64_t bad[] = {TABLE + 12, PBA, TABLE - 4}, good[] = {TABLE + NR * 16, 0};
+	struct ibe t;
+	struct ictl c;
+	struct pcifn *fn;
+
+	for (unsigned i = 0; i < G_N_ELEMENTS(bad); i++) {
+		struct pcifn_ioeventfd ev = {
+			.bar = 0, .off = bad[i], .size = 8, .fd = eventfd(0, EFD_CLOEXEC)};
+
+		ibe_init(&t);
+		g_assert_cmpint(pcifn_create("t0", &ibe_ops, &t, layout, &fn), ==, 0);
+		g_assert_cmpint(pcifn_add_ioeventfd(fn, &ev), ==, 0); /* layout unknown yet */
+		g_test_expect_message("proxy", G_LOG_LEVEL_WARNING, "t0: *doorbell*MSI-X table*");
+		g_test_expect_message("proxy", G_LOG_LEVEL_WARNING, "t0: *interrupt setup*");
+		g_assert_cmpint(pcifn_irq_setup(fn, &ictl_ops, &c, intx_gsi), ==, -EPROTO);
+		g_test_assert_expected_messages();
+		g_assert_true(pcifn_dead(fn));
+		pcifn_destroy(fn); /* closes ev.fd */
+	}
+	ibe_init(&t);
+	fn = make(&t, &c, &ibe_ops);
+	for (unsigned i = 0; i < G_N_ELEMENTS(bad); i++) {
+		struct pcifn_ioeventfd ev = {.bar = 0, .off = bad[i], .size = 8, .fd = 0};
+
+		g_assert_cmpint(pcifn_add_ioeventfd(fn, &ev), ==, -EADDRINUSE);
+	}
+	for (unsigned i = 0; i < G_N_ELEMENTS(good); i++) {
+		struct pcifn_ioeventfd ev = {
+			.bar = 0, .off = good[i], .size = 8, .fd = eventfd(0, EFD_CLOEXEC)};
+
+		g_assert_cmpint(pcifn_add_ioeventfd(fn, &ev), ==, 0);
+	}
+	g_assert_false(pcifn_dead(fn));
+	pcifn_destroy(fn);
+}
+
 /* A layout the function cannot use is refused at setup. */
 static void test_bad_layout(void)
 {
@@ -514,6 +586,8 @@ int main(int argc, char **argv)
 	g_test_add_func("/proxy/pcifn-irq/msix-access", test_msix_access);
 	g_test_add_func("/proxy/pcifn-irq/msix-reset", test_msix_reset);
 	g_test_add_func("/proxy/pcifn-irq/msi", test_msi);
+	g_test_add_func("/proxy/pcifn-irq/msi-pending", test_msi_pending);
+	g_test_add_func("/proxy/pcifn-irq/doorbell-over-msix", test_doorbell_over_msix);
 	g_test_add_func("/proxy/pcifn-irq/bad-layout", test_bad_layout);
 	g_test_add_func("/proxy/pcifn-irq/no-set-irqs", test_no_set_irqs);
 	return g_test_run();
