@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/ptrace.h>
 #include <sys/socket.h>
@@ -20,8 +21,8 @@
 
 #include "remote/remote.h"
 
-static const char *const hook_actions[] = {"open",   "socket",	  "execve",
-					   "ptrace", "mmap-exec", "fork"};
+static const char *const hook_actions[] = {"open",	"socket",	 "execve", "ptrace",
+					   "mmap-exec", "mprotect-exec", "fork",   "ioctl"};
 
 int sandbox_hook_parse(struct sandbox_opts *o, const char *arg, GError **err)
 {
@@ -38,16 +39,33 @@ int sandbox_hook_parse(struct sandbox_opts *o, const char *arg, GError **err)
 		}
 	}
 	g_set_error(err, REMOTE_ERROR, 0,
-		    "--x-test-forbidden=%s: unknown action; use open, "
-		    "socket, execve, ptrace, mmap-exec or fork",
+		    "--x-test-forbidden=%s: unknown action; use open, socket, execve, "
+		    "ptrace, mmap-exec, mprotect-exec, fork or ioctl",
 		    val);
 	return -EINVAL;
+}
+
+/*
+ * mprotect-exec: make an existing mapping executable.  The page is mapped without
+ * PROT_EXEC first (allowed), so the mprotect is what the filter sees and kills.
+ */
+static long hook_mprotect_exec(void)
+{
+	void *p = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	long r;
+
+	if (p == MAP_FAILED)
+		return -1;
+	r = mprotect(p, 4096, PROT_READ | PROT_EXEC);
+	munmap(p, 4096); /* reached only when the sandbox let it live */
+	return r;
 }
 
 /* The attempt itself; returns what the call returned when the sandbox let it live. */
 static long hook_attempt(const char *action)
 {
 	char *const argv[] = {"/bin/true", NULL};
+	int n = 0;
 	long r = -ENOSYS;
 
 	if (!strcmp(action, "open"))
@@ -61,8 +79,12 @@ static long hook_attempt(const char *action)
 	else if (!strcmp(action, "mmap-exec"))
 		r = (long)mmap(NULL, 4096, PROT_READ | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, -1,
 			       0);
+	else if (!strcmp(action, "mprotect-exec"))
+		r = hook_mprotect_exec();
 	else if (!strcmp(action, "fork"))
 		r = fork();
+	else if (!strcmp(action, "ioctl")) /* harmless, but no class needs it: only TCGETS is */
+		r = ioctl(STDERR_FILENO, FIONREAD, &n);
 	if (r == 0 && !strcmp(action, "fork"))
 		_exit(0); /* the child of an allowed fork (sandbox off) */
 	return r;

@@ -2,19 +2,21 @@
 /*
  * Integration tests of the class processes' sandbox (issue 4, docs/security.md), on
  * real processes: the serving process of each class (pid 1 of its pid namespace, the
- * child of the process started) shows its uid/gid, no capabilities, NO_NEW_PRIVS and
- * seccomp filter mode in /proc/PID/status and namespaces of its own in /proc/PID/ns;
- * each forbidden action (the test-only --x-test-forbidden, -Dtest_hooks=true) kills
- * it with SIGSYS while a real VM (mpvmm on KVM, tests/guest/pci-testdev.elf) keeps
- * running and reports the device failed (storage: virtio-blk.elf lost=1, which sees its
- * disk vanish); --sandbox=log does not kill; bad options are
- * refused with a clear message.  The guest suites (tests/integration/test-storage.c)
- * prove normal device work with the sandbox on, its default.
+ * child of the process started) and its reaper show their uid/gid, no capabilities,
+ * NO_NEW_PRIVS and seccomp filter mode in /proc/PID/status, namespaces of their own in
+ * /proc/PID/ns, the rlimits remote/sandbox.c sets in /proc/PID/limits, and an empty
+ * read-only tmpfs as their only mount and root (/proc/PID/mountinfo, /proc/PID/root);
+ * --sandbox=log does not kill; bad options are refused with a clear message.  The
+ * forbidden actions are in test-sandbox-forbidden.c.  The guest suites
+ * (tests/integration/test-storage.c) prove normal device work with the sandbox on, its
+ * default.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -23,9 +25,11 @@
 
 #include <glib/gstdio.h>
 
-#include "tests/lib/tu.h"
+#include "tests/integration/test-sandbox.h"
 
-#define STATE_LINE "sandbox: {"
+/* remote/sandbox.c's SANDBOX_NOFILE and SANDBOX_NPROC: it only ever lowers a limit. */
+#define WANT_NOFILE 1024
+#define WANT_NPROC 16
 
 /* One line of /proc/PID/status, e.g. "Seccomp:\t2" for field "Seccomp" (g_free). */
 static char *status_field(pid_t pid, const char *field)
@@ -70,6 +74,74 @@ static void assert_field(pid_t pid, const char *field, const char *want)
 		g_error("pid %d: %s is '%s', expected '%s'", pid, field, got, want);
 }
 
+/*
+ * One limit of /proc/PID/limits, e.g. "Max open files": its soft and hard values both
+ * `want` (a number: the sandbox sets soft = hard).
+ */
+static void assert_limit(const char *text, pid_t pid, const char *name, rlim_t want)
+{
+	g_autofree char *key = g_strdup_printf("\n%s ", name);
+	g_autofree char *expect = g_strdup_printf("%llu", (unsigned long long)want);
+	const char *p = strstr(text, key);
+	char soft[32], hard[32];
+
+	g_assert_nonnull(p);
+	/* "Max open files            1024                 1024                 files" */
+	g_assert_cmpint(sscanf(p + strlen(key), "%31s %31s", soft, hard), ==, 2);
+	if (strcmp(soft, expect) != 0 || strcmp(hard, expect) != 0)
+		g_error("pid %d: %s is %s (soft), %s (hard); expected %s", pid, name, soft, hard,
+			expect);
+}
+
+/* Layer 3: NOFILE and NPROC down to the sandbox's values (or lower if ours were), CORE 0. */
+static void assert_limits(pid_t pid)
+{
+	g_autofree char *path = g_strdup_printf("/proc/%d/limits", pid);
+	g_autofree char *text = NULL;
+	struct rlimit nofile, nproc;
+
+	g_assert_true(g_file_get_contents(path, &text, NULL, NULL));
+	g_assert_cmpint(getrlimit(RLIMIT_NOFILE, &nofile), ==, 0);
+	g_assert_cmpint(getrlimit(RLIMIT_NPROC, &nproc), ==, 0);
+	assert_limit(text, pid, "Max open files", MIN(nofile.rlim_max, WANT_NOFILE));
+	assert_limit(text, pid, "Max processes", MIN(nproc.rlim_max, WANT_NPROC));
+	assert_limit(text, pid, "Max core file size", 0);
+}
+
+/*
+ * Layer 2's root: the process's mount namespace holds one mount, the empty tmpfs
+ * ("mpvmm-root") read-only on /, and its root directory lists nothing.
+ */
+static void assert_empty_root(pid_t pid)
+{
+	g_autofree char *path = g_strdup_printf("/proc/%d/mountinfo", pid);
+	g_autofree char *root = g_strdup_printf("/proc/%d/root", pid);
+	g_autofree char *text = NULL;
+	g_auto(GStrv) lines = NULL, f = NULL;
+	g_autoptr(GError) err = NULL;
+	GDir *d;
+	const char *sep;
+
+	g_assert_true(g_file_get_contents(path, &text, NULL, NULL));
+	lines = g_strsplit(g_strchomp(text), "\n", -1);
+	if (g_strv_length(lines) != 1)
+		g_error("pid %d: %u mounts, expected only its empty root:\n%s", pid,
+			g_strv_length(lines), text);
+	/* "ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTIONS [OPTIONAL...] - FSTYPE SOURCE SUPER" */
+	sep = strstr(lines[0], " - ");
+	g_assert_nonnull(sep);
+	f = g_strsplit(lines[0], " ", 7);
+	g_assert_cmpuint(g_strv_length(f), ==, 7);
+	g_assert_cmpstr(f[4], ==, "/");
+	g_assert_true(g_str_has_prefix(f[5], "ro,") || !strcmp(f[5], "ro"));
+	g_assert_true(g_str_has_prefix(sep, " - tmpfs mpvmm-root ro,"));
+	d = g_dir_open(root, 0, &err);
+	g_assert_no_error(err);
+	if (g_dir_read_name(d))
+		g_error("pid %d: its root is not empty", pid);
+	g_dir_close(d);
+}
+
 /* The confinement /proc shows for a sandboxed process with ids uid/gid. */
 static void assert_confined(pid_t pid, unsigned uid, unsigned gid)
 {
@@ -83,20 +155,18 @@ static void assert_confined(pid_t pid, unsigned uid, unsigned gid)
 		assert_field(pid, zero[i], "0000000000000000");
 	assert_field(pid, "NoNewPrivs", "1");
 	assert_field(pid, "Seccomp", "2");
+	assert_limits(pid);
+	assert_empty_root(pid);
 }
 
-/*
- * Start a class process (argv) with fds as 3, 4, ...; return once it logged its
- * sandbox state (G_MESSAGES_DEBUG=remote is set in main()), i.e. is confined.  The
- * stdout pipe is not read after that: the process logs little more than a pipe holds.
- */
-static void start_confined(const char *const *argv, const int *fds, unsigned nr, struct tu_proc *p)
+/* G_MESSAGES_DEBUG=remote is set in main(). */
+void start_confined(const char *const *argv, const int *fds, unsigned nr, struct tu_proc *p)
 {
 	tu_spawn((char **)argv, fds, nr, true, p);
 	tu_wait_line(p->out_fd, STATE_LINE, 20); /* GLib's info lines go to stdout */
 }
 
-static int end_proc(struct tu_proc *p, unsigned timeout_s)
+int end_proc(struct tu_proc *p, unsigned timeout_s)
 {
 	int status = tu_wait(p, timeout_s);
 
@@ -183,167 +253,6 @@ static void test_status_storage(void)
 	check_and_stop(&p, 4242, 4343);
 	close(sv[0]);
 	g_unlink(img);
-}
-
-/*
- * pci-testdev.elf in mpvmm with its device in a sandboxed mpvmm-misc armed with
- * --x-test-forbidden=action: once the guest has passed its checks and polls the
- * device, the serving process attempts the action (SIGUSR1).  It must die by SIGSYS
- * (and so must the process the test started, which ends as its child did); the VM
- * must run on, see the device gone (all-ones) and exit normally, and mpvmm must say
- * the device failed.
- */
-static void test_forbidden(gconstpointer data)
-{
-	const char *action = data;
-	g_autofree char *elf = tu_guest("pci-testdev");
-	g_autofree char *hook = g_strdup_printf("--x-test-forbidden=%s", action);
-	g_autofree char *out = NULL, *err = NULL, *rerr = NULL, *rout = NULL;
-	const char *rargv[] = {tu_bin("MPVMM_MISC"), hook, "-device", "pci-testdev,id=t0,socket=3",
-			       NULL};
-	const char *vargv[] = {tu_bin("MPVMM"),
-			       "-m",
-			       "64M",
-			       "-kernel",
-			       elf,
-			       "-serial",
-			       "none",
-			       "-debugcon",
-			       "stdio",
-			       "-device",
-			       "pci-proxy-dev,id=t0,socket=3",
-			       "-append",
-			       "wait-gone=1",
-			       NULL};
-	struct tu_proc rp, vp;
-	int sv[2], status;
-
-	if (tu_skip_without_kvm())
-		return;
-	tu_socketpair(sv);
-	start_confined(rargv, &sv[1], 1, &rp);
-	close(sv[1]);
-	tu_spawn((char **)vargv, &sv[0], 1, true, &vp);
-	close(sv[0]);
-	tu_wait_line(vp.out_fd, "waiting for the device to go away", 60);
-	g_assert_cmpint(kill(tu_server_pid(rp.pid), SIGUSR1), ==, 0);
-	status = tu_wait(&rp, 20);
-	rerr = tu_slurp(rp.err_fd);
-	rout = tu_slurp(rp.out_fd);
-	close(rp.out_fd);
-	close(rp.err_fd);
-	/* It died at the attempt, not before (the hook logs first) nor after (it would warn). */
-	g_assert_nonnull(strstr(rout, "x-test-forbidden: attempting"));
-	if (!WIFSIGNALED(status) || WTERMSIG(status) != SIGSYS)
-		g_error("mpvmm-misc attempting %s: status 0x%x, not death by SIGSYS:\n%s", action,
-			status, rerr);
-	g_assert_null(strstr(rerr, "was not killed"));
-	out = tu_slurp(vp.out_fd);
-	err = tu_slurp(vp.err_fd);
-	status = end_proc(&vp, 120);
-	if (!WIFEXITED(status) || WEXITSTATUS(status) != 1 || strstr(out, "not ok"))
-		g_error("the VM did not survive the device's death (status 0x%x):\n%s\n%s", status,
-			out, err);
-	g_assert_nonnull(strstr(out, "device went away"));
-	g_assert_nonnull(strstr(err, "t0: device backend failed"));
-}
-
-/*
- * The same with mpvmm-storage and virtio-blk.elf lost=1 (tests/guest/README.md): once
- * the guest's writes are flowing, the storage process attempts the action and must die
- * by SIGSYS; the guest must see its disk vanish (status 0xff) and exit with 0x7c
- * (mpvmm status 249), and mpvmm must say the device failed.
- */
-static void test_forbidden_storage(gconstpointer data)
-{
-	const char *action = data;
-	g_autofree char *elf = tu_guest("virtio-blk");
-	g_autofree char *hook = g_strdup_printf("--x-test-forbidden=%s", action);
-	g_autofree char *img = NULL, *bd = NULL, *out = NULL, *err = NULL, *rerr = NULL;
-	g_autofree char *rout = NULL;
-	const char *rargv[] = {tu_bin("MPVMM_STORAGE"),
-			       hook,
-			       "-blockdev",
-			       NULL,
-			       "-device",
-			       "virtio-blk,id=vd0,drive=d0,socket=3",
-			       NULL};
-	const char *vargv[] = {tu_bin("MPVMM"),
-			       "-m",
-			       "64M",
-			       "-kernel",
-			       elf,
-			       "-serial",
-			       "none",
-			       "-debugcon",
-			       "stdio",
-			       "-device",
-			       "pci-proxy-dev,id=vd0,socket=3",
-			       "-append",
-			       "mode=irq qd=32 lost=1 timeout=2",
-			       NULL};
-	struct tu_proc rp, vp;
-	int sv[2], status, fd;
-
-	if (tu_skip_without_kvm())
-		return;
-	fd = g_file_open_tmp("mpvmm-sandbox-XXXXXX.img", &img, NULL);
-	g_assert_cmpint(fd, >=, 0);
-	g_assert_cmpint(ftruncate(fd, 8 << 20), ==, 0);
-	close(fd);
-	bd = g_strdup_printf("driver=file,node-name=d0,filename=%s", img);
-	rargv[3] = bd;
-	tu_socketpair(sv);
-	start_confined(rargv, &sv[1], 1, &rp);
-	close(sv[1]);
-	tu_spawn((char **)vargv, &sv[0], 1, true, &vp);
-	close(sv[0]);
-	tu_wait_line(vp.out_fd, "# I/O running", 60);
-	g_assert_cmpint(kill(tu_server_pid(rp.pid), SIGUSR1), ==, 0);
-	status = tu_wait(&rp, 20);
-	rerr = tu_slurp(rp.err_fd);
-	rout = tu_slurp(rp.out_fd);
-	close(rp.out_fd);
-	close(rp.err_fd);
-	g_assert_nonnull(strstr(rout, "x-test-forbidden: attempting"));
-	if (!WIFSIGNALED(status) || WTERMSIG(status) != SIGSYS)
-		g_error("mpvmm-storage attempting %s: status 0x%x, not death by SIGSYS:\n%s",
-			action, status, rerr);
-	out = tu_slurp(vp.out_fd);
-	err = tu_slurp(vp.err_fd);
-	status = end_proc(&vp, 120);
-	if (!WIFEXITED(status) || WEXITSTATUS(status) != 249 || strstr(out, "not ok"))
-		g_error("the VM did not survive its disk's death (status 0x%x):\n%s\n%s", status,
-			out, err);
-	g_assert_nonnull(strstr(out, "device status reads 0xff"));
-	g_assert_nonnull(strstr(err, "vd0: device backend failed"));
-	g_unlink(img);
-}
-
-/* mpvmm-net, with its own allowlist, on its control channel alone (it has no device). */
-static void test_forbidden_net(gconstpointer data)
-{
-	const char *action = data;
-	g_autofree char *hook = g_strdup_printf("--x-test-forbidden=%s", action);
-	g_autofree char *rerr = NULL, *rout = NULL;
-	const char *argv[] = {tu_bin("MPVMM_NET"), hook, "--control=3", NULL};
-	struct tu_proc p;
-	int sv[2], status;
-
-	tu_socketpair(sv);
-	start_confined(argv, &sv[1], 1, &p);
-	close(sv[1]);
-	g_assert_cmpint(kill(tu_server_pid(p.pid), SIGUSR1), ==, 0);
-	status = tu_wait(&p, 20);
-	rerr = tu_slurp(p.err_fd);
-	rout = tu_slurp(p.out_fd);
-	close(p.out_fd);
-	close(p.err_fd);
-	close(sv[0]);
-	g_assert_nonnull(strstr(rout, "x-test-forbidden: attempting"));
-	if (!WIFSIGNALED(status) || WTERMSIG(status) != SIGSYS)
-		g_error("mpvmm-net attempting %s: status 0x%x, not death by SIGSYS:\n%s", action,
-			status, rerr);
 }
 
 /* --sandbox=log: every layer but a forbidden call is logged, not killed. */
@@ -529,9 +438,6 @@ static void test_listen_path(void)
 
 int main(int argc, char **argv)
 {
-	static const char *const actions[] = {"open",	"socket",    "execve",
-					      "ptrace", "mmap-exec", "fork"};
-
 	signal(SIGPIPE, SIG_IGN);
 	g_setenv("G_MESSAGES_DEBUG", "remote", TRUE);
 	g_test_init(&argc, &argv, NULL);
@@ -544,18 +450,6 @@ int main(int argc, char **argv)
 	g_test_add_func("/sandbox/not-root", test_not_root);
 	g_test_add_func("/sandbox/layer-error", test_layer_error);
 	g_test_add_func("/sandbox/listen-path", test_listen_path);
-	for (unsigned i = 0; i < G_N_ELEMENTS(actions); i++) {
-		g_autofree char *path = g_strdup_printf("/sandbox/forbidden/%s", actions[i]);
-
-		g_test_add_data_func(path, actions[i], test_forbidden);
-	}
-	for (unsigned i = 0; i < G_N_ELEMENTS(actions); i++) {
-		g_autofree char *storage =
-			g_strdup_printf("/sandbox/forbidden-storage/%s", actions[i]);
-		g_autofree char *net = g_strdup_printf("/sandbox/forbidden-net/%s", actions[i]);
-
-		g_test_add_data_func(storage, actions[i], test_forbidden_storage);
-		g_test_add_data_func(net, actions[i], test_forbidden_net);
-	}
+	sandbox_forbidden_add_tests();
 	return g_test_run();
 }
