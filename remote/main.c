@@ -40,6 +40,10 @@ static const char usage[] =
 
 static void print_types(void)
 {
+	if (!dev_table[0]) {
+		printf("Device types: none (mpvmm-%s hosts no device yet)\n", remote_class.name);
+		return;
+	}
 	printf("Device types:\n");
 	for (unsigned i = 0; dev_table[i]; i++)
 		printf("  %-20s %s\n", dev_table[i]->type, dev_table[i]->desc);
@@ -129,6 +133,26 @@ static int check_devopt(struct remote_devopt *o, GError **err)
 	return 0;
 }
 
+/* -device TYPE with a TYPE this class does not host: say which it does, if any. */
+static int unknown_type(const char *type, GError **err)
+{
+	g_autoptr(GString) types = g_string_new(NULL);
+
+	if (!dev_table[0]) {
+		g_set_error(err, REMOTE_ERROR, 0,
+			    "-device: unknown device type '%s'; mpvmm-%s hosts no device "
+			    "types yet",
+			    type, remote_class.name);
+		return -ENOENT;
+	}
+	for (unsigned i = 0; dev_table[i]; i++)
+		g_string_append_printf(types, "%s%s", i ? ", " : "", dev_table[i]->type);
+	g_set_error(err, REMOTE_ERROR, 0,
+		    "-device: unknown device type '%s'; valid types: %s (see -device help)",
+		    type, types->str);
+	return -ENOENT;
+}
+
 /*
  * Parse "TYPE,key=value,...".  *help_ops is set for "help" (NULL: list types) and
  * "TYPE,help"; then the rest of the option is not checked.
@@ -148,15 +172,8 @@ static int parse_device(const char *arg, struct remote_devopt *o, bool *help,
 		return 0;
 	}
 	ops = dev_find(o->type);
-	if (!ops) {
-		g_autoptr(GString) types = g_string_new(NULL);
-
-		for (unsigned i = 0; dev_table[i]; i++)
-			g_string_append_printf(types, "%s%s", i ? ", " : "", dev_table[i]->type);
-		g_set_error(err, REMOTE_ERROR, 0, "-device: unknown device type '%s'; valid "
-			    "types: %s (see -device help)", o->type, types->str);
-		return -ENOENT;
-	}
+	if (!ops)
+		return unknown_type(o->type, err);
 	for (unsigned i = 1; parts[i]; i++) {
 		if (!strcmp(parts[i], "help")) {
 			*help = true;

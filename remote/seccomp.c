@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
  * seccomp: the syscall allowlists of the device-class processes, layer 6 of the
- * sandbox (docs/security.md), built with libseccomp.  Anything not listed kills the
+ * sandbox (docs/security.md), built with libseccomp.  Every class gets the common
+ * list; mpvmm-storage adds its image I/O, mpvmm-misc and mpvmm-net add nothing; the
+ * pid-namespace reaper has a short list of its own.  Anything not listed kills the
  * whole process (SIGSYS), or with --sandbox=log is logged by the kernel's audit
  * subsystem and allowed.  Every fd a class needs is open before the filter loads, so
  * no list has open, socket, execve, ptrace or fork; new fds only arrive over sockets
@@ -204,6 +206,7 @@ int seccomp_apply(const char *class, enum sandbox_mode mode)
 	ret = seccomp_add_list(ctx, seccomp_common, G_N_ELEMENTS(seccomp_common));
 	if (ret >= 0)
 		ret = seccomp_add_filtered(ctx);
+	/* misc and net need nothing beyond the common list; storage its image I/O. */
 	if (ret >= 0 && !strcmp(class, "storage"))
 		ret = seccomp_add_list(ctx, seccomp_storage, G_N_ELEMENTS(seccomp_storage));
 	if (ret < 0) {
