@@ -47,10 +47,12 @@ int boot_read_file(const char *opt, const char *path, uint64_t max, char **data,
 	}
 	if (!S_ISREG(st.st_mode) || (uint64_t)st.st_size > max) {
 		ret = -EFBIG;
+		/* -initrd: max is what the kernel's earlier modules left of RAM */
 		g_set_error(err, VMM_ERROR, EFBIG,
-			    "%s %s: not a regular file of at most the guest RAM size (%" PRIu64
+			    "%s %s: not a regular file of at most the guest RAM %s (%" PRIu64
 			    " MiB); give a larger -m",
-			    opt, path, max >> 20);
+			    opt, path, strcmp(opt, "-initrd") ? "size" : "the earlier modules left",
+			    max >> 20);
 		goto close_fd;
 	}
 	buf = g_malloc((size_t)st.st_size + 1);

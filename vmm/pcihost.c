@@ -3,7 +3,8 @@
  * pcihost: the PCI host bridge.  It decodes configuration cycles from the type-1
  * mechanism (ports 0xcf8/0xcfc, PCI Local Bus Spec 3.0, 3.2.2.3.2) and from an
  * ECAM window (PCI Express Base Spec, 7.2.2: bus << 20 | dev << 15 | fn << 12 |
- * reg), for bus 0 only; other buses and absent devices read all-ones.  Device 0 is
+ * reg).  Bus 0 is its own; other buses are decoded by the root ports below (absent
+ * devices and buses no bridge claims read all-ones).  Device 0 is
  * the bridge itself (a read-only header, 8086:29c0 class 0x0600); devices 1..31 are
  * struct pcifn (proxy/), function 0 each.  Guest MMIO and port accesses that hit an
  * enabled BAR go to that function.  It assigns no BARs: the guest does.

@@ -430,7 +430,7 @@ static void test_boot_modules_too_big(void)
 	close(fd);
 	close(kfd);
 	g_assert_cmpint(boot_load(mem, kpath, NULL, initrd, 2, &ecam, 1, &boot, &err), ==, -EFBIG);
-	g_assert_nonnull(strstr(err->message, "at most the guest RAM size"));
+	g_assert_nonnull(strstr(err->message, "at most the guest RAM the earlier modules left"));
 	g_assert_true(ram_untouched(mem));
 	gmem_destroy(mem);
 	unlink(path);
