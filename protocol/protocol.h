@@ -463,12 +463,17 @@ const char *vfu_cmd_name(uint16_t cmd);
  *
  * fds: fds received with input (qmp_session_input()) wait in a per-session queue of at
  * most QMP_FDS_MAX (more are closed); a command takes one with qmp_session_take_msg_fd()
- * (getfd does).  Whenever the session is idle at a message boundary (all input so far
- * consumed) the fds nobody took are closed, so an fd sent with a message that does not
- * expect it is closed after that message runs.  getfd stores the fd under a name in
- * the session's named-fd table (at most QMP_NAMED_FDS_MAX names; a name reused closes
- * the old fd, as in QEMU); qmp_session_take_fd() moves one out of it (device_add
- * socket=FDNAME); closefd closes one.  Everything is closed with the session.
+ * (getfd does).  fds that came with bytes of a message belong to it: once the session
+ * is idle at a message boundary (all input so far consumed) those nobody took are
+ * closed, so an fd sent with a message that does not expect it is closed after that
+ * message runs.  fds that came on blanks alone (one call whose bytes are all blanks
+ * between messages: QEMU's Python QMP send_fd_scm() sends an fd on one ' ' and then the
+ * getfd) stay queued, through commands that take no fd, until a command takes them or
+ * newer fds replace them (closed), as QEMU's chardev keeps them.  getfd stores the fd
+ * under a name in the session's named-fd table (at most QMP_NAMED_FDS_MAX names; a
+ * name reused closes the old fd, as in QEMU); qmp_session_take_fd() moves one out of it
+ * (device_add socket=FDNAME); closefd closes one.  Everything is closed with the
+ * session.
  *
  * Threads: a session is used by one thread at a time, the one that feeds it input;
  * commands run on it, synchronously, in order.  A server and its sessions live on the
@@ -561,10 +566,11 @@ int qmp_session_create(const struct qmp_command *const *tables, void *opaque,
 /* Send the greeting.  The write callback's error. */
 int qmp_session_greet(struct qmp_session *s);
 /*
- * Feed bytes (any split) and the fds that arrived with them (ownership taken: queued
- * or closed, also on failure).  Runs every command completed by these bytes.  Returns
- * 0, -EMSGSIZE after answering an oversized message, or the write callback's error;
- * after a failure the session only waits to be destroyed.
+ * Feed the bytes of one read (any split) and the fds that arrived with them (ownership
+ * taken: queued or closed, also on failure; which fds wait for a later command: "fds"
+ * above).  Runs every command completed by these bytes.  Returns 0, -EMSGSIZE after
+ * answering an oversized message, or the write callback's error; after a failure the
+ * session only waits to be destroyed.
  */
 int qmp_session_input(struct qmp_session *s, const char *buf, size_t len, int *fds,
 		      unsigned nr_fds);

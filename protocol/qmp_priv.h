@@ -29,7 +29,8 @@ struct qmp_session {
 	bool failed;	      /* oversize or write error: nothing more is done */
 	int fds[QMP_FDS_MAX]; /* received, not yet taken, oldest first */
 	unsigned nr_fds;
-	GArray *named; /* struct qmp_named_fd, the getfd table */
+	bool fds_loose; /* fds[] came on blanks alone: they wait for a command (see input) */
+	GArray *named;	/* struct qmp_named_fd, the getfd table */
 };
 
 /* Built-in commands (qmp_builtin.c), looked up before the session's tables. */

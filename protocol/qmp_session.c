@@ -51,6 +51,7 @@ static void qmp_session_close_msg_fds(struct qmp_session *s)
 	for (unsigned i = 0; i < s->nr_fds; i++)
 		close(s->fds[i]);
 	s->nr_fds = 0;
+	s->fds_loose = false;
 }
 
 void qmp_session_destroy(struct qmp_session *s)
@@ -154,6 +155,8 @@ int qmp_session_take_msg_fd(struct qmp_session *s)
 		return -ENOENT;
 	fd = s->fds[0];
 	memmove(s->fds, s->fds + 1, --s->nr_fds * sizeof(s->fds[0]));
+	if (s->nr_fds == 0)
+		s->fds_loose = false;
 	return fd;
 }
 
@@ -202,11 +205,22 @@ int qmp_session_put_fd(struct qmp_session *s, const char *name, int fd)
 	return 0;
 }
 
-static void qmp_session_queue_fds(struct qmp_session *s, int *fds, unsigned nr_fds)
+/*
+ * Queue the fds of one read; true if there was any.  Loose fds from an earlier read are
+ * replaced (closed), as QEMU's socket chardev replaces the fds it holds with newer ones.
+ */
+static bool qmp_session_queue_fds(struct qmp_session *s, int *fds, unsigned nr_fds)
 {
+	bool any = false;
+
 	for (unsigned i = 0; i < nr_fds; i++) {
 		if (fds[i] < 0)
 			continue;
+		if (!any && s->fds_loose) {
+			g_debug("qmp: %u pending fd(s) replaced by newer ones", s->nr_fds);
+			qmp_session_close_msg_fds(s);
+		}
+		any = true;
 		if (s->nr_fds < QMP_FDS_MAX && !s->failed) {
 			s->fds[s->nr_fds++] = fds[i];
 		} else {
@@ -214,6 +228,7 @@ static void qmp_session_queue_fds(struct qmp_session *s, int *fds, unsigned nr_f
 			close(fds[i]);
 		}
 	}
+	return any;
 }
 
 /* ---- the byte stream ---- */
@@ -287,11 +302,21 @@ static size_t qmp_session_skip(struct qmp_session *s, const char *buf, size_t le
 	return n;
 }
 
+/*
+ * fds and messages (docs/qmp.md "File descriptors"): fds that came in a read holding
+ * bytes of a message belong to the message(s) of that read and are closed once the
+ * session is idle at a message boundary, if no command took them.  fds that came in a
+ * read holding only blanks between messages (QEMU's Python QMP library sends an fd on
+ * one ' ', then the command) are "loose": they wait, through commands that take no fd,
+ * until a command takes them, newer fds replace them, or the session ends.
+ */
 int qmp_session_input(struct qmp_session *s, const char *buf, size_t len, int *fds, unsigned nr_fds)
 {
+	bool fresh = qmp_session_queue_fds(s, fds, nr_fds);
 	int ret = 0;
 
-	qmp_session_queue_fds(s, fds, nr_fds);
+	if (fresh)
+		s->fds_loose = !s->in_msg && !s->skipping;
 	while (len > 0 && ret >= 0 && !s->failed) {
 		size_t n = 0;
 
@@ -300,6 +325,8 @@ int qmp_session_input(struct qmp_session *s, const char *buf, size_t len, int *f
 			if (n < len && !s->skipping) {
 				s->in_msg = true;
 				s->msg_len = 0;
+				if (fresh)
+					s->fds_loose = false; /* they came with this message */
 			}
 		} else {
 			ret = qmp_session_feed(s, buf, len, &n);
@@ -309,7 +336,7 @@ int qmp_session_input(struct qmp_session *s, const char *buf, size_t len, int *f
 		buf += n;
 		len -= n;
 	}
-	if (!s->in_msg || s->failed)
+	if (s->failed || (!s->in_msg && !s->fds_loose))
 		qmp_session_close_msg_fds(s); /* idle at a boundary: nobody took them */
 	if (s->failed && ret >= 0)
 		ret = -EPIPE;
