@@ -3,7 +3,7 @@
  * Unit tests of the QMP core's transport side: the test command table, the message
  * size limit (a 1 MiB message), pipelined and split messages, several clients, events
  * from another thread, clients that disconnect mid-message and mid-command or never
- * read, listening and adopted sockets.  fds (getfd/closefd) are in test-qmp-fd.c;
+ * read, listening and adopted sockets, the client limit.  fds (getfd/closefd) are in test-qmp-fd.c;
  * the fixture is in test-qmp.c.
  */
 #include <errno.h>
@@ -447,6 +447,16 @@ static gboolean fx_adopt_cb(void *data)
 	return G_SOURCE_REMOVE;
 }
 
+/* qmp_server_adopt(a->fd) on the server's thread; a->ret gets the result. */
+static void fx_adopt_run(struct fx_adopt *a)
+{
+	g_main_context_invoke(a->f->ctx, fx_adopt_cb, a);
+	g_mutex_lock(&a->lock);
+	while (!a->done)
+		g_cond_wait(&a->cond, &a->lock);
+	g_mutex_unlock(&a->lock);
+}
+
 /* An inherited, already-connected socket (a class process's control channel). */
 static void test_adopt(struct fx *f, gconstpointer data)
 {
@@ -459,11 +469,7 @@ static void test_adopt(struct fx *f, gconstpointer data)
 	g_cond_init(&a.cond);
 	g_assert_cmpint(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), ==, 0);
 	a.fd = sv[1];
-	g_main_context_invoke(f->ctx, fx_adopt_cb, &a);
-	g_mutex_lock(&a.lock);
-	while (!a.done)
-		g_cond_wait(&a.cond, &a.lock);
-	g_mutex_unlock(&a.lock);
+	fx_adopt_run(&a);
 	g_assert_cmpint(a.ret, ==, 0);
 	q = tq_open_fd(sv[0]);
 	json_object_put(tq_negotiate(q));
@@ -479,6 +485,49 @@ static void test_adopt(struct fx *f, gconstpointer data)
 	g_cond_clear(&a.cond);
 }
 
+/*
+ * QMP_CLIENTS_MAX clients are served; one more is closed at once, before its greeting,
+ * and a socket to adopt is refused (-EMFILE) and closed.  A client leaving makes room.
+ */
+static void test_clients_max(struct fx *f, gconstpointer data)
+{
+	struct tq *q[QMP_CLIENTS_MAX], *extra;
+	struct fx_adopt a = {.f = f};
+	json_object *r;
+	int sv[2];
+
+	for (unsigned i = 0; i < QMP_CLIENTS_MAX; i++)
+		q[i] = fx_client(f);
+	fx_wait_clients(f, QMP_CLIENTS_MAX);
+	extra = tq_connect(f->path, 5);
+	g_assert_true(tq_eof(extra, 5));
+	g_assert_cmpuint(extra->in->len, ==, 0); /* not even a greeting */
+	tq_close(extra);
+	g_mutex_init(&a.lock);
+	g_cond_init(&a.cond);
+	g_assert_cmpint(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), ==, 0);
+	a.fd = sv[1];
+	fx_adopt_run(&a);
+	g_assert_cmpint(a.ret, ==, -EMFILE);
+	g_assert_cmpint(read(sv[0], (char[1]){0}, 1), ==, 0); /* closed, no greeting */
+	close(sv[0]);
+	g_mutex_clear(&a.lock);
+	g_cond_clear(&a.cond);
+	fx_wait_clients(f, QMP_CLIENTS_MAX);
+	r = tq_cmd(q[QMP_CLIENTS_MAX - 1], "{\"execute\": \"query-version\"}");
+	tq_assert_return(r); /* the others are served on */
+	json_object_put(r);
+	tq_close(q[0]);
+	fx_wait_clients(f, QMP_CLIENTS_MAX - 1);
+	q[0] = fx_client(f);
+	r = tq_cmd(q[0], "{\"execute\": \"query-version\"}");
+	tq_assert_return(r);
+	json_object_put(r);
+	for (unsigned i = 0; i < QMP_CLIENTS_MAX; i++)
+		tq_close(q[i]);
+	fx_wait_clients(f, 0);
+}
+
 void fx_add_io_tests(void)
 {
 	FX_ADD("/protocol/qmp/1mib-message", test_1mib);
@@ -488,4 +537,5 @@ void fx_add_io_tests(void)
 	FX_ADD("/protocol/qmp/slow-reader", test_slow_reader);
 	FX_ADD("/protocol/qmp/listen-errors", test_listen_errors);
 	FX_ADD("/protocol/qmp/adopt", test_adopt);
+	FX_ADD("/protocol/qmp/clients-max", test_clients_max);
 }
