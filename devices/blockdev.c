@@ -5,7 +5,8 @@
  * the block device-class process (mpvmm-storage) and mpvmm's in-VMM baseline.
  * Parses each strictly, opens the files when the process says so (before any sandbox
  * exists: device models never open files), and turns a device's `drive=NODE` into the
- * `fd=N` and `read-only=` properties the device model takes.
+ * `fd=N` and `read-only=` properties the device model takes; it also refuses a
+ * virtio-blk's num-queues above VIRTIO_BLK_MAX_QUEUES with a message that says why.
  * A node backs exactly one device, and every node must be used.  It does not create
  * devices or keep the files open after they are created (each device holds its own
  * duplicate).
@@ -17,6 +18,7 @@
 #include <unistd.h>
 
 #include "devices/devices.h"
+#include "devices/virtio.h"
 
 #define BLOCKDEV_NODE_MAX 64
 
@@ -274,6 +276,24 @@ static int blockdev_bind(struct blockdev *b, const struct blockdev_user *o, GErr
 }
 
 /*
+ * A virtio-blk's num-queues, refused here where the message can say why (the model
+ * refuses the same values with a bare -EINVAL; see VIRTIO_BLK_MAX_QUEUES).
+ */
+static int blockdev_check_queues(const struct blockdev_user *o, GError **err)
+{
+	const char *s = opt_prop(o, "num-queues");
+
+	if (!s || g_ascii_string_to_unsigned(s, 10, 1, VIRTIO_BLK_MAX_QUEUES, NULL, NULL))
+		return 0;
+	g_set_error(err, BLOCKDEV_ERROR, 0,
+		    "%s '%s': num-queues=%s is not from 1 to %u: a device process gets each "
+		    "queue's doorbell as an eventfd, and one vfio-user GET_REGION_IO_FDS reply "
+		    "carries at most %u of them (the in-VMM device has the same limit)",
+		    o->type, o->id, s, VIRTIO_BLK_MAX_QUEUES, VIRTIO_BLK_MAX_QUEUES);
+	return -EINVAL;
+}
+
+/*
  * drive=NODE becomes fd=N (and read-only=on for a read-only node).  virtio-blk needs a
  * drive; nobody may give fd= by hand, since the number would name one of our fds.
  */
@@ -294,6 +314,8 @@ int blockdev_resolve(struct blockdevs *bds, const char *type, const char *id, js
 	}
 	if (!drive && strcmp(o->type, "virtio-blk") != 0)
 		return 0;
+	if (!strcmp(o->type, "virtio-blk") && blockdev_check_queues(o, err) < 0)
+		return -EINVAL;
 	if (!drive || !*drive) {
 		g_set_error(err, BLOCKDEV_ERROR, 0,
 			    "%s '%s': missing drive; add drive=NODE and "

@@ -138,6 +138,14 @@ struct virtio_pci_params {
 };
 
 #define VIRTIO_PCI_MAX_QUEUES 64
+/*
+ * virtio-blk's num-queues is at most 8, in a device process and in the VMM alike, so
+ * that every queue's doorbell reaches a device process as a KVM ioeventfd: all queues
+ * notify in one BAR, and one vfio-user GET_REGION_IO_FDS reply carries at most
+ * VFU_MAX_FDS (8) fds (remote/doorbells.c checks that the two agree).  A ninth queue
+ * would be rung through the VMM: a VM exit and a REGION_WRITE round trip per kick.
+ */
+#define VIRTIO_BLK_MAX_QUEUES 8
 #define VIRTIO_PCI_CFG_MAX 0x1000
 
 /*

@@ -347,7 +347,7 @@ static int blk_props(struct virtio_blk *b, json_object *cfg, uint64_t *fd, uint6
 	const char *serial = prop(cfg, "serial");
 
 	if (prop_uint(cfg, "fd", 0, INT_MAX, UINT64_MAX, fd) < 0 || *fd == UINT64_MAX ||
-	    prop_uint(cfg, "num-queues", 1, VIRTIO_PCI_MAX_QUEUES, 1, nrq) < 0 ||
+	    prop_uint(cfg, "num-queues", 1, VIRTIO_BLK_MAX_QUEUES, 1, nrq) < 0 ||
 	    prop_bool(cfg, "read-only", &b->read_only) < 0)
 		return -EINVAL;
 	if (serial && strlen(serial) > BLK_ID_BYTES)
@@ -406,7 +406,8 @@ const struct dev_ops virtio_blk_ops = {
 	.props = "drive=NODE: the -blockdev node of the image (required; the process opens it)\n"
 		 "fd=<int>: the open image; set from drive=NODE, never given by hand\n"
 		 "read-only=on|off: refuse writes (VIRTIO_BLK_F_RO), default off\n"
-		 "num-queues=<1-64>: request queues, default 1\n"
+		 "num-queues=<1-8>: request queues, default 1 (at most 8: a device process gets "
+		 "each queue's doorbell as an eventfd, 8 per vfio-user message)\n"
 		 "serial=<string>: up to 20 characters for GET_ID, default the id",
 	.create = virtio_blk_create,
 	.destroy = virtio_blk_destroy,

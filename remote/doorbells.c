@@ -20,9 +20,13 @@
 
 #include <glib-unix.h>
 
+#include "devices/virtio.h"
 #include "remote/remote.h"
 
 #define DOORBELLS_BURST 65536u
+
+/* Every virtio-blk queue's doorbell fits in one GET_REGION_IO_FDS reply (virtio.h). */
+G_STATIC_ASSERT(VIRTIO_BLK_MAX_QUEUES <= MIN(VFU_IO_FDS_MAX, VFU_MAX_FDS));
 
 struct doorbell_fd {
 	struct doorbells *db;
@@ -138,7 +142,8 @@ bool doorbells_poll(struct doorbells *db)
 /*
  * The sub-regions of BAR `region`, at most VFU_IO_FDS_MAX and VFU_MAX_FDS (one eventfd
  * each): a doorbell beyond that is not offered and keeps arriving as REGION_WRITE,
- * which the device handles the same way.
+ * which the device handles the same way, but through the VMM.  No device declares
+ * that many in one BAR: virtio-blk's num-queues is capped for this (virtio.h).
  */
 unsigned doorbells_io_fds(const struct doorbells *db, uint32_t region, struct vfu_ioeventfd *subs,
 			  int *fds)

@@ -282,9 +282,9 @@ static void test_bad_storage(void)
 		    "processes[0].blockdevs[1]: node-name \"d0\" is used twice");
 	bad_storage(BD0,
 		    "{\"type\": \"virtio-blk\", \"id\": \"v0\", \"drive\": \"d0\", "
-		    "\"num-queues\": 65}",
-		    "processes[0].devices[0]: \"num-queues\" is 65, "
-		    "expected 1 to 64");
+		    "\"num-queues\": 9}",
+		    "processes[0].devices[0]: \"num-queues\" is 9, "
+		    "expected 1 to 8");
 }
 
 /* A misc VM with selinux member @sel must be refused with @want. */

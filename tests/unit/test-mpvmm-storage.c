@@ -2,9 +2,10 @@
 /*
  * Tests of the mpvmm-storage executable as a process, and of virtio-rng in mpvmm-misc
  * (no VM, no privileges): a clear error and exit status 1 for each kind of bad
- * -blockdev or drive= option, and a virtio-blk (and a virtio-rng) that answers a
- * vfio-user handshake with its virtio IDs and queue count, then exits when its socket
- * closes.
+ * -blockdev, drive= or num-queues= option, and a virtio-blk (and a virtio-rng) that
+ * answers a vfio-user handshake with its virtio IDs and queue count, then exits when
+ * its socket closes; with the most queues allowed, every queue's doorbell is offered
+ * as an eventfd (GET_REGION_IO_FDS), none left to the VMM.
  */
 #include <errno.h>
 #include <string.h>
@@ -83,7 +84,12 @@ static void test_bad_options(void)
 		{{"-blockdev", bd, "-device",
 		  "virtio-blk,id=vd0,drive=d0,num-queues=65,"
 		  "socket=/x"},
-		 "cannot create the device"},
+		 "num-queues=65 is not from 1 to 8: a device process gets each queue's doorbell "
+		 "as an eventfd, and one vfio-user GET_REGION_IO_FDS reply carries at most 8"},
+		{{"-blockdev", bd, "-device", "virtio-blk,id=vd0,drive=d0,num-queues=9,socket=/x"},
+		 "virtio-blk 'vd0': num-queues=9 is not from 1 to 8"},
+		{{"-blockdev", bd, "-device", "virtio-blk,id=vd0,drive=d0,num-queues=0,socket=/x"},
+		 "num-queues=0 is not from 1 to 8"},
 		{{"-device", "pci-testdev,id=t0,socket=/x"}, "unknown device type 'pci-testdev'"},
 	};
 
@@ -139,8 +145,34 @@ static uint32_t region_read(int sock, uint16_t *next_id, uint32_t region, uint64
 	return v;
 }
 
-/* Serve one device of `bin` on an inherited socket; check its IDs and queue count. */
-static void serve(const char *bin, const char *const *args, uint32_t ids, uint16_t nrq)
+/* GET_REGION_IO_FDS of `region`: the number of sub-regions; each has its own eventfd. */
+static unsigned io_fds(int sock, uint16_t *next_id, uint32_t region)
+{
+	struct vfu_region_io_fds q = {.argsz = 16 + 40 * VFU_IO_FDS_MAX, .index = region}, r;
+	struct vfu_ioeventfd subs[VFU_IO_FDS_MAX];
+	struct vfu_msg reply;
+
+	g_assert_cmpint(vfu_call(sock, next_id, VFU_CMD_DEVICE_GET_REGION_IO_FDS, &q, sizeof(q),
+				 NULL, 0, &reply),
+			==, 0);
+	g_assert_cmpint(vfu_region_io_fds_decode(&reply, true, &r, subs), ==, 0);
+	g_assert_cmpuint(reply.nr_fds, ==, r.count);
+	for (unsigned i = 0; i < r.count; i++) {
+		g_assert_cmpuint(subs[i].fd_index, ==, i);
+		g_assert_cmpuint(subs[i].flags & VFU_IO_FD_DATAMATCH, ==, 0); /* any value */
+		for (unsigned j = 0; j < i; j++)
+			g_assert_cmpuint(subs[i].offset, !=, subs[j].offset);
+	}
+	vfu_msg_clear(&reply);
+	return r.count;
+}
+
+/*
+ * Serve one device of `bin` on an inherited socket; check its IDs, queue count and,
+ * unless doorbells is 0, that many doorbell eventfds in its virtio BAR (BAR4).
+ */
+static void serve(const char *bin, const char *const *args, uint32_t ids, uint16_t nrq,
+		  unsigned doorbells)
 {
 	const char *argv[8] = {tu_bin(bin)};
 	g_autofree char *err = NULL;
@@ -156,6 +188,8 @@ static void serve(const char *bin, const char *const *args, uint32_t ids, uint16
 	g_assert_cmpint(handshake(sv[0], "vd0", &id), ==, 0);
 	g_assert_cmphex(region_read(sv[0], &id, VFU_PCI_CONFIG_REGION, 0, 4), ==, ids);
 	g_assert_cmpuint(region_read(sv[0], &id, VFU_PCI_BAR0_REGION + 4, 18, 2), ==, nrq);
+	if (doorbells)
+		g_assert_cmpuint(io_fds(sv[0], &id, VFU_PCI_BAR0_REGION + 4), ==, doorbells);
 	close(sv[0]);
 	status = tu_wait(&p, 10);
 	err = tu_slurp(p.err_fd);
@@ -173,7 +207,17 @@ static void test_virtio_blk(void)
 	const char *const args[] = {"-blockdev", bd, "-device",
 				    "virtio-blk,id=vd0,drive=d0,num-queues=3,socket=3", NULL};
 
-	serve("MPVMM_STORAGE", args, 0x10421af4, 3);
+	serve("MPVMM_STORAGE", args, 0x10421af4, 3, 3);
+}
+
+/* num-queues=8, the most allowed: eight doorbells, all eventfds. */
+static void test_virtio_blk_doorbells(void)
+{
+	g_autofree char *bd = g_strdup_printf("driver=file,node-name=d0,filename=%s", img);
+	const char *const args[] = {"-blockdev", bd, "-device",
+				    "virtio-blk,id=vd0,drive=d0,num-queues=8,socket=3", NULL};
+
+	serve("MPVMM_STORAGE", args, 0x10421af4, 8, 8);
 }
 
 static void test_virtio_rng(void)
@@ -182,7 +226,7 @@ static void test_virtio_rng(void)
 	const char *const bad[] = {"-device", "virtio-rng,id=vd0,fd=0,socket=/x", NULL};
 	g_autofree char *err = NULL;
 
-	serve("MPVMM_MISC", args, 0x10441af4, 1);
+	serve("MPVMM_MISC", args, 0x10441af4, 1, 1);
 	g_assert_cmpint(run("MPVMM_MISC", bad, &err), ==, 1);
 	g_assert_nonnull(strstr(err, "fd= is set by the process"));
 }
@@ -198,6 +242,7 @@ int main(int argc, char **argv)
 	close(fd);
 	g_test_add_func("/remote/mpvmm-storage/bad-options", test_bad_options);
 	g_test_add_func("/remote/mpvmm-storage/virtio-blk", test_virtio_blk);
+	g_test_add_func("/remote/mpvmm-storage/virtio-blk-doorbells", test_virtio_blk_doorbells);
 	g_test_add_func("/remote/mpvmm-misc/virtio-rng", test_virtio_rng);
 	ret = g_test_run();
 	unlink(img);

@@ -2,7 +2,8 @@
 /*
  * Unit tests of devices/virtio_blk.c over a real temporary image file, driven by vdrv
  * (ops called directly, guest RAM a memfd gmem): configuration and features, read,
- * write, flush and get-id round trips checked against the file, several queues,
+ * write, flush and get-id round trips checked against the file, several queues (at
+ * most VIRTIO_BLK_MAX_QUEUES),
  * discard and write-zeroes when the file system has them, and the refusals: past the
  * end, sector overflow, partial sectors, wrong direction for the type, unknown type,
  * missing status byte, read-only, and every bad property.
@@ -223,6 +224,32 @@ static void test_multiqueue(void)
 	teardown(&f, NULL);
 }
 
+/*
+ * VIRTIO_BLK_MAX_QUEUES (8) queues, each with its own doorbell in the notify area of
+ * one BAR (all of which a device process can hand out as eventfds); a ninth refused.
+ */
+static void test_max_queues(void)
+{
+	g_autofree char *nine = NULL;
+	struct fx f;
+	uint32_t used;
+
+	g_assert_cmpuint(VIRTIO_BLK_MAX_QUEUES, ==, 8);
+	image(&f, O_RDWR);
+	create(&f, ", \"num-queues\": \"8\"", 8);
+	g_assert_cmpuint(vdrv_rd(&f.d, VIRTIO_PCI_DEVICE + 34, 2), ==, 8);
+	g_assert_cmpuint(f.d.dev->nr_doorbells, ==, 8);
+	for (unsigned q = 0; q < 8; q++) {
+		g_assert_cmpuint(f.d.dev->doorbells[q].bar, ==, VIRTIO_PCI_BAR);
+		g_assert_cmphex(f.d.dev->doorbells[q].off, ==,
+				VIRTIO_PCI_NOTIFY + VIRTIO_PCI_NOTIFY_MULT * q);
+		g_assert_cmpuint(req(&f, q, T_IN, q, 512, true, &used), ==, 0);
+	}
+	nine = g_strdup_printf("{\"fd\": \"%d\", \"num-queues\": \"9\"}", f.fd);
+	vdrv_create_fail("virtio-blk", nine, -EINVAL);
+	teardown(&f, NULL);
+}
+
 /* One discard/write-zeroes segment at DATA. */
 static uint8_t zero_req(struct fx *f, uint32_t type, uint64_t sector, uint32_t n, uint32_t fl)
 {
@@ -314,6 +341,7 @@ int main(int argc, char **argv)
 	g_test_add("/devices/virtio-blk/shrunk", struct fx, NULL, setup, test_shrunk, teardown);
 	g_test_add_func("/devices/virtio-blk/read-only", test_read_only);
 	g_test_add_func("/devices/virtio-blk/multiqueue", test_multiqueue);
+	g_test_add_func("/devices/virtio-blk/max-queues", test_max_queues);
 	g_test_add_func("/devices/virtio-blk/bad-props", test_bad_props);
 	return g_test_run();
 }

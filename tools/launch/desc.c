@@ -127,7 +127,8 @@ static int device_props(struct launch_proc *p, struct launch_device *d, json_obj
 				   drive);
 	b->used = true;
 	g_ptr_array_add(d->props, g_strdup_printf("drive=%s", drive));
-	if (jfield_int(o, "num-queues", 1, 64, what, path, &n, &present, err) < 0)
+	/* 8: VIRTIO_BLK_MAX_QUEUES (devices/virtio.h), one doorbell eventfd per queue */
+	if (jfield_int(o, "num-queues", 1, 8, what, path, &n, &present, err) < 0)
 		return -EINVAL;
 	if (present)
 		g_ptr_array_add(d->props, g_strdup_printf("num-queues=%" G_GINT64_FORMAT, n));
