@@ -255,7 +255,10 @@ int rproc_remove(struct rprocs *ps, const char *id, GError **err)
 	return 0;
 }
 
-/* binary=PATH as given, else mpvmm-<class> next to this executable, else in $PATH. */
+/*
+ * binary=PATH as given, else mpvmm-<class> next to this executable, else in $PATH.
+ * binary= comes from the command line only: object-add refuses it (rproc_opt.c).
+ */
 static char *rproc_binary(const struct rproc_opt *o, GError **err)
 {
 	g_autofree char *name = g_strdup_printf("mpvmm-%s", o->cls);
@@ -280,7 +283,8 @@ static char *rproc_binary(const struct rproc_opt *o, GError **err)
 	if (!found)
 		g_set_error(err, VMM_ERROR, ENOENT,
 			    "-object remote-process,id=%s: cannot find %s "
-			    "next to %s or in $PATH; install it or give binary=PATH",
+			    "next to %s or in $PATH; install it there, or give binary=PATH "
+			    "on mpvmm's command line",
 			    o->id, name, self ? self : "mpvmm");
 	return found;
 }

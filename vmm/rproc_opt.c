@@ -3,7 +3,9 @@
  * rproc_opt: the options of a class process, from the command line
  * (`-object remote-process,id=ID,class=C[,binary=PATH][,sandbox=on|off|log][,uid=N]
  * [,gid=N]`) or from object-add's arguments, checked strictly into struct rproc_opt.
- * Starts nothing (rproc.c does).
+ * binary= is the operator's choice on the command line only: object-add refuses it,
+ * so a QMP client cannot make mpvmm run a program of its choosing.  Starts nothing
+ * (rproc.c does).
  */
 #include <errno.h>
 #include <string.h>
@@ -15,8 +17,8 @@
 
 static const char *const rproc_classes[] = {"storage", "net", "misc", NULL};
 static const char *const rproc_sandboxes[] = {"on", "off", "log", NULL};
-static const char *const rproc_keys[] = {"qom-type", "id",  "class", "binary",
-					 "sandbox",  "uid", "gid",   NULL};
+/* object-add's properties (qom-type aside): all but binary (rproc_json_key). */
+static const char *const rproc_keys[] = {"id", "class", "sandbox", "uid", "gid", NULL};
 
 static int rproc_opt_error(GError **err, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
 
@@ -43,15 +45,20 @@ static bool rproc_id_valid(const char *id)
 	return true;
 }
 
-/* uid= / gid=: 0 .. 2^32-2 ((uid_t)-1 means "unchanged" to the kernel). */
+/*
+ * uid= / gid=: 1 .. 2^32-2, as the class binaries take them (remote/sandbox.c): 0 is
+ * root, which a class process never switches to, and (uid_t)-1 means "unchanged".
+ */
 static int rproc_id_number(const char *what, const char *key, const char *val, int64_t *out,
 			   GError **err)
 {
 	guint64 n;
 
-	if (!g_ascii_string_to_unsigned(val, 10, 0, G_MAXUINT32 - 1, &n, NULL))
-		return rproc_opt_error(err, "%s: %s=%s is not a number from 0 to %u", what, key,
-				       val, G_MAXUINT32 - 1);
+	if (!g_ascii_string_to_unsigned(val, 10, 1, G_MAXUINT32 - 1, &n, NULL))
+		return rproc_opt_error(err,
+				       "%s: %s=%s is not a number from 1 to %u (an unprivileged "
+				       "id: a class process never runs as root)",
+				       what, key, val, G_MAXUINT32 - 1);
 	*out = (int64_t)n;
 	return 0;
 }
@@ -170,6 +177,24 @@ static int rproc_json_value(const char *key, json_object *v, char **out, GError 
 	return 0;
 }
 
+/* A key of object-add: one of rproc_keys; binary= is the command line's alone. */
+static int rproc_json_key(const char *key, GError **err)
+{
+	if (!strcmp(key, "binary"))
+		return rproc_opt_error(err,
+				       "Parameter 'binary' is not allowed in object-add: a QMP "
+				       "client may not choose the program mpvmm runs; leave it "
+				       "out (mpvmm runs mpvmm-CLASS from next to itself or "
+				       "$PATH) or give binary=PATH on mpvmm's command line "
+				       "(-object remote-process)");
+	if (!g_strv_contains(rproc_keys, key))
+		return rproc_opt_error(err,
+				       "Parameter '%s' is unexpected; remote-process takes "
+				       "id, class, sandbox, uid and gid",
+				       key);
+	return 0;
+}
+
 int rproc_opt_from_json(json_object *args, struct rproc_opt *o, GError **err)
 {
 	int ret = 0;
@@ -181,14 +206,9 @@ int rproc_opt_from_json(json_object *args, struct rproc_opt *o, GError **err)
 
 		if (!strcmp(key, "qom-type"))
 			continue;
-		if (!g_strv_contains(rproc_keys, key)) {
-			ret = rproc_opt_error(err,
-					      "Parameter '%s' is unexpected; remote-process "
-					      "takes id, class, binary, sandbox, uid and gid",
-					      key);
-			break;
-		}
-		ret = rproc_json_value(key, v, &val, err);
+		ret = rproc_json_key(key, err);
+		if (ret == 0)
+			ret = rproc_json_value(key, v, &val, err);
 		if (ret == 0)
 			ret = rproc_opt_set("object-add", o, key, val, err);
 		if (ret < 0)

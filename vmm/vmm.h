@@ -709,7 +709,10 @@ struct rproc_opt {
  * (-object).  Errors name the option and the fix.  -EINVAL.
  */
 int rproc_opt_parse(const char *arg, struct rproc_opt *o, GError **err);
-/* object-add's arguments ({"qom-type", "id", props...}, strings or integers). */
+/*
+ * object-add's arguments ({"qom-type", "id", props...}, strings or integers); binary
+ * is refused (a QMP client may not choose the program mpvmm runs).  -EINVAL.
+ */
 int rproc_opt_from_json(json_object *args, struct rproc_opt *o, GError **err);
 void rproc_opt_clear(struct rproc_opt *o);
 

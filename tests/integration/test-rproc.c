@@ -273,14 +273,27 @@ static pid_t check_running(struct tq *q)
 	return pid;
 }
 
-/* object-add and object-del of a process of our own while the VM runs. */
+/*
+ * object-add and object-del of a process of our own while the VM runs.  object-add
+ * takes no binary (main() puts the built mpvmm-misc first in $PATH for mpvmm to find).
+ */
 static void add_del_process(struct tq *q)
 {
-	g_autofree char *add = g_strdup_printf(
+	const char *add = "{\"execute\": \"object-add\", \"arguments\": {\"qom-type\": "
+			  "\"remote-process\", \"id\": \"misc2\", \"class\": \"misc\"}}";
+	g_autofree char *bin = g_strdup_printf(
 		"{\"execute\": \"object-add\", \"arguments\": {\"qom-type\": \"remote-process\", "
-		"\"id\": \"misc2\", \"class\": \"misc\", \"binary\": \"%s\"}}", tu_bin("MPVMM_MISC"));
+		"\"id\": \"m3\", \"class\": \"misc\", \"binary\": \"%s\"}}",
+		tu_bin("MPVMM_MISC"));
 	json_object *p;
 
+	/* Refused by name before anything is spawned, even for the real class binary. */
+	expect_qmp_error(q, bin, "Parameter 'binary' is not allowed in object-add");
+	g_assert_null(rproc_entry(q, "m3"));
+	expect_qmp_error(q,
+			 "{\"execute\": \"object-add\", \"arguments\": {\"qom-type\": "
+			 "\"remote-process\", \"id\": \"m3\", \"class\": \"misc\", \"uid\": 0}}",
+			 "uid=0 is not a number from 1");
 	expect_qmp_ok(q, add);
 	p = rproc_entry(q, "misc2");
 	g_assert_cmpstr(tq_str(p, "health.status"), ==, "running");
@@ -303,9 +316,11 @@ static void add_del_process(struct tq *q)
 }
 
 /*
- * Kill misc1 (hosting rng1) with SIGSYS, as seccomp would, while the guest waits on
- * t0 in misc0: the VM runs on, reports the death, lets object-del clear it; then
- * misc0 dies too and the guest sees its device gone.
+ * Kill misc1 (hosting rng1) with SIGSYS while the guest waits on t0 in misc0: the VM
+ * runs on, reports the death, lets object-del clear it; then misc0 dies too and the
+ * guest sees its device gone.  The SIGSYS is sent with kill(), not a real seccomp
+ * kill: this tests mpvmm's side of a process death.  That a forbidden call really
+ * kills a class process by SIGSYS is test-sandbox-forbidden.c's job.
  */
 static void test_killed(void)
 {
@@ -388,9 +403,8 @@ static void test_add_del_loop(void)
 	g_autofree char *sock = g_build_filename(dir, "qmp.sock", NULL);
 	g_autofree char *qmp = g_strdup_printf("unix:%s,server=on,wait=off", sock);
 	g_autofree char *elf = tu_guest("pci-testdev");
-	g_autofree char *add = g_strdup_printf(
-		"{\"execute\": \"object-add\", \"arguments\": {\"qom-type\": \"remote-process\", "
-		"\"id\": \"m\", \"class\": \"misc\", \"binary\": \"%s\"}}", tu_bin("MPVMM_MISC"));
+	const char *add = "{\"execute\": \"object-add\", \"arguments\": {\"qom-type\": "
+			  "\"remote-process\", \"id\": \"m\", \"class\": \"misc\"}}";
 	char *argv[] = { (char *)tu_bin("MPVMM"), "-S", "-m", "64M", "-kernel", elf, "-serial",
 			 "none", "-debugcon", "none", "-qmp", qmp, NULL };
 	struct tu_proc vmm;
@@ -448,6 +462,10 @@ static void test_bad_options(void)
 	REFUSED("uid=-1 is not a number", "-object", "remote-process,id=a,class=misc,uid=-1");
 	REFUSED("gid=4294967295 is not a number", "-object",
 		"remote-process,id=a,class=misc,gid=4294967295");
+	/* 0 is root: refused here, not later by the class binary ("did not answer") */
+	REFUSED("uid=0 is not a number from 1 to 4294967294", "-object",
+		"remote-process,id=a,class=misc,uid=0");
+	REFUSED("gid=0 is not a number from 1", "-object", "remote-process,id=a,class=misc,gid=0");
 	REFUSED("sandbox=maybe", "-object", "remote-process,id=a,class=misc,sandbox=maybe");
 	REFUSED("id 'a' is already used by another -object", "-object", m, "-object", m);
 	REFUSED("rid=nope names no -object remote-process", "-object", m, "-device",
@@ -565,6 +583,11 @@ static void test_control_bad(void)
 
 int main(int argc, char **argv)
 {
+	g_autofree char *dir = g_path_get_dirname(tu_bin("MPVMM_MISC"));
+	g_autofree char *path = g_strdup_printf("%s:%s", dir, g_getenv("PATH") ?: "/usr/bin:/bin");
+
+	/* object-add takes no binary=: mpvmm finds mpvmm-CLASS in $PATH (not beside it here). */
+	g_setenv("PATH", path, TRUE);
 	g_test_init(&argc, &argv, NULL);
 	g_test_add_func("/rproc/misc-two-devices", test_misc_two_devices);
 	g_test_add_func("/rproc/storage-two-disks", test_storage_two_disks);
