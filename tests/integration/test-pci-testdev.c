@@ -3,8 +3,10 @@
  * Integration tests of issue 2's whole path: the pci-testdev guest on real KVM,
  * driving a device served by a separate mpvmm-misc process over vfio-user (fd and
  * path sockets), the same device in-VMM, the same ELF under Debian's QEMU 7.2, a
- * device-id mismatch, and a remote killed while the guest runs.
+ * device-id mismatch, a remote killed while the guest runs, and the demo (`mpvmm`
+ * alone) with the confinement it reports for its remote.
  */
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -240,7 +242,61 @@ static void test_remote_killed(void)
 	g_assert_cmpuint(tu_count(err, "t0: device backend failed"), ==, 1);
 }
 
-/* `mpvmm` alone: the built-in guest against a remote it starts itself. */
+/* The uid mpvmm-misc runs as (remote/sandbox.c): its system user's, else 65100; as is. */
+static unsigned misc_uid(void)
+{
+	struct passwd *pw = getpwnam("mpvmm-misc");
+
+	if (geteuid() != 0)
+		return geteuid();
+	return pw ? pw->pw_uid : 65100;
+}
+
+/*
+ * vmm/demo.c's report of the mpvmm-misc process it started: its serving child's uid,
+ * CapEff, NoNewPrivs and Seccomp (from /proc/PID/status) and a namespace of its own
+ * for each of user, mnt, net, pid, ipc, uts; or, where class processes start
+ * unconfined (sanitizer builds: DEMO_SANDBOX=off), that it runs unconfined.
+ */
+static void assert_demo_sandbox(const char *out)
+{
+	static const char *const ns[] = {"user", "mnt", "net", "pid", "ipc", "uts"};
+	g_autoptr(GRegex) re = NULL;
+	g_autoptr(GMatchInfo) m = NULL;
+	g_autofree char *uid = NULL;
+
+	if (!strcmp(tu_bin("DEMO_SANDBOX"), "off")) {
+		g_assert_nonnull(strstr(out, "the remote runs unconfined (no sandboxed child)"));
+		return;
+	}
+	re = g_regex_new("^mpvmm demo: it serves from its child pid [0-9]+: uid ([0-9]+), CapEff "
+			 "0000000000000000, NoNewPrivs 1, Seccomp 2 \\(2: filter\\)$",
+			 G_REGEX_MULTILINE, 0, NULL);
+	if (!g_regex_match(re, out, 0, &m))
+		g_error("no confined-process line in the demo's output:\n%s", out);
+	uid = g_match_info_fetch(m, 1);
+	g_assert_cmpuint(g_ascii_strtoull(uid, NULL, 10), ==, misc_uid());
+	for (unsigned i = 0; i < G_N_ELEMENTS(ns); i++) {
+		/* "mpvmm demo:   mnt  namespace mnt:[4026532461] (mpvmm's: mnt:[4026531841])" */
+		g_autofree char *pat =
+			g_strdup_printf("^mpvmm demo:   %-4s namespace (%s:\\[[0-9]+\\]) "
+					"\\(mpvmm's: (%s:\\[[0-9]+\\])\\)$",
+					ns[i], ns[i], ns[i]);
+		g_autoptr(GRegex) nre = g_regex_new(pat, G_REGEX_MULTILINE, 0, NULL);
+		g_autoptr(GMatchInfo) nm = NULL;
+		g_autofree char *theirs = NULL, *ours = NULL;
+
+		if (!g_regex_match(nre, out, 0, &nm))
+			g_error("no %s namespace line in the demo's output:\n%s", ns[i], out);
+		theirs = g_match_info_fetch(nm, 1);
+		ours = g_match_info_fetch(nm, 2);
+		if (!strcmp(theirs, ours))
+			g_error("the demo's mpvmm-misc shares mpvmm's %s namespace %s", ns[i],
+				ours);
+	}
+}
+
+/* `mpvmm` alone: the built-in guest against a remote it starts itself, confined. */
 static void test_demo(void)
 {
 	char *argv[] = { (char *)tu_bin("MPVMM"), NULL };
@@ -261,6 +317,7 @@ static void test_demo(void)
 	g_assert_nonnull(strstr(out, "served by a separate process"));
 	g_assert_nonnull(strstr(out, "mpvmm-misc (pid"));
 	g_assert_nonnull(strstr(out, "which exited with status 0"));
+	assert_demo_sandbox(out);
 }
 
 int main(int argc, char **argv)
