@@ -32,7 +32,7 @@
 #define PCIFN_BAR_PREFETCH 0x8
 
 struct pcifn_bar {
-	uint64_t size;  /* power of two; 0 = absent (or upper half of a 64-bit BAR) */
+	uint64_t size;	/* power of two; 0 = absent (or upper half of a 64-bit BAR) */
 	uint32_t flags; /* PCIFN_BAR_* */
 };
 
@@ -42,7 +42,7 @@ struct pcifn_backend_ops {
 	int (*cfg_write)(void *be, uint32_t off, unsigned size, uint32_t val);
 	int (*bar_read)(void *be, unsigned bar, uint64_t off, unsigned size, uint64_t *val);
 	int (*bar_write)(void *be, unsigned bar, uint64_t off, unsigned size, uint64_t val);
-	int (*reset)(void *be);     /* optional */
+	int (*reset)(void *be); /* optional */
 	void (*destroy)(void *be);
 	/*
 	 * Optional: hand the device eventfds for interrupt `index` (PCIFN_IRQ_*),
@@ -131,11 +131,11 @@ int pcifn_irq_setup(struct pcifn *fn, const struct pcifn_irq_ops *ops, void *ctx
 
 struct pcifn_ioeventfd {
 	unsigned bar;
-	uint64_t off;   /* within the BAR; off + size <= its size */
-	unsigned size;  /* 1, 2, 4 or 8 */
+	uint64_t off;	/* within the BAR; off + size <= its size */
+	unsigned size;	/* 1, 2, 4 or 8 */
 	bool datamatch; /* fire only on a write of exactly `data` */
 	uint64_t data;
-	int fd;         /* eventfd, owned by the function */
+	int fd; /* eventfd, owned by the function */
 };
 
 /*
@@ -172,7 +172,10 @@ struct gmem;
  * region and IRQ info, validates it, and builds the function.  Then it offers guest RAM:
  * one DMA_MAP per region of `mem` (may be NULL: no DMA), with the region's memfd and
  * offset, or without an fd for a region that has none (the remote may refuse that: a
- * warning, the device then cannot reach that region); and asks each BAR's doorbells
+ * warning, the device then cannot reach that region), and listens to mem (gmem_listen)
+ * until pcifn_destroy: every later change goes to the remote as DMA_UNMAP/DMA_MAP on
+ * the thread that makes it, and a remote that fails one is disconnected (a warning;
+ * the function dies at its next access); and asks each BAR's doorbells
  * with GET_REGION_IO_FDS, checks them against the BAR and adds them to the function
  * (pcifn_add_ioeventfd).  A region the remote accepts without an fd is served to it
  * with DMA_READ/DMA_WRITE while the function waits for replies, so mem must then
@@ -183,8 +186,8 @@ int proxy_connect(const char *id, int sock, const struct gmem *mem, struct pcifn
 		  GError **err);
 
 /* Connect to a listening remote's socket path (then as proxy_connect). */
-int proxy_connect_path(const char *id, const char *path, const struct gmem *mem,
-		       struct pcifn **out, GError **err);
+int proxy_connect_path(const char *id, const char *path, const struct gmem *mem, struct pcifn **out,
+		       GError **err);
 
 /* How guest RAM reaches the remote (pci-proxy-dev dma=, docs/vmm.md). */
 enum proxy_dma {

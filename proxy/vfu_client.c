@@ -22,6 +22,7 @@ void vfu_client_destroy(void *be)
 {
 	struct vfu_client *c = be;
 
+	vfu_client_dma_unlisten(c);
 	vfu_client_dma_stop(c);
 	if (c->sock >= 0)
 		close(c->sock);
@@ -30,8 +31,8 @@ void vfu_client_destroy(void *be)
 	free(c);
 }
 
-int vfu_client_call(struct vfu_client *c, uint16_t cmd, const void *req, size_t len,
-		    const int *fds, unsigned nr_fds, struct vfu_msg *reply)
+int vfu_client_call(struct vfu_client *c, uint16_t cmd, const void *req, size_t len, const int *fds,
+		    unsigned nr_fds, struct vfu_msg *reply)
 {
 	int ret;
 
@@ -44,12 +45,12 @@ int vfu_client_call(struct vfu_client *c, uint16_t cmd, const void *req, size_t 
 
 /* One REGION_READ/REGION_WRITE round trip (spec "VFIO_USER_REGION_READ/WRITE"). */
 int vfu_client_access(struct vfu_client *c, uint32_t region, uint64_t off, uint32_t count,
-			     bool write, void *data)
+		      bool write, void *data)
 {
 	struct {
 		struct vfu_region_access hdr;
 		uint8_t data[8];
-	} req = { .hdr = { .offset = off, .region = region, .count = count } };
+	} req = {.hdr = {.offset = off, .region = region, .count = count}};
 	struct vfu_region_access got;
 	const uint8_t *rdata = NULL;
 	struct vfu_msg reply;
@@ -100,8 +101,7 @@ static int vfu_client_cfg_write(void *be, uint32_t off, unsigned size, uint32_t 
 	return vfu_client_access(c, VFU_PCI_CONFIG_REGION, off, size, true, &val);
 }
 
-static int vfu_client_bar_read(void *be, unsigned bar, uint64_t off, unsigned size,
-			       uint64_t *val)
+static int vfu_client_bar_read(void *be, unsigned bar, uint64_t off, unsigned size, uint64_t *val)
 {
 	uint64_t v = 0;
 	int ret = vfu_client_access(be, bar, off, size, false, &v);
@@ -111,8 +111,7 @@ static int vfu_client_bar_read(void *be, unsigned bar, uint64_t off, unsigned si
 	return ret;
 }
 
-static int vfu_client_bar_write(void *be, unsigned bar, uint64_t off, unsigned size,
-				uint64_t val)
+static int vfu_client_bar_write(void *be, unsigned bar, uint64_t off, unsigned size, uint64_t val)
 {
 	return vfu_client_access(be, bar, off, size, true, &val);
 }

@@ -8,6 +8,7 @@
 
 #include <pthread.h>
 
+#include "memory/memory.h"
 #include "protocol/protocol.h"
 #include "proxy/proxy.h"
 
@@ -15,16 +16,25 @@ struct vfu_client {
 	int sock;
 	uint16_t next_id;
 	char *id;
-	uint32_t cfg_size; /* size of the remote's config region */
+	uint32_t cfg_size;     /* size of the remote's config region */
 	uint32_t peer_max_fds; /* the remote's max_msg_fds */
 	struct vfu_device_info info;
 	/*
-	 * Guest RAM the remote took without an fd (DMA_MAP accepted), served to it with
-	 * DMA_READ/DMA_WRITE while we wait for replies (vfu_dma.c); dma.ctx is this client.
+	 * Guest RAM as the remote has it (vfu_dma.c): one entry per region it accepted with
+	 * DMA_MAP, kept in step with the VMM's map by a gmem listener and changed only with
+	 * lock held.  An entry without an fd is served to the remote with DMA_READ/DMA_WRITE
+	 * (from its hva) while we wait for replies and by the DMA thread; dma.ctx is this
+	 * client.
 	 */
 	const struct gmem *mem; /* the VMM's, outlives the client */
-	uint64_t nofd_gpa[8], nofd_size[8];
-	unsigned nr_nofd;
+	struct vfu_dma_range {
+		uint64_t gpa, size;
+		uint8_t *hva;
+		bool nofd; /* sent without an fd: reached by DMA_READ/DMA_WRITE */
+	} maps[GMEM_MAX_REGIONS];
+	unsigned nr_maps, nr_nofd;
+	bool listening; /* vfu_dma_changed is registered with mem */
+	bool broken;	/* the listener shut the socket: it sends nothing more */
 	struct vfu_dma_handler dma;
 	bool by_message; /* dma=message: no region goes with its fd */
 	/*
@@ -47,16 +57,22 @@ static inline const struct vfu_dma_handler *vfu_client_dma(const struct vfu_clie
 extern const struct pcifn_backend_ops vfu_client_ops;
 void vfu_client_destroy(void *be);
 /*
- * vfu_dma.c: after the handshake, DMA_MAP every region of mem (NULL: none), then take
- * each BAR's doorbells from GET_REGION_IO_FDS into fn.  -EPROTO for a malformed or
- * out-of-bounds reply, other -errno from the round trips.
+ * vfu_dma.c: after the handshake, DMA_MAP every region of mem (NULL: none) and listen
+ * to mem, so that every later change goes to the remote as DMA_UNMAP/DMA_MAP
+ * (gmem_listen; vfu_client_destroy stops listening); then take each BAR's doorbells
+ * from GET_REGION_IO_FDS into fn.  -EPROTO for a malformed or out-of-bounds reply,
+ * other -errno from the round trips.
  */
-struct gmem;
 int vfu_client_dma_map(struct vfu_client *c, const struct gmem *mem);
 int vfu_client_io_fds(struct vfu_client *c, struct pcifn *fn,
 		      const struct pcifn_bar bars[PCIFN_NUM_BARS]);
 
-/* Start / stop the thread that serves DMA commands between calls (vfu_dma.c). */
+/*
+ * Start (if some region went without an fd and it is not running yet, with c->lock
+ * held or before the function is in use) / stop the thread that serves DMA commands
+ * between calls (vfu_dma.c).  vfu_client_dma_unlisten: no more map changes reach c.
+ */
+void vfu_client_dma_unlisten(struct vfu_client *c);
 int vfu_client_dma_start(struct vfu_client *c);
 void vfu_client_dma_stop(struct vfu_client *c);
 
@@ -64,8 +80,8 @@ void vfu_client_dma_stop(struct vfu_client *c);
  * vfu_call_dma() for this client once it is connected, with c->lock held around it: the
  * vCPU threads' accesses, resets and SET_IRQS.
  */
-int vfu_client_call(struct vfu_client *c, uint16_t cmd, const void *req, size_t len,
-		    const int *fds, unsigned nr_fds, struct vfu_msg *reply);
+int vfu_client_call(struct vfu_client *c, uint16_t cmd, const void *req, size_t len, const int *fds,
+		    unsigned nr_fds, struct vfu_msg *reply);
 
 /* vfu_client_irq.c: the backend's set_irqs op (DEVICE_SET_IRQS). */
 int vfu_client_set_irqs(void *be, unsigned index, bool unmask, unsigned start, unsigned count,

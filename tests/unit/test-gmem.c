@@ -2,7 +2,9 @@
 /*
  * Unit tests for memory/gmem.c: the bounds of gmem_translate (past RAM, wrapping,
  * straddling two regions), regions mapped from fds the way a device process maps the
- * VMM's DMA_MAP (read-only and writable, shared with the creator), and their removal.
+ * VMM's DMA_MAP (read-only and writable, shared with the creator), their removal, and
+ * the listeners that hear of map changes (replay at registration, every kind of add,
+ * removal announced while the region is still mapped, a refused replay, unlisten).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -151,6 +153,77 @@ static void test_full(void)
 	close(fd);
 }
 
+struct heard {
+	unsigned n;
+	enum gmem_change what[16];
+	uint64_t gpa[16];
+	char first[16]; /* the region's first byte when the listener ran */
+	int fail_at;	/* return -EPERM from this call (1-based), 0 = never */
+};
+
+static int listener(void *ctx, const struct gmem_region *r, enum gmem_change what)
+{
+	struct heard *h = ctx;
+
+	g_assert_cmpuint(h->n, <, G_N_ELEMENTS(h->what));
+	h->what[h->n] = what;
+	h->gpa[h->n] = r->gpa;
+	h->first[h->n] = r->hva ? *(const char *)r->hva : 0;
+	return ++h->n == (unsigned)h->fail_at ? -EPERM : 0;
+}
+
+static int access_none(void *ctx, uint64_t gpa, void *buf, uint64_t len, bool write)
+{
+	return -EIO;
+}
+
+static void test_listen(void)
+{
+	void *ram = mmap(NULL, PG, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	struct heard a = {0}, b = {0}, bad = {.fail_at = 2};
+	struct gmem *mem;
+
+	g_assert_true(ram != MAP_FAILED);
+	g_assert_cmpint(gmem_create(2 * PG, PG, &mem), ==, 0); /* [0, 4K) and [4G, 4G + 4K) */
+	g_assert_cmpint(gmem_write(mem, 4ULL << 30, "R", 1), ==, 0);
+	/* The replay lists what is there; a listener refusing it is not registered. */
+	g_assert_cmpint(gmem_listen(mem, listener, &bad), ==, -EPERM);
+	g_assert_cmpint(gmem_listen(mem, listener, &a), ==, 0);
+	g_assert_cmpuint(a.n, ==, 2);
+	g_assert_cmpint(a.what[0], ==, GMEM_LISTED);
+	g_assert_cmpint(a.what[1], ==, GMEM_LISTED);
+	g_assert_cmphex(a.gpa[0] + a.gpa[1], ==, 4ULL << 30);
+	g_assert_cmpint(gmem_listen(mem, listener, &b), ==, 0);
+	/* Removal: announced first, while the region is still mapped. */
+	g_assert_cmpint(gmem_remove_region(mem, 4ULL << 30, PG), ==, 0);
+	g_assert_cmpuint(a.n, ==, 3);
+	g_assert_cmpint(a.what[2], ==, GMEM_REMOVED);
+	g_assert_cmphex(a.gpa[2], ==, 4ULL << 30);
+	g_assert_cmpint(a.first[2], ==, 'R');
+	g_assert_cmpint(gmem_remove_region(mem, 4ULL << 30, PG), ==, -ENOENT); /* silent */
+	/* Each way of adding is heard, by every listener; failures are not. */
+	g_assert_cmpint(gmem_map_fd(mem, 8 * PG, PG, tg_memfd(PG), 0, false), ==, 0);
+	g_assert_cmpint(gmem_add_access_region(mem, 16 * PG, PG, true, access_none, NULL), ==, 0);
+	g_assert_cmpint(gmem_add_region(mem, 32 * PG, PG, -1, 0, ram), ==, 0);
+	g_assert_cmpint(gmem_add_region(mem, 32 * PG, PG, -1, 0, ram), ==, -EEXIST);
+	g_assert_cmpuint(a.n, ==, 6);
+	g_assert_cmpuint(b.n, ==, 6);
+	for (unsigned i = 3; i < 6; i++)
+		g_assert_cmpint(b.what[i], ==, GMEM_ADDED);
+	g_assert_cmphex(b.gpa[3], ==, 8 * PG);
+	g_assert_cmphex(b.gpa[4], ==, 16 * PG);
+	g_assert_cmphex(b.gpa[5], ==, 32 * PG);
+	/* Unlistened: no more calls; the other listener still hears. */
+	gmem_unlisten(mem, listener, &a);
+	gmem_unlisten(mem, listener, &a); /* twice: nothing */
+	g_assert_cmpint(gmem_remove_region(mem, 16 * PG, PG), ==, 0);
+	g_assert_cmpuint(a.n, ==, 6);
+	g_assert_cmpuint(b.n, ==, 7);
+	g_assert_cmpint(b.what[6], ==, GMEM_REMOVED);
+	gmem_unlisten(mem, listener, &b);
+	gmem_destroy(mem); /* unmaps ram */
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
@@ -159,5 +232,6 @@ int main(int argc, char **argv)
 	g_test_add_func("/memory/gmem/map-fd", test_map_fd);
 	g_test_add_func("/memory/gmem/remove", test_remove);
 	g_test_add_func("/memory/gmem/full", test_full);
+	g_test_add_func("/memory/gmem/listen", test_listen);
 	return g_test_run();
 }
