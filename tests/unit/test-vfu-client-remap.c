@@ -8,8 +8,9 @@
  * hostile one.  Checked: a region removed from the VMM's map is gone from the remote
  * (its DMA there fails with EFAULT, fd or dma=message) and one added is reached; every
  * bad UNMAP reply (wrong ID, wrong command, error, short, fds attached, another range,
- * flags) disconnects the remote with a warning naming the device; a doorbell that the
- * real server offers over the MSI-X table or PBA fails interrupt setup.
+ * flags) and a refused later DMA_MAP disconnect the remote with a warning naming the
+ * device; a doorbell that the real server offers over the MSI-X table or PBA fails
+ * interrupt setup.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -39,6 +40,7 @@ enum fault {
 	F_UNMAP_FDS,
 	F_UNMAP_RANGE,
 	F_UNMAP_FLAGS,
+	F_MAP_LATE, /* a DMA_MAP after connect refused */
 };
 
 struct relay {
@@ -93,6 +95,12 @@ static void relay_one(struct relay *r, const struct vfu_msg *m)
 	r->maps += m->hdr.cmd == VFU_CMD_DMA_MAP;
 	r->map_fds += m->hdr.cmd == VFU_CMD_DMA_MAP ? m->nr_fds : 0;
 	r->unmaps += m->hdr.cmd == VFU_CMD_DMA_UNMAP;
+	if (r->fault == F_MAP_LATE && m->hdr.cmd == VFU_CMD_DMA_MAP && r->maps > 2) {
+		g_assert_cmpint(vfu_send(r->outer, m->hdr.msg_id, m->hdr.cmd,
+					 VFU_F_TYPE_REPLY | VFU_F_ERROR, EPERM, NULL, 0, NULL, 0),
+				==, 0);
+		return;
+	}
 	g_assert_cmpint(vfu_send(r->inner, m->hdr.msg_id, m->hdr.cmd, m->hdr.flags, 0, m->payload,
 				 m->len, m->fds, m->nr_fds),
 			==, 0);
@@ -278,9 +286,15 @@ static void expect_unmap_bad(enum fault fault)
 	g_test_message("unmap fault %d", fault);
 	g_assert_cmpint(gmem_create(2 * MB, MB, &mem), ==, 0);
 	fn = relay_start(&r, fault, mem, PROXY_DMA_FD, NULL);
+	/* The error reply's errno; every malformed reply is a protocol error. */
 	g_test_expect_message("proxy", G_LOG_LEVEL_WARNING,
-			      "t0: the remote failed to follow a guest memory change (DMA_UNMAP "
-			      "0x100000000+0x100000: *); disconnecting it");
+			      fault == F_UNMAP_ERROR
+				      ? "t0: the remote failed to follow a guest memory change "
+					"(DMA_UNMAP 0x100000000+0x100000: No such file or "
+					"directory); disconnecting it"
+				      : "t0: the remote failed to follow a guest memory change "
+					"(DMA_UNMAP 0x100000000+0x100000: Protocol error); "
+					"disconnecting it");
 	g_assert_cmpint(gmem_remove_region(mem, HIGH, MB), ==, 0);
 	g_test_assert_expected_messages();
 	g_assert_cmpuint(r.unmaps, ==, 1);
@@ -298,6 +312,29 @@ static void expect_unmap_bad(enum fault fault)
 	close(r.inner);
 	dev_destroy(r.dev);
 	g_async_queue_unref(r.replies);
+	gmem_destroy(mem);
+}
+
+/* A remote that refuses RAM added after connect is disconnected too. */
+static void test_map_refused(void)
+{
+	struct gmem *mem;
+	struct relay r;
+	struct pcifn *fn;
+
+	g_assert_cmpint(gmem_create(2 * MB, MB, &mem), ==, 0);
+	fn = relay_start(&r, F_MAP_LATE, mem, PROXY_DMA_FD, NULL);
+	g_test_expect_message("proxy", G_LOG_LEVEL_WARNING,
+			      "t0: the remote failed to follow a guest memory change (DMA_MAP "
+			      "0x200000000+0x10000: Operation not permitted); disconnecting it");
+	g_assert_cmpint(gmem_map_fd(mem, 2 * HIGH, 64 << 10, ram_memfd(64 << 10, "x"), 0, true), ==,
+			0);
+	g_test_assert_expected_messages();
+	g_test_expect_message("proxy", G_LOG_LEVEL_WARNING, "*t0*backend failed*");
+	g_assert_cmpint(pcifn_cfg_read(fn, 0, 4, &(uint32_t){0}), <, 0);
+	g_test_assert_expected_messages();
+	pcifn_destroy(fn);
+	relay_stop(&r);
 	gmem_destroy(mem);
 }
 
@@ -364,6 +401,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/proxy/vfu-client-remap/fd", test_fd);
 	g_test_add_func("/proxy/vfu-client-remap/message", test_message);
 	g_test_add_func("/proxy/vfu-client-remap/unmap-bad", test_unmap_bad);
+	g_test_add_func("/proxy/vfu-client-remap/map-refused", test_map_refused);
 	g_test_add_func("/proxy/vfu-client-remap/doorbell-over-msix", test_doorbell_over_msix);
 	return g_test_run();
 }
