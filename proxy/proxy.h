@@ -175,11 +175,11 @@ struct gmem;
  * warning, the device then cannot reach that region), and listens to mem (gmem_listen)
  * until pcifn_destroy: every later change goes to the remote as DMA_UNMAP/DMA_MAP on
  * the thread that makes it, and a remote that fails one is disconnected (a warning;
- * the function dies at its next access); and asks each BAR's doorbells
- * with GET_REGION_IO_FDS, checks them against the BAR and adds them to the function
+ * the function dies at its next access); and asks each BAR's doorbells with
+ * GET_REGION_IO_FDS, checks them against the BAR and adds them to the function
  * (pcifn_add_ioeventfd).  A region the remote accepts without an fd is served to it
- * with DMA_READ/DMA_WRITE while the function waits for replies, so mem must then
- * outlive the function.  Takes ownership of sock.
+ * with DMA_READ/DMA_WRITE while the function waits for replies.  mem must outlive the
+ * function.  Takes ownership of sock.
  * Errors name the device and say what to fix.
  */
 int proxy_connect(const char *id, int sock, const struct gmem *mem, struct pcifn **out,

@@ -5,9 +5,9 @@
  * and offset, or no fd for a region without one or when the user chose dma=message),
  * and every later change of the map follows through a gmem listener: DMA_UNMAP
  * ("VFIO_USER_DMA_UNMAP") for a region leaving, DMA_MAP for one entering.  Each BAR's
- * doorbells come back at connect with
- * DEVICE_GET_REGION_IO_FDS (spec "VFIO_USER_DEVICE_GET_REGION_IO_FDS"): eventfds the
- * VMM registers as KVM ioeventfds (vmm/ioeventfd.c).  A region the remote accepted
+ * doorbells come back at connect with DEVICE_GET_REGION_IO_FDS (spec
+ * "VFIO_USER_DEVICE_GET_REGION_IO_FDS"): eventfds the VMM registers as KVM ioeventfds
+ * (vmm/ioeventfd.c).  A region the remote accepted
  * without an fd is served to it afterwards with DMA_READ/DMA_WRITE, only inside such a
  * region: by vfu_call_dma() while a vCPU waits for a reply, and by a thread of its own
  * between calls (the remote's device runs on doorbells the VMM never sees).  The

@@ -24,10 +24,12 @@
 
 static int hs_version(struct vfu_client *c, GError **err)
 {
-	struct vfu_caps mine = { .major = VFU_VERSION_MAJOR, .minor = VFU_VERSION_MINOR,
-				 .max_msg_fds = VFU_MAX_FDS,
-				 .max_data_xfer_size = VFU_MAX_DATA_XFER, .device_id = c->id };
-	struct vfu_caps theirs = { 0 };
+	struct vfu_caps mine = {.major = VFU_VERSION_MAJOR,
+				.minor = VFU_VERSION_MINOR,
+				.max_msg_fds = VFU_MAX_FDS,
+				.max_data_xfer_size = VFU_MAX_DATA_XFER,
+				.device_id = c->id};
+	struct vfu_caps theirs = {0};
 	g_autofree uint8_t *payload = NULL;
 	struct vfu_msg reply;
 	size_t len;
@@ -41,7 +43,8 @@ static int hs_version(struct vfu_client *c, GError **err)
 		g_set_error(err, PROXY_ERROR, 0,
 			    "pci-proxy-dev '%s': the remote at the other end of this socket does "
 			    "not host a device with id '%s'; check the socket= option and the "
-			    "remote's -device id=", c->id, c->id);
+			    "remote's -device id=",
+			    c->id, c->id);
 		return ret;
 	}
 	if (ret < 0)
@@ -60,21 +63,21 @@ static int hs_version(struct vfu_client *c, GError **err)
 	else if (ret == -ENODEV)
 		g_set_error(err, PROXY_ERROR, 0,
 			    "pci-proxy-dev '%s': socket is connected to device '%s', not '%s'; "
-			    "pass the socket of the remote device with id=%s", c->id,
-			    theirs.device_id ? theirs.device_id : "(unnamed)", c->id, c->id);
+			    "pass the socket of the remote device with id=%s",
+			    c->id, theirs.device_id ? theirs.device_id : "(unnamed)", c->id, c->id);
 	vfu_caps_clear(&theirs);
 	return ret;
 fail:
 	g_set_error(err, PROXY_ERROR, 0,
 		    "pci-proxy-dev '%s': vfio-user handshake failed: %s; is the other end of "
-		    "the socket an mpvmm remote (mpvmm-misc, mpvmm-storage, ...)?", c->id,
-		    g_strerror(-ret));
+		    "the socket an mpvmm remote (mpvmm-misc, mpvmm-storage, ...)?",
+		    c->id, g_strerror(-ret));
 	return ret;
 }
 
 static int hs_device_info(struct vfu_client *c)
 {
-	struct vfu_device_info req = { .argsz = sizeof(req) };
+	struct vfu_device_info req = {.argsz = sizeof(req)};
 	struct vfu_msg reply;
 	int ret;
 
@@ -94,7 +97,7 @@ static int hs_device_info(struct vfu_client *c)
 
 static int hs_region_info(struct vfu_client *c, uint32_t index, struct vfu_region_info *ri)
 {
-	struct vfu_region_info req = { .argsz = sizeof(req), .index = index };
+	struct vfu_region_info req = {.argsz = sizeof(req), .index = index};
 	struct vfu_msg reply;
 	int ret;
 
@@ -171,7 +174,7 @@ static int hs_regions(struct vfu_client *c, struct pcifn_bar bars[PCIFN_NUM_BARS
 static int hs_irqs(struct vfu_client *c)
 {
 	for (uint32_t i = 0; i < c->info.num_irqs; i++) {
-		struct vfu_irq_info req = { .argsz = sizeof(req), .index = i }, got;
+		struct vfu_irq_info req = {.argsz = sizeof(req), .index = i}, got;
 		struct vfu_msg reply;
 		int ret;
 
@@ -214,25 +217,30 @@ static int hs_bypass(struct vfu_client *c, const struct gmem *mem, struct pcifn 
 		g_set_error(err, PROXY_ERROR, 0,
 			    "pci-proxy-dev '%s': the remote refused guest RAM without an fd "
 			    "(DMA_MAP: %s); it cannot use DMA_READ/DMA_WRITE, so drop dma=message "
-			    "(the default dma=fd shares the memfds)", c->id, g_strerror(-ret));
+			    "(the default dma=fd shares the memfds)",
+			    c->id, g_strerror(-ret));
 		pcifn_destroy(fn);
 		return ret;
 	}
 	if (ret < 0) {
 		g_set_error(err, PROXY_ERROR, 0,
 			    "pci-proxy-dev '%s': the remote refused guest RAM (DMA_MAP: %s); it "
-			    "must be able to mmap the VMM's memfds, or try dma=message", c->id,
-			    g_strerror(-ret));
+			    "must be able to mmap the VMM's memfds, or try dma=message",
+			    c->id, g_strerror(-ret));
 		pcifn_destroy(fn);
 		return ret;
 	}
 	ret = vfu_client_io_fds(c, fn, bars);
 	if (ret == 0) {
+		/* Under the lock: a memory change on another thread may start it too. */
+		pthread_mutex_lock(&c->lock);
 		ret = vfu_client_dma_start(c);
+		pthread_mutex_unlock(&c->lock);
 		if (ret < 0) {
-			g_set_error(err, PROXY_ERROR, 0, "pci-proxy-dev '%s': cannot start the "
-				    "thread that serves DMA by message: %s", c->id,
-				    g_strerror(-ret));
+			g_set_error(err, PROXY_ERROR, 0,
+				    "pci-proxy-dev '%s': cannot start the "
+				    "thread that serves DMA by message: %s",
+				    c->id, g_strerror(-ret));
 			pcifn_destroy(fn);
 			return ret;
 		}
@@ -240,8 +248,8 @@ static int hs_bypass(struct vfu_client *c, const struct gmem *mem, struct pcifn 
 	if (ret < 0) {
 		g_set_error(err, PROXY_ERROR, 0,
 			    "pci-proxy-dev '%s': the remote described its doorbells badly "
-			    "(GET_REGION_IO_FDS: %s); the device cannot be attached", c->id,
-			    g_strerror(-ret));
+			    "(GET_REGION_IO_FDS: %s); the device cannot be attached",
+			    c->id, g_strerror(-ret));
 		pcifn_destroy(fn);
 	}
 	return ret;
@@ -256,7 +264,7 @@ int proxy_connect(const char *id, int sock, const struct gmem *mem, struct pcifn
 int proxy_connect_dma(const char *id, int sock, const struct gmem *mem, enum proxy_dma dma,
 		      struct pcifn **out, GError **err)
 {
-	struct pcifn_bar bars[PCIFN_NUM_BARS] = { 0 };
+	struct pcifn_bar bars[PCIFN_NUM_BARS] = {0};
 	struct vfu_client *c;
 	int ret;
 
@@ -286,7 +294,8 @@ int proxy_connect_dma(const char *id, int sock, const struct gmem *mem, enum pro
 	if (ret < 0) {
 		g_set_error(err, PROXY_ERROR, 0,
 			    "pci-proxy-dev '%s': the remote described its device badly (%s); "
-			    "the device cannot be attached", id, g_strerror(-ret));
+			    "the device cannot be attached",
+			    id, g_strerror(-ret));
 		goto destroy;
 	}
 	ret = pcifn_create(id, &vfu_client_ops, c, bars, out);
@@ -304,8 +313,8 @@ destroy:
 	return ret;
 }
 
-int proxy_connect_path(const char *id, const char *path, const struct gmem *mem,
-		       struct pcifn **out, GError **err)
+int proxy_connect_path(const char *id, const char *path, const struct gmem *mem, struct pcifn **out,
+		       GError **err)
 {
 	return proxy_connect_path_dma(id, path, mem, PROXY_DMA_FD, out, err);
 }
@@ -313,7 +322,7 @@ int proxy_connect_path(const char *id, const char *path, const struct gmem *mem,
 int proxy_connect_path_dma(const char *id, const char *path, const struct gmem *mem,
 			   enum proxy_dma dma, struct pcifn **out, GError **err)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	int sock;
 
 	if (strlen(path) >= sizeof(sa.sun_path)) {
@@ -331,8 +340,8 @@ int proxy_connect_path_dma(const char *id, const char *path, const struct gmem *
 
 		g_set_error(err, PROXY_ERROR, 0,
 			    "pci-proxy-dev '%s': cannot connect to '%s': %s; is the remote "
-			    "running with -device ...,id=%s,socket=%s?", id, path,
-			    g_strerror(-ret), id, path);
+			    "running with -device ...,id=%s,socket=%s?",
+			    id, path, g_strerror(-ret), id, path);
 		close(sock);
 		return ret;
 	}
