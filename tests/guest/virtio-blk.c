@@ -4,10 +4,10 @@
  * PCI transport.  It writes a pattern over the whole disk and reads it back once per
  * queue depth in qd=, flushes, asks for the ID, and sends requests a device must
  * refuse (past the end, unknown type, writes to a read-only disk).  Interrupts are
- * counted: with mode=irq every wait must end by an MSI-X, with mode=poll none may
- * arrive.  The last pass writes the pattern of seed= into every 512-byte sector (see
- * blk_set_seed()), so the host can check the image afterwards.  reset=N and lost=1
- * run the fault modes of virtio-blk-fault.c instead of the checks.
+ * counted: with mode=irq every wait must end by an MSI-X, with mode=intx by an INTx
+ * (IOAPIC, level; virtio-intx.c), with mode=poll none may arrive.  The last pass writes the pattern
+ * of seed= into every 512-byte sector (see blk_set_seed()), so the host can check the image
+ * afterwards.  reset=N and lost=1 run the fault modes of virtio-blk-fault.c instead of the checks.
  *
  * It is not a benchmark and not a filesystem: one device, sequential sweeps, one
  * data buffer per request slot.
@@ -126,6 +126,7 @@ static void blk_readonly(unsigned qd, unsigned bs, uint64_t seed)
 static void blk_config(void)
 {
 	const struct virtio_dev *vd = &blk.vd;
+	unsigned want_nq = (unsigned)guest_opt_ulong("queues", 0, VIRTIO_MAX_QUEUES);
 
 	blk.capacity = virtio_cfg_read(vd, BLK_CFG_CAPACITY, 8);
 	if (virtio_has(vd, VIRTIO_BLK_F_SIZE_MAX))
@@ -135,8 +136,10 @@ static void blk_config(void)
 	blk.nq = 1;
 	if (virtio_has(vd, VIRTIO_BLK_F_MQ))
 		blk.nq = (unsigned)virtio_cfg_read(vd, BLK_CFG_NUM_QUEUES, 2);
-	if (blk.nq > VIRTIO_MAX_QUEUES - 1)
-		blk.nq = VIRTIO_MAX_QUEUES - 1;
+	if (blk.nq > VIRTIO_MAX_QUEUES)
+		blk.nq = VIRTIO_MAX_QUEUES;
+	if (want_nq)
+		report(blk.nq == want_nq, "%u queue(s) used, as queues=%u asks", blk.nq, want_nq);
 	report(blk.capacity >= 2 && blk.nq >= 1 && (!blk.size_max || blk.size_max >= BLK_SECTOR),
 	       "config: %lu sectors, size_max %u, seg_max %u, blk_size %u, %u queue(s) used",
 	       (unsigned long)blk.capacity, blk.size_max, blk.seg_max,
@@ -169,6 +172,11 @@ void blk_start(bool msix, bool first)
 		r = first ? virtio_msix_setup(&blk.vd, BLK_VECTOR_BASE, blk.nq + 1) : 0;
 		if (r < 0 || virtio_config_vector(&blk.vd, 0) < 0)
 			guest_abort("MSI-X setup failed (%d)", r);
+	} else if (blk.intx && first) {
+		r = virtio_intx_setup(&blk.vd, BLK_VECTOR_BASE);
+		if (!report(r == 0, "INTx: pin %u, IOAPIC line %u (%d)",
+			    pci_cfg_readb(blk.vd.fn->bdf, 0x3d), blk.vd.intx_line, r))
+			guest_abort("INTx setup failed (%d)", r);
 	}
 	for (unsigned q = 0; q < blk.nq; q++) {
 		r = virtio_queue_setup(&blk.vd, &blk.vq[q], q, VIRTQ_MAX_SIZE,
@@ -274,17 +282,22 @@ int main(void)
 	unsigned qd[BLK_MAX_PASSES], nqd = blk_parse_qd(qds ? qds : "1,8,32", qd);
 	unsigned bs = (unsigned)guest_opt_ulong("bs", 8, BLK_MAX_BS);
 	uint64_t seed = guest_opt_ulong("seed", 1, 0xffffffffu);
-	bool ro = guest_opt_ulong("ro", 0, 1), msix = guest_opt_ulong("msix", 1, 1);
+	enum virtio_mode mode = virtio_opt_mode();
+	bool ro = guest_opt_ulong("ro", 0, 1);
+	bool msix = guest_opt_ulong("msix", mode != VIRTIO_MODE_INTX, 1);
 	unsigned long bench = guest_opt_ulong("bench", 0, 100000000);
 	unsigned resets = (unsigned)guest_opt_ulong("reset", 0, BLK_MAX_RESETS);
 	bool lost = guest_opt_ulong("lost", 0, 1);
 	bool hlt = virtio_opt_choice("wait", "spin", "hlt");
+	unsigned long cfg_irqs;
 
 	blk.timeout = guest_opt_ulong("timeout", 10, 1000);
-	blk.irq = !virtio_opt_choice("mode", "irq", "poll");
+	blk.irq = mode != VIRTIO_MODE_POLL;
+	blk.intx = mode == VIRTIO_MODE_INTX;
 	virtio_wait_hlt(hlt);
-	if (!bs || (blk.irq && !msix))
-		guest_abort("bs= must be 1..%u; mode=irq needs msix=1", BLK_MAX_BS);
+	if (!bs || (mode == VIRTIO_MODE_IRQ && !msix) || (blk.intx && msix))
+		guest_abort("bs= must be 1..%u; mode=irq needs msix=1, mode=intx msix=0",
+			    BLK_MAX_BS);
 	if ((resets || lost) && (bench || ro || (lost && hlt)))
 		guest_abort("reset= and lost= go with neither bench= nor ro=1; lost=1 needs "
 			    "wait=spin (a timeout)");
@@ -301,7 +314,11 @@ int main(void)
 	}
 	if (!bench && !resets)
 		blk_tests(qd, nqd, bs, seed, ro);
-	report(virtio_irq_count(0) == 0, "no config-change interrupt (%lu)", virtio_irq_count(0));
+	cfg_irqs = blk.intx ? virtio_intx_config() : virtio_irq_count(0);
+	report(cfg_irqs == 0, "no config-change interrupt (%lu)", cfg_irqs);
+	if (blk.intx)
+		report(virtio_intx_foreign() == 0, "INTx: no interrupt without an ISR cause (%lu)",
+		       virtio_intx_foreign());
 	report_note("%lu notifications, %lu waits, %lu interrupts", blk.vq[0].kicks, blk.waits,
 		    virtio_irq_total(&blk.vd));
 	__asm__ volatile("cli");

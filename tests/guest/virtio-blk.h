@@ -70,7 +70,8 @@ struct blk {
 	unsigned nq, next_q;
 	uint64_t capacity; /* 512-byte sectors */
 	uint32_t size_max, seg_max;
-	bool irq;
+	bool irq;  /* completions by interrupt (mode=irq or intx), else by polling */
+	bool intx; /* mode=intx: INTx and ISR instead of MSI-X */
 	unsigned long timeout;
 	unsigned long waits;
 	unsigned long bad_len;

@@ -5,7 +5,8 @@
  * singly and some several at a time, and checks what comes back: a used length
  * between 1 and the buffer size, bytes past that length untouched, the bytes not all
  * equal, two buffers not identical.  Interrupts are counted as in virtio-blk: with
- * mode=irq every wait ends by an MSI-X, with mode=poll none may arrive.
+ * mode=irq every wait ends by an MSI-X, with mode=intx by an INTx (IOAPIC, level;
+ * virtio-intx.c), with mode=poll none may arrive.
  *
  * It is not a randomness test: a device returning a counter would pass.
  */
@@ -28,7 +29,7 @@ static struct virtio_dev vd;
 static struct virtq vq;
 static struct rng_slot slots[RNG_MAX_QD];
 static uint8_t bufs[RNG_MAX_QD][RNG_BUF] __attribute__((aligned(4096)));
-static bool rng_irq;
+static bool rng_irq, rng_intx;
 static unsigned long rng_timeout, rng_waits, rng_bad_id;
 
 static void rng_setup(bool msix)
@@ -51,6 +52,11 @@ static void rng_setup(bool msix)
 		r = virtio_msix_setup(&vd, RNG_VECTOR_BASE, 2);
 		if (r < 0 || virtio_config_vector(&vd, 0) < 0)
 			guest_abort("MSI-X setup failed (%d)", r);
+	} else if (rng_intx) {
+		r = virtio_intx_setup(&vd, RNG_VECTOR_BASE);
+		if (!report(r == 0, "INTx: pin %u, IOAPIC line %u (%d)",
+			    pci_cfg_readb(vd.fn->bdf, 0x3d), vd.intx_line, r))
+			guest_abort("INTx setup failed (%d)", r);
 	}
 	r = virtio_queue_setup(&vd, &vq, 0, VIRTQ_MAX_SIZE, msix ? 1 : VIRTIO_MSI_NO_VECTOR);
 	if (r < 0)
@@ -152,13 +158,17 @@ int main(void)
 {
 	unsigned qd = (unsigned)guest_opt_ulong("qd", 4, RNG_MAX_QD);
 	unsigned rounds = (unsigned)guest_opt_ulong("rounds", 2, 100);
-	bool msix = guest_opt_ulong("msix", 1, 1);
+	enum virtio_mode mode = virtio_opt_mode();
+	bool msix = guest_opt_ulong("msix", mode != VIRTIO_MODE_INTX, 1);
+	unsigned long cfg_irqs;
 
 	rng_timeout = guest_opt_ulong("timeout", 10, 1000);
-	rng_irq = !virtio_opt_choice("mode", "irq", "poll");
+	rng_irq = mode != VIRTIO_MODE_POLL;
+	rng_intx = mode == VIRTIO_MODE_INTX;
 	virtio_wait_hlt(virtio_opt_choice("wait", "spin", "hlt"));
-	if (!qd || (rng_irq && !msix))
-		guest_abort("qd= must be 1..%u; mode=irq needs msix=1", RNG_MAX_QD);
+	if (!qd || (mode == VIRTIO_MODE_IRQ && !msix) || (rng_intx && msix))
+		guest_abort("qd= must be 1..%u; mode=irq needs msix=1, mode=intx msix=0",
+			    RNG_MAX_QD);
 	rng_setup(msix);
 	if (qd > vq.size)
 		guest_abort("qd=%u exceeds the device's queue size %u", qd, vq.size);
@@ -168,7 +178,11 @@ int main(void)
 			rng_round(1, i, (uint8_t)(r & 1 ? 0xff : 0x00));
 		rng_round(qd, r, 0xa5);
 	}
-	report(virtio_irq_count(0) == 0, "no config-change interrupt (%lu)", virtio_irq_count(0));
+	cfg_irqs = rng_intx ? virtio_intx_config() : virtio_irq_count(0);
+	report(cfg_irqs == 0, "no config-change interrupt (%lu)", cfg_irqs);
+	if (rng_intx)
+		report(virtio_intx_foreign() == 0, "INTx: no interrupt without an ISR cause (%lu)",
+		       virtio_intx_foreign());
 	report_note("%lu requests, %lu notifications, %lu waits, %lu interrupts", vq.completed,
 		    vq.kicks, rng_waits, virtio_irq_total(&vd));
 	__asm__ volatile("cli");

@@ -7,8 +7,8 @@
  * interrupts (one IDT vector per table entry).
  *
  * Not here: legacy (0.9.5) I/O-port transport, packed rings, indirect descriptors,
- * event-idx, INTx/ISR-driven completion; the PCI configuration access capability is
- * only checked (virtio-pcicfg.c).
+ * event-idx; INTx/ISR-driven completion is in virtio-intx.c; the PCI configuration
+ * access capability is only checked (virtio-pcicfg.c).
  */
 #include "virtio.h"
 
@@ -422,6 +422,8 @@ unsigned long virtio_irq_total(const struct virtio_dev *vd)
 {
 	unsigned long n = 0;
 
+	if (vd->use_intx)
+		return virtio_intx_used();
 	for (unsigned i = 0; i < vd->nr_vq; i++)
 		n += virtio_irq_count(vd->vq[i]->vector);
 	return n;

@@ -3,8 +3,9 @@
  * virtio.h: a minimal virtio 1.x driver core for the guest programs, over the modern
  * PCI transport (virtio 1.1, 4.1) with split virtqueues (2.6).  It finds a device,
  * negotiates features, sets up queues in static guest RAM, adds buffer chains,
- * notifies, and collects completions by polling the used ring or by MSI-X interrupts
- * that it counts per vector.
+ * notifies, and collects completions by polling the used ring, by MSI-X interrupts
+ * that it counts per vector, or by INTx through the IOAPIC and the ISR status
+ * (virtio-intx.c).
  *
  * Not provided: the legacy transport, packed rings, indirect descriptors, event-idx,
  * more than VIRTIO_MAX_QUEUES queues or VIRTQ_MAX_SIZE entries, device hot-unplug.
@@ -42,7 +43,7 @@
 #define VIRTIO_BIT(b) (1ull << (b))
 
 #define VIRTIO_MSI_NO_VECTOR 0xffff
-#define VIRTIO_MAX_QUEUES 4
+#define VIRTIO_MAX_QUEUES 8 /* as many as mpvmm's virtio-blk has (num-queues <= 8) */
 #define VIRTQ_MAX_SIZE 256
 #define VIRTQ_MAX_CHAIN 20 /* descriptors in one request */
 
@@ -100,6 +101,8 @@ struct virtio_dev {
 	uint32_t device_len, notify_len, notify_mul;
 	uint64_t offered, features; /* device features; negotiated features */
 	bool use_msix;
+	bool use_intx;	     /* interrupts through INTx and ISR (virtio_intx_setup) */
+	uint8_t intx_line;   /* its IOAPIC pin */
 	uint8_t vector_base; /* IDT vector of MSI-X entry 0 */
 	struct msix msix;
 	unsigned nr_vq;
@@ -179,7 +182,25 @@ void virtq_suppress_irq(struct virtq *vq, bool suppress);
 int virtq_get(struct virtq *vq, void **token, uint32_t *len);
 bool virtq_has_used(const struct virtq *vq);
 
-/* Interrupts seen so far on the MSI-X entries of @vd's queues. */
+/*
+ * virtio-intx.c: route the function's INTx line (its Interrupt Line register names the
+ * IOAPIC pin) to IDT @vector, level-triggered; MSI-X must stay off.  Each interrupt
+ * reads ISR (4.1.4.5) and is counted by cause.  -ENODEV: no interrupt pin; -EINVAL:
+ * no usable line or a bad vector.
+ */
+int virtio_intx_setup(struct virtio_dev *vd, uint8_t vector);
+unsigned long virtio_intx_used(void);	 /* interrupts with ISR bit 0 (used buffer) */
+unsigned long virtio_intx_config(void);	 /* interrupts with ISR bit 1 (config change) */
+unsigned long virtio_intx_foreign(void); /* interrupts with ISR 0: not this device's */
+
+/* mode=irq (MSI-X, the default), poll or intx; anything else is guest_abort(). */
+enum virtio_mode { VIRTIO_MODE_IRQ, VIRTIO_MODE_POLL, VIRTIO_MODE_INTX };
+enum virtio_mode virtio_opt_mode(void);
+
+/*
+ * Interrupts seen so far on the MSI-X entries of @vd's queues, or with INTx, the
+ * interrupts that reported a used buffer.
+ */
 unsigned long virtio_irq_total(const struct virtio_dev *vd);
 /*
  * Wait for progress.  With @irq, spin (interrupts on) until virtio_irq_total() differs
