@@ -132,7 +132,7 @@ static int control_check_device(const char *driver, const char *id, GError **err
 		return qmp_error_set(err, -ENOENT, QMP_ERROR_GENERIC,
 				     "'%s' is not a valid device "
 				     "model name; this process hosts: %s",
-				     driver, types->str);
+				     driver, types->len ? types->str : "no device type yet");
 	}
 	if (!control_id_valid(id))
 		return qmp_error_set(err, -EINVAL, QMP_ERROR_GENERIC,

@@ -114,6 +114,7 @@ static void test_control(void)
 			  "\"virtio-blk\", \"id\": \"b0\", \"socket\": \"x\"}}");
 	tq_assert_error(reply, "GenericError", NULL);
 	g_assert_nonnull(strstr(tq_str(reply, "error.desc"), "'virtio-blk' is not a valid device"));
+	g_assert_nonnull(strstr(tq_str(reply, "error.desc"), "this process hosts: no device type"));
 	json_object_put(reply);
 	tq_close(q);
 	status = tu_wait(&p, 10);
