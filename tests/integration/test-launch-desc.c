@@ -2,7 +2,8 @@
 /*
  * Bad VM descriptions for mpvmm-launch: wrong types (every member), unknown members,
  * missing members, unknown classes and device types, duplicate ids, a device in the
- * wrong class's process, bad blockdevs and selinux members.  Each must be refused with
+ * wrong class's process, bad blockdevs, uids, gids and selinux members.  Each must be
+ * refused with
  * exit status 2 and one line naming the member, with nothing started.
  */
 #include <string.h>
@@ -153,6 +154,8 @@ static void test_wrong_types(void)
 		{"processes[0].class", "2"},
 		{"processes[0].binary", "2"},
 		{"processes[0].sandbox", "true"},
+		{"processes[0].uid", "\"4321\""},
+		{"processes[0].gid", "true"},
 		{"processes[0].devices", "{}"},
 		{"processes[0].devices[0].type", "1"},
 		{"processes[0].devices[0].id", "1"},
@@ -174,7 +177,8 @@ static void test_wrong_types(void)
 		"@vmm.initrd@, \"machine\": @vmm.machine@, \"serial\": @vmm.serial@, "
 		"\"debugcon\": @vmm.debugcon@, \"smp\": @vmm.smp@, \"no-reboot\": "
 		"@vmm.no-reboot@}, \"processes\": [{\"class\": @processes[0].class@, \"binary\": "
-		"@processes[0].binary@, \"sandbox\": @processes[0].sandbox@, \"devices\": "
+		"@processes[0].binary@, \"sandbox\": @processes[0].sandbox@, \"uid\": "
+		"@processes[0].uid@, \"gid\": @processes[0].gid@, \"devices\": "
 		"@processes[0].devices@}, {\"class\": \"storage\", \"blockdevs\": "
 		"@processes[1].blockdevs@, \"devices\": [{\"type\": \"virtio-blk\", \"id\": "
 		"\"v0\", \"drive\": @processes[1].devices[0].drive@, \"num-queues\": "
@@ -196,6 +200,8 @@ static void test_wrong_types(void)
 		{"@processes[0].class@", "\"misc\""},
 		{"@processes[0].binary@", "\"mpvmm-misc\""},
 		{"@processes[0].sandbox@", "\"on\""},
+		{"@processes[0].uid@", "4321"},
+		{"@processes[0].gid@", "4322"},
 		{"@processes[0].devices@", "[{\"type\": @processes[0].devices[0].type@, \"id\": "
 					   "@processes[0].devices[0].id@}]"},
 		{"@processes[0].devices[0].type@", "\"pci-testdev\""},
@@ -287,6 +293,35 @@ static void test_bad_storage(void)
 		    "expected 1 to 8");
 }
 
+/* A misc process with the members @ids (", "uid": ...) must be refused with @want. */
+static void bad_ids(const char *ids, const char *want)
+{
+	g_autofree char *j = g_strdup_printf("{" VMM ", \"processes\": [{\"class\": \"misc\"%s, "
+					     "\"devices\": [{\"type\": \"pci-testdev\", \"id\": "
+					     "\"t0\"}]}]}",
+					     ids);
+
+	assert_refused(j, want);
+}
+
+/* 0 is root, (uid_t)-1 means "unchanged" to setresuid(): neither is an id of its own. */
+static void test_bad_ids(void)
+{
+	bad_ids(", \"uid\": 0", "processes[0]: \"uid\" is 0, expected 1 to 4294967294");
+	bad_ids(", \"gid\": 0", "processes[0]: \"gid\" is 0, expected 1 to 4294967294");
+	bad_ids(", \"uid\": -1", "processes[0]: \"uid\" is -1, expected 1 to 4294967294");
+	bad_ids(", \"gid\": -65101", "processes[0]: \"gid\" is -65101, expected 1 to");
+	bad_ids(", \"uid\": 4294967295",
+		"processes[0]: \"uid\" is 4294967295, expected 1 to 4294967294");
+	bad_ids(", \"gid\": 9223372036854775807", "processes[0]: \"gid\" is 9223372036854775807");
+	/* beyond 64 bits: json-c saturates it, still refused */
+	bad_ids(", \"uid\": 99999999999999999999", "processes[0]: \"uid\" is ");
+	bad_ids(", \"uid\": 1.5", "processes[0].uid: is double, expected int");
+	bad_ids(", \"gid\": \"65101\"", "processes[0].gid: is string, expected int");
+	bad_ids(", \"uid\": null", "processes[0].uid: is null, expected int");
+	bad_ids(", \"uid\": 65100, \"gid\": [65100]", "processes[0].gid: is array, expected int");
+}
+
 /* A misc VM with selinux member @sel must be refused with @want. */
 static void bad_selinux(const char *sel, const char *want)
 {
@@ -316,5 +351,6 @@ void launch_desc_tests_add(void)
 	g_test_add_func("/launch/bad/process", test_bad_process);
 	g_test_add_func("/launch/bad/device", test_bad_device);
 	g_test_add_func("/launch/bad/storage", test_bad_storage);
+	g_test_add_func("/launch/bad/ids", test_bad_ids);
 	g_test_add_func("/launch/bad/selinux", test_bad_selinux);
 }

@@ -42,6 +42,11 @@ GPtrArray *launch_proc_argv(const struct launch_proc *p)
 		g_ptr_array_add(argv, g_strdup_printf("mpvmm-%s", launch_class_name(p->cls)));
 	if (p->sandbox)
 		g_ptr_array_add(argv, g_strdup_printf("--sandbox=%s", p->sandbox));
+	/* Already its ids when the launcher switched to them; by hand as root, it switches. */
+	if (p->uid >= 0)
+		g_ptr_array_add(argv, g_strdup_printf("--uid=%" G_GINT64_FORMAT, p->uid));
+	if (p->gid >= 0)
+		g_ptr_array_add(argv, g_strdup_printf("--gid=%" G_GINT64_FORMAT, p->gid));
 	for (unsigned i = 0; i < p->blockdevs->len; i++) {
 		const struct launch_blockdev *b = p->blockdevs->pdata[i];
 

@@ -283,12 +283,28 @@ static int parse_class(struct launch_vm *vm, struct launch_proc *p, json_object 
 	return 0;
 }
 
+/*
+ * "uid" and "gid": the ids the process runs as.  0 is root and UINT32_MAX is (uid_t)-1,
+ * "unchanged" to setresuid(): neither is an id of its own (as remote/sandbox.c's --uid).
+ */
+static int parse_proc_ids(struct launch_proc *p, json_object *o, const char *what, const char *path,
+			  GError **err)
+{
+	bool present; /* absent: -1 stays (jfield_int leaves it) */
+
+	if (jfield_int(o, "uid", 1, LAUNCH_ID_MAX_VALUE, what, path, &p->uid, &present, err) < 0 ||
+	    jfield_int(o, "gid", 1, LAUNCH_ID_MAX_VALUE, what, path, &p->gid, &present, err) < 0)
+		return -EINVAL;
+	return 0;
+}
+
 /* Members of a process other than its class and devices. */
 static int parse_proc_opts(struct launch_proc *p, json_object *o, const char *what,
 			   const char *path, GError **err)
 {
 	if (jfield_str(o, "binary", false, true, what, path, &p->binary, err) < 0 ||
-	    jfield_str(o, "sandbox", false, false, what, path, &p->sandbox, err) < 0)
+	    jfield_str(o, "sandbox", false, false, what, path, &p->sandbox, err) < 0 ||
+	    parse_proc_ids(p, o, what, path, err) < 0)
 		return -EINVAL;
 	if (p->sandbox && strcmp(p->sandbox, "on") && strcmp(p->sandbox, "log") &&
 	    strcmp(p->sandbox, "off"))
@@ -302,12 +318,13 @@ static int parse_proc_opts(struct launch_proc *p, json_object *o, const char *wh
 static int parse_proc(struct launch_vm *vm, struct launch_proc *unused, json_object *o,
 		      const char *what, const char *path, GError **err)
 {
-	static const char *const known[] = {"class",	 "binary",  "sandbox",
-					    "blockdevs", "devices", NULL};
+	static const char *const known[] = {"class", "binary",	  "sandbox", "uid",
+					    "gid",   "blockdevs", "devices", NULL};
 	struct launch_proc *p = g_new0(struct launch_proc, 1);
 
 	p->blockdevs = g_ptr_array_new_with_free_func((GDestroyNotify)blockdev_free);
 	p->devices = g_ptr_array_new_with_free_func((GDestroyNotify)device_free);
+	p->uid = p->gid = -1;
 	if (jfield_keys(o, what, path, known, err) < 0 ||
 	    parse_class(vm, p, o, what, path, err) < 0 ||
 	    parse_proc_opts(p, o, what, path, err) < 0 ||

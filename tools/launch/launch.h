@@ -22,6 +22,7 @@
 #include <glib.h>
 #include <json-c/json.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <signal.h>
 #include <sys/types.h>
 
@@ -55,10 +56,14 @@ struct launch_device {
 	int dev_fd;	  /* socketpair end for the class process */
 };
 
+/* The ids a class process runs as: 1 to UINT32_MAX - 1, as remote/sandbox.c's --uid/--gid. */
+#define LAUNCH_ID_MAX_VALUE (UINT32_MAX - 1)
+
 struct launch_proc {
 	enum launch_class cls;
 	char *binary;	      /* NULL: mpvmm-CLASS from PATH */
 	char *sandbox;	      /* --sandbox= value, NULL: the process's default */
+	int64_t uid, gid;     /* from the description (passed as --uid/--gid), -1: none */
 	GPtrArray *blockdevs; /* struct launch_blockdev * */
 	GPtrArray *devices;   /* struct launch_device * */
 	char *context;	      /* SELinux exec context, NULL: none */
@@ -102,8 +107,15 @@ GPtrArray *launch_proc_argv(const struct launch_proc *p);
 /* The shell-quoted command line (for --dry-run and messages). */
 char *launch_argv_string(const GPtrArray *argv);
 
-/* spawn.c: sockets and processes. */
+/* spawn.c: sockets and processes.  Run as root, the launcher starts each class process
+ * under its uid and gid (the description's, else the class's default: those of the user
+ * and group mpvmm-CLASS, else 65100 + the class's index, as remote/sandbox.c), switched in
+ * the child before execve, so it never runs as root; otherwise under the launcher's own. */
 int launch_start(struct launch_vm *vm, GError **err);
+/* The uid and gid a launcher run as root gives class process @p. */
+void launch_proc_ids(const struct launch_proc *p, uid_t *uid, gid_t *gid);
+/* Not run as root: refuse a process's "uid"/"gid" other than ours (-EPERM). */
+int launch_check_ids(const struct launch_vm *vm, GError **err);
 /* Wait for mpvmm (forwarding SIGINT/SIGTERM), stop the rest; mpvmm's exit code. */
 int launch_wait(struct launch_vm *vm);
 /* Stop and reap whatever was started (after a failed start). */

@@ -7,6 +7,7 @@
  */
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "tools/launch/launch.h"
 
@@ -35,9 +36,15 @@ static void print_dry_run(const struct launch_vm *vm)
 		const struct launch_proc *p = vm->procs->pdata[i];
 		g_autoptr(GPtrArray) argv = launch_proc_argv(p);
 		g_autofree char *cmd = launch_argv_string(argv);
+		uid_t uid = geteuid();
+		gid_t gid = getegid();
 
-		printf("# %s process: socket fds 3..%u are the peers of mpvmm's fds %d..%d\n",
-		       launch_class_name(p->cls), 2 + p->devices->len, fd,
+		/* the ids it would run under: its own when this launcher is root, else ours */
+		if (uid == 0)
+			launch_proc_ids(p, &uid, &gid);
+		printf("# %s process, uid %u gid %u: socket fds 3..%u are the peers of mpvmm's "
+		       "fds %d..%d\n",
+		       launch_class_name(p->cls), uid, gid, 2 + p->devices->len, fd,
 		       fd + (int)p->devices->len - 1);
 		printf("%s\n", cmd);
 		fd += (int)p->devices->len;
@@ -61,7 +68,7 @@ static int run(const char *path, bool dry_run)
 		goto out;
 	}
 	/* Everything is checked, and the labels set, before anything starts. */
-	if (launch_label_prepare(vm, &err) < 0)
+	if (launch_check_ids(vm, &err) < 0 || launch_label_prepare(vm, &err) < 0)
 		goto out;
 	if (launch_start(vm, &err) < 0) {
 		launch_label_unlock(vm);

@@ -2,7 +2,10 @@
 /*
  * spawn: the processes of one VM.  One socketpair per device; each class process gets
  * its devices' ends as fds 3, 4, ..., mpvmm gets the other ends; each child runs in its
- * SELinux context when one was computed (label.c).  Then it waits for mpvmm, forwarding
+ * SELinux context when one was computed (label.c).  Run as root, the launcher switches
+ * each class process to its own uid and gid before execve: the process then never holds
+ * root, and its sandbox's uid step (which SELinux would deny it: no capability) has
+ * nothing to do (docs/security.md).  Then it waits for mpvmm, forwarding
  * SIGINT and SIGTERM to it, and stops the class processes: they exit by themselves once
  * mpvmm's sockets close; any still running after a grace period gets SIGTERM, then
  * SIGKILL.  Signals arrive through a signalfd, so there is no handler and no global.
@@ -10,7 +13,9 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <poll.h>
+#include <pwd.h>
 #include <string.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
@@ -21,6 +26,33 @@
 
 #define LAUNCH_GRACE_MS 3000 /* for class processes to leave after mpvmm */
 #define LAUNCH_TERM_MS 2000  /* after SIGTERM, before SIGKILL */
+/* A class's default ids without a user mpvmm-CLASS: 65100 + its index (remote/sandbox.c). */
+#define LAUNCH_ID_BASE 65100
+
+/* What a child reports up its pipe when it cannot exec: the step and -errno. */
+enum child_step { CHILD_SETUP, CHILD_IDS, CHILD_EXEC };
+struct child_report {
+	int step;
+	int err;
+};
+
+/* The ids a child switches to before execve; NULL: it keeps the launcher's. */
+struct child_ids {
+	uid_t uid;
+	gid_t gid;
+};
+
+/* As remote/sandbox.c chooses them, so a class process finds itself under the same ids. */
+void launch_proc_ids(const struct launch_proc *p, uid_t *uid, gid_t *gid)
+{
+	g_autofree char *name = g_strdup_printf("mpvmm-%s", launch_class_name(p->cls));
+	struct passwd *pw = getpwnam(name);
+	struct group *gr = getgrnam(name);
+	uid_t dflt = pw ? pw->pw_uid : LAUNCH_ID_BASE + (uid_t)p->cls;
+
+	*uid = p->uid >= 0 ? (uid_t)p->uid : dflt;
+	*gid = p->gid >= 0 ? (gid_t)p->gid : gr ? gr->gr_gid : (gid_t)dflt;
+}
 
 /*
  * In the child: @fds[i] becomes fd 3 + i; everything else of ours is CLOEXEC.  Each is
@@ -41,61 +73,94 @@ static int child_place_fds(int *fds, unsigned nr)
 	return 0;
 }
 
-/* In the child: set up, then exec; on failure send -errno up @report and exit 127. */
-static void child_run(char **argv, int *fds, unsigned nr, const char *context, const sigset_t *mask,
-		      int report)
+/* In the child: no supplementary groups, then the gid, then the uid (it cannot come back). */
+static int child_switch_ids(const struct child_ids *ids)
 {
-	int ret = sigprocmask(SIG_SETMASK, mask, NULL) < 0 ? -errno : 0;
+	if (setgroups(0, NULL) < 0 || setresgid(ids->gid, ids->gid, ids->gid) < 0 ||
+	    setresuid(ids->uid, ids->uid, ids->uid) < 0)
+		return -errno;
+	return 0;
+}
 
-	if (ret >= 0)
-		ret = child_place_fds(fds, nr);
-	if (ret >= 0 && context)
-		ret = launch_label_exec(context);
-	if (ret >= 0) {
-		execvp(argv[0], argv);
-		ret = -errno;
+/*
+ * In the child: set up, then exec; on failure send the step and -errno up @report and
+ * exit 127.  The exec context is set before the ids change: it is the task's own
+ * attribute, which a setuid() does not reset.
+ */
+static void child_run(char **argv, int *fds, unsigned nr, const char *context,
+		      const struct child_ids *ids, const sigset_t *mask, int report)
+{
+	struct child_report r = {CHILD_SETUP, 0};
+
+	r.err = sigprocmask(SIG_SETMASK, mask, NULL) < 0 ? -errno : 0;
+	if (r.err >= 0)
+		r.err = child_place_fds(fds, nr);
+	if (r.err >= 0 && context)
+		r.err = launch_label_exec(context);
+	if (r.err >= 0 && ids) {
+		r.step = CHILD_IDS;
+		r.err = child_switch_ids(ids);
 	}
-	if (write(report, &ret, sizeof(ret)) < 0)
+	if (r.err >= 0) {
+		r.step = CHILD_EXEC;
+		execvp(argv[0], argv);
+		r.err = -errno;
+	}
+	if (write(report, &r, sizeof(r)) < 0)
 		_exit(126);
 	_exit(127);
 }
 
-/* Start @argv with @fds as 3, 4, ...; *pid on success. */
-static int spawn(GPtrArray *argv, int *fds, unsigned nr, const char *context, const sigset_t *mask,
-		 pid_t *pid, GError **err)
+/* A child's report of why it did not exec, as a message for people. */
+static void spawn_error(const char *cmd, const struct child_report *r, const char *context,
+			const struct child_ids *ids, GError **err)
+{
+	if (r->step == CHILD_IDS)
+		g_set_error(err, LAUNCH_ERROR, 0,
+			    "cannot switch to uid %u gid %u to run %s: %s; "
+			    "check the process's \"uid\" and \"gid\"",
+			    ids->uid, ids->gid, cmd, g_strerror(-r->err));
+	else
+		g_set_error(err, LAUNCH_ERROR, 0,
+			    "cannot run %s: %s; check the \"binary\" member or PATH%s%s", cmd,
+			    g_strerror(-r->err),
+			    ids ? " (and that the process's uid may execute it)" : "",
+			    context ? " and that the SELinux context is allowed" : "");
+}
+
+/* Start @argv with @fds as 3, 4, ..., as @ids (NULL: ours); *pid on success. */
+static int spawn(GPtrArray *argv, int *fds, unsigned nr, const char *context,
+		 const struct child_ids *ids, const sigset_t *mask, pid_t *pid, GError **err)
 {
 	g_autofree char *cmd = launch_argv_string(argv);
-	int pipefd[2], child_err = 0;
+	struct child_report r = {0};
+	int pipefd[2];
 	ssize_t n;
 
 	if (pipe2(pipefd, O_CLOEXEC) < 0)
 		return -errno;
 	*pid = fork();
 	if (*pid == 0)
-		child_run((char **)argv->pdata, fds, nr, context, mask, pipefd[1]);
+		child_run((char **)argv->pdata, fds, nr, context, ids, mask, pipefd[1]);
 	close(pipefd[1]);
 	if (*pid < 0) {
-		child_err = -errno;
+		r.err = -errno;
 		close(pipefd[0]);
 		g_set_error(err, LAUNCH_ERROR, 0, "cannot fork for %s: %s", cmd,
-			    g_strerror(-child_err));
-		return child_err;
+			    g_strerror(-r.err));
+		return r.err;
 	}
-	/* EOF: exec succeeded (the pipe was CLOEXEC); else the child's -errno */
+	/* EOF: exec succeeded (the pipe was CLOEXEC); else the child's report */
 	do {
-		n = read(pipefd[0], &child_err, sizeof(child_err));
+		n = read(pipefd[0], &r, sizeof(r));
 	} while (n < 0 && errno == EINTR);
 	close(pipefd[0]);
-	if (n != sizeof(child_err))
+	if (n != sizeof(r))
 		return 0;
 	waitpid(*pid, NULL, 0);
 	*pid = 0;
-	g_set_error(err, LAUNCH_ERROR, 0,
-		    "cannot run %s: %s; check the \"binary\" member or "
-		    "PATH%s",
-		    cmd, g_strerror(-child_err),
-		    context ? " and that the SELinux context is allowed" : "");
-	return child_err;
+	spawn_error(cmd, &r, context, ids, err);
+	return r.err;
 }
 
 static int start_proc(struct launch_vm *vm, struct launch_proc *p, GError **err)
@@ -104,9 +169,14 @@ static int start_proc(struct launch_vm *vm, struct launch_proc *p, GError **err)
 	g_autofree int *fds = g_new(int, p->devices->len + 1);
 	int ret;
 
+	struct child_ids ids;
+
+	launch_proc_ids(p, &ids.uid, &ids.gid);
 	for (unsigned i = 0; i < p->devices->len; i++)
 		fds[i] = ((struct launch_device *)p->devices->pdata[i])->dev_fd;
-	ret = spawn(argv, fds, p->devices->len, p->context, &vm->oldmask, &p->pid, err);
+	/* Not root: the launcher's own ids (launch_check_ids() checked the description's). */
+	ret = spawn(argv, fds, p->devices->len, p->context, geteuid() == 0 ? &ids : NULL,
+		    &vm->oldmask, &p->pid, err);
 	for (unsigned i = 0; i < p->devices->len; i++) {
 		struct launch_device *d = p->devices->pdata[i];
 
@@ -114,9 +184,36 @@ static int start_proc(struct launch_vm *vm, struct launch_proc *p, GError **err)
 		d->dev_fd = -1;
 	}
 	if (ret >= 0)
-		g_info("%s: started %s (pid %d)", vm->name ? vm->name : "vm",
-		       (char *)argv->pdata[0], p->pid);
+		g_info("%s: started %s (pid %d, uid %u, gid %u)", vm->name ? vm->name : "vm",
+		       (char *)argv->pdata[0], p->pid, geteuid() == 0 ? ids.uid : geteuid(),
+		       geteuid() == 0 ? ids.gid : getegid());
 	return ret;
+}
+
+/*
+ * Not run as root, the launcher cannot switch ids: a process's "uid" or "gid" other than
+ * its own is refused before anything starts (the class process would refuse it too,
+ * but only once started).
+ */
+int launch_check_ids(const struct launch_vm *vm, GError **err)
+{
+	if (geteuid() == 0)
+		return 0;
+	for (unsigned i = 0; i < vm->procs->len; i++) {
+		const struct launch_proc *p = vm->procs->pdata[i];
+		bool uid = p->uid >= 0 && (uid_t)p->uid != geteuid();
+		const char *key = uid ? "uid" : "gid";
+
+		if (!uid && (p->gid < 0 || (gid_t)p->gid == getegid()))
+			continue;
+		g_set_error(err, LAUNCH_ERROR, 0,
+			    "processes[%u]: \"%s\" %" G_GINT64_FORMAT ": mpvmm-launch runs as "
+			    "uid %u gid %u, not root, and cannot start a process under other ids; "
+			    "run it as root or remove \"%s\"; nothing was started",
+			    i, key, uid ? p->uid : p->gid, geteuid(), getegid(), key);
+		return -EPERM;
+	}
+	return 0;
 }
 
 static int start_vmm(struct launch_vm *vm, GError **err)
@@ -132,8 +229,8 @@ static int start_vmm(struct launch_vm *vm, GError **err)
 			g_array_append_val(fds,
 					   ((struct launch_device *)p->devices->pdata[j])->vmm_fd);
 	}
-	ret = spawn(argv, (int *)fds->data, fds->len, vm->vmm.context, &vm->oldmask, &vm->vmm.pid,
-		    err);
+	ret = spawn(argv, (int *)fds->data, fds->len, vm->vmm.context, NULL, &vm->oldmask,
+		    &vm->vmm.pid, err);
 	for (unsigned i = 0; i < vm->procs->len; i++) {
 		struct launch_proc *p = vm->procs->pdata[i];
 
