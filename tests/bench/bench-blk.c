@@ -1,27 +1,35 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
- * bench-blk: virtio-blk 4 KiB random read and write IOPS at queue depth 1 and 32,
- * measured in one run for
- *   (a) the device in mpvmm-storage (vfio-user, ioeventfd doorbells, irqfd interrupts),
- *   (b) the same device model in-VMM (mpvmm -blockdev ... -device virtio-blk),
- *   (c) QEMU 7.2's own virtio-blk-pci (disable-legacy=on) under -accel kvm,
- * with the ratio remote/in-VMM (target >= 0.9); then
- *   (d) VMM userspace wake-ups per guest I/O in steady state (target 0): the
- *       MPVMM_EXIT_STATS=1 io+mmio exit counts of a bench=2N run minus a bench=N run
- *       (startup exits cancel), divided by the extra I/Os;
- *   (e) the private RSS of mpvmm-storage and mpvmm-misc while a guest drives them
- *       (target <= 4 MiB): Private_Clean + Private_Dirty of /proc/PID/smaps_rollup, and
- *       the same without the guest-RAM memfd mappings, from /proc/PID/smaps.
+ * bench-blk: the figures of issue 3's benchmarks, from one run:
+ *   (a) remote vs in-VMM: virtio-blk 4 KiB random read and write IOPS at queue depth 1
+ *       and 32, the device in mpvmm-storage (vfio-user, ioeventfd doorbells, irqfd
+ *       interrupts) against the same model in-VMM (mpvmm -blockdev ... -device
+ *       virtio-blk); target ratio >= 0.9;
+ *   (b) side by side with QEMU: the same guest ELF under QEMU 7.2 with its own
+ *       virtio-blk-pci (disable-legacy=on), -accel kvm;
+ *   (c) VMM userspace wake-ups per guest I/O in steady state (target 0): the context
+ *       switches (voluntary + nonvoluntary, /proc/PID/task/TID/status) of every mpvmm
+ *       thread (vCPUs, main loop, DMA, QMP ...) summed over the BENCH windows, divided
+ *       by the guest I/Os in them; beside it the exits to userspace per guest I/O of
+ *       all vCPUs (MPVMM_EXIT_STATS=1 totals of a bench=2N run minus a bench=N run, so
+ *       startup cancels, divided by the extra I/Os);
+ *   (d) private RSS of each remote process, excluding guest RAM (target <= 4 MiB):
+ *       mpvmm-storage's and mpvmm-misc's sandboxed serving child and its reaper parent,
+ *       sampled while a guest drives them: Private_Clean + Private_Dirty of
+ *       /proc/PID/smaps_rollup, and the same without the guest-RAM memfd mappings.
  * The guest is tests/guest/virtio-blk.elf in bench mode: per depth, N random reads
  * then N random writes, each between a "BENCH start" and a "BENCH end" line on the
  * debugcon port.  IOPS are N divided by the host time between those two lines as they
- * arrive here (not the guest's TSC figures), so VM startup is not counted.
- * Configurations alternate for a few rounds; figures are medians.  It prints figures;
- * it never fails on a slow machine.  The IOPS table is printed twice: with the guest
- * spinning while it waits for a completion (wait=spin: the interrupt must reach a
- * running vCPU) and halting (wait=hlt: a halted vCPU is woken, as an idle OS would be).
+ * arrive here (not the guest's TSC figures), so VM startup is not counted; the
+ * context switches are sampled at the same two lines.  Configurations alternate for a
+ * few rounds; figures are medians.  It prints figures; it never fails on a slow
+ * machine.  The table is printed twice: with the guest halting while it waits for a
+ * completion (wait=hlt: a halted vCPU is woken, as an idle OS would be; each halt is a
+ * vCPU context switch inside KVM, counted in (c)) and spinning (wait=spin: the
+ * interrupt must reach a running vCPU).
  * Usage: bench-blk [N] [rounds] ["guest options"] (then only those options, e.g.
  * "wait=hlt mode=poll", appended to the guest's command line, are measured).
+ * Its parsing is tests/bench/bench-parse.c, unit-tested by test-bench-parse.
  */
 #include <errno.h>
 #include <poll.h>
@@ -32,6 +40,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "tests/bench/bench-parse.h"
 #include "tests/lib/tu.h"
 
 #define NR_SEG 4 /* randread qd1, randwrite qd1, randread qd32, randwrite qd32 */
@@ -44,7 +53,9 @@ static const char *const seg_name[NR_SEG] = {"randread  qd=1 ", "randwrite qd=1 
 /* What one guest run gives back. */
 struct run {
 	double iops[NR_SEG];
-	long exits; /* io + mmio exits of vCPU0 (MPVMM_EXIT_STATS), -1 if not printed */
+	struct bench_exits exits;   /* summed over vCPUs; exits.vcpus 0 if not printed */
+	struct bench_ctx_delta ctx; /* the VMM's threads over the BENCH windows */
+	unsigned long ctx_ios;	    /* guest I/Os in those windows */
 };
 
 /* Called when the guest prints a line containing `at`, while it runs (e.g. RSS). */
@@ -52,6 +63,17 @@ struct probe {
 	const char *at;
 	void (*fn)(void *opaque);
 	void *opaque;
+};
+
+/* Reading one run's output: BENCH window starts, the context-switch snapshot. */
+struct reader {
+	struct run *r;
+	const struct probe *pr;
+	bool probed;
+	GPid pid; /* the VMM, whose threads' context switches are counted */
+	gint64 t0[NR_SEG];
+	GHashTable *ctx0;
+	bool passed; /* the guest's TAP summary said "0 failed" */
 };
 
 static int seg_index(const char *line)
@@ -66,31 +88,49 @@ static int seg_index(const char *line)
 	return (deep ? 2 : 0) + (write ? 1 : 0);
 }
 
+/* A BENCH end: the window's IOPS and the VMM's context switches during it. */
+static void window_end(struct reader *rd, int i, gint64 now, unsigned long n)
+{
+	GHashTable *ctx1;
+
+	if (rd->t0[i] && now > rd->t0[i])
+		rd->r->iops[i] = (double)n * 1e6 / (double)(now - rd->t0[i]);
+	ctx1 = rd->ctx0 ? bench_ctx_snapshot(rd->pid) : NULL;
+	if (ctx1) {
+		bench_ctx_diff(rd->ctx0, ctx1, &rd->r->ctx);
+		rd->r->ctx_ios += n;
+		g_hash_table_unref(ctx1);
+	}
+	g_clear_pointer(&rd->ctx0, g_hash_table_unref);
+}
+
 /* One complete line of guest output, timestamped at arrival. */
-static void on_line(const char *line, gint64 now, gint64 *t0, struct run *r, const struct probe *pr,
-		    bool *probed)
+static void on_line(struct reader *rd, const char *line, gint64 now)
 {
 	const char *n = strstr(line, " n=");
 	int i = seg_index(line);
 
-	if (pr && !*probed && strstr(line, pr->at)) {
-		pr->fn(pr->opaque);
-		*probed = true;
+	if (g_str_has_prefix(line, "# ") && strstr(line, " passed, 0 failed"))
+		rd->passed = true;
+	if (rd->pr && !rd->probed && strstr(line, rd->pr->at)) {
+		rd->pr->fn(rd->pr->opaque);
+		rd->probed = true;
 	}
 	if (i < 0 || !n)
 		return;
-	if (strstr(line, "BENCH start"))
-		t0[i] = now;
-	else if (strstr(line, "BENCH end") && t0[i] && now > t0[i])
-		r->iops[i] = strtod(n + 3, NULL) * 1e6 / (double)(now - t0[i]);
+	if (strstr(line, "BENCH start")) {
+		rd->t0[i] = now;
+		g_clear_pointer(&rd->ctx0, g_hash_table_unref);
+		rd->ctx0 = bench_ctx_snapshot(rd->pid);
+	} else if (strstr(line, "BENCH end")) {
+		window_end(rd, i, now, strtoul(n + 3, NULL, 10));
+	}
 }
 
 /* Read the guest's output to EOF, line by line. */
-static void read_lines(int fd, struct run *r, const struct probe *pr)
+static void read_lines(int fd, struct reader *rd)
 {
 	GString *buf = g_string_new(NULL);
-	gint64 t0[NR_SEG] = {0};
-	bool probed = false;
 	char chunk[4096];
 	ssize_t len;
 
@@ -107,39 +147,34 @@ static void read_lines(int fd, struct run *r, const struct probe *pr)
 		g_string_append_len(buf, chunk, len);
 		for (char *nl; (nl = memchr(buf->str, '\n', buf->len));) {
 			*nl = '\0';
-			on_line(buf->str, g_get_monotonic_time(), t0, r, pr, &probed);
+			on_line(rd, buf->str, g_get_monotonic_time());
 			g_string_erase(buf, 0, nl - buf->str + 1);
 		}
 	}
+	g_clear_pointer(&rd->ctx0, g_hash_table_unref);
 	g_string_free(buf, TRUE);
-}
-
-static long parse_exits(const char *err)
-{
-	const char *s = strstr(err, "exits to userspace (io ");
-	unsigned long io, mmio;
-
-	if (!s || sscanf(s, "exits to userspace (io %lu, mmio %lu)", &io, &mmio) != 2)
-		return -1;
-	return (long)(io + mmio);
 }
 
 /* Run a VM whose stdout is the guest's debugcon stream; the guest must pass. */
 static void bench_run(char **argv, const int *fds, unsigned nr, const struct probe *pr,
 		      struct run *r)
 {
+	struct reader rd = {.r = r, .pr = pr};
 	g_autofree char *err = NULL;
 	struct tu_proc p;
 	int status;
 
 	memset(r, 0, sizeof(*r));
 	tu_spawn(argv, fds, nr, true, &p);
-	read_lines(p.out_fd, r, pr);
+	rd.pid = p.pid;
+	read_lines(p.out_fd, &rd);
 	err = tu_slurp(p.err_fd);
 	status = tu_wait(&p, 60);
-	if (!WIFEXITED(status) || WEXITSTATUS(status) != 1)
-		g_error("%s: guest did not pass (status 0x%x)\n%s", argv[0], status, err);
-	r->exits = parse_exits(err);
+	/* Exit status 1 alone is no proof: QEMU also exits 1 when it cannot start. */
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 1 || !rd.passed)
+		g_error("%s: guest did not pass (status 0x%x%s)\n%s", argv[0], status,
+			rd.passed ? "" : ", no \"0 failed\" summary", err);
+	bench_parse_exits(err, &r->exits);
 	close(p.out_fd);
 	close(p.err_fd);
 }
@@ -160,50 +195,46 @@ static void bench_remote(char **remote, char **vmm, const struct probe *pr, stru
 		g_error("%s exited with status 0x%x", remote[0], status);
 }
 
-/* ---- (e) private RSS ---------------------------------------------------------- */
+/* ---- (d) private RSS ---------------------------------------------------------- */
 
 struct rss {
 	GPid pid;
-	long rollup_kb;	  /* Private_Clean + Private_Dirty of smaps_rollup */
-	long no_memfd_kb; /* the same over every mapping but the guest-RAM memfd */
+	long rollup_kb; /* Private_Clean + Private_Dirty of smaps_rollup, -1: not read */
+	long no_ram_kb; /* the same over every mapping but the guest-RAM memfd */
 };
 
-static long smaps_private(const char *path, bool skip_ram)
+/* The serving child and its reaper parent (the same process when unconfined). */
+struct rss_pair {
+	struct rss server, reaper;
+};
+
+static long smaps_private(GPid pid, const char *file, bool skip_ram)
 {
+	g_autofree char *path = g_strdup_printf("/proc/%d/%s", pid, file);
 	g_autofree char *text = NULL;
-	g_auto(GStrv) lines = NULL;
-	bool skip = false;
-	long kb = 0, v;
 
 	if (!g_file_get_contents(path, &text, NULL, NULL))
 		return -1;
-	lines = g_strsplit(text, "\n", -1);
-	for (unsigned i = 0; lines[i]; i++) {
-		const char *l = lines[i];
+	return bench_parse_private_kb(text, skip_ram);
+}
 
-		unsigned long lo, hi;
-
-		if (sscanf(l, "%lx-%lx ", &lo, &hi) == 2) /* a mapping's header line */
-			skip = skip_ram && strstr(l, "/memfd:mpvmm-ram") != NULL;
-		if (!skip && (sscanf(l, "Private_Clean: %ld kB", &v) == 1 ||
-			      sscanf(l, "Private_Dirty: %ld kB", &v) == 1))
-			kb += v;
-	}
-	return kb;
+static void rss_sample(struct rss *m)
+{
+	m->rollup_kb = smaps_private(m->pid, "smaps_rollup", false);
+	m->no_ram_kb = smaps_private(m->pid, "smaps", true);
 }
 
 static void rss_probe(void *opaque)
 {
-	struct rss *m = opaque;
-	g_autofree char *rollup = g_strdup_printf("/proc/%d/smaps_rollup", m->pid);
-	g_autofree char *smaps = g_strdup_printf("/proc/%d/smaps", m->pid);
+	struct rss_pair *m = opaque;
 
-	m->rollup_kb = smaps_private(rollup, false);
-	m->no_memfd_kb = smaps_private(smaps, true);
+	rss_sample(&m->server);
+	if (m->reaper.pid != m->server.pid)
+		rss_sample(&m->reaper);
 }
 
 /* Like bench_remote, sampling the remote's RSS when the guest prints `at`. */
-static void rss_remote(char **remote, char **vmm, const char *at, struct rss *m)
+static void rss_remote(char **remote, char **vmm, const char *at, struct rss_pair *m)
 {
 	struct probe pr = {.at = at, .fn = rss_probe, .opaque = m};
 	struct tu_proc rp;
@@ -213,8 +244,10 @@ static void rss_remote(char **remote, char **vmm, const char *at, struct rss *m)
 	tu_socketpair(sv);
 	tu_spawn(remote, &sv[1], 1, false, &rp);
 	close(sv[1]);
-	m->pid = tu_server_pid(rp.pid); /* the sandboxed server, not its reaper */
-	m->rollup_kb = m->no_memfd_kb = -1;
+	m->reaper.pid = rp.pid;
+	m->server.pid = tu_server_pid(rp.pid);
+	m->server.rollup_kb = m->server.no_ram_kb = -1;
+	m->reaper.rollup_kb = m->reaper.no_ram_kb = -1;
 	bench_run(vmm, &sv[0], 1, &pr, &r);
 	close(sv[0]);
 	tu_wait(&rp, 10);
@@ -229,14 +262,37 @@ static int cmp_double(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
-static double median_seg(const struct run *runs, unsigned n, int seg)
+static double median(double *v, unsigned n)
+{
+	qsort(v, n, sizeof(*v), cmp_double);
+	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+static double median_iops(const struct run *runs, unsigned n, int seg)
 {
 	double v[MAX_ROUNDS];
 
 	for (unsigned i = 0; i < n; i++)
-		v[i] = seg < 0 ? (double)runs[i].exits : runs[i].iops[seg];
-	qsort(v, n, sizeof(*v), cmp_double);
-	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+		v[i] = runs[i].iops[seg];
+	return median(v, n);
+}
+
+/* Context switches per guest I/O in the BENCH windows: all threads, vCPU, other. */
+enum { CTX_ALL, CTX_VCPU, CTX_OTHER };
+
+static double median_ctx(const struct run *runs, unsigned n, int which)
+{
+	double v[MAX_ROUNDS];
+
+	for (unsigned i = 0; i < n; i++) {
+		const struct bench_ctx_delta *d = &runs[i].ctx;
+		unsigned long c = which == CTX_VCPU    ? d->vcpu
+				  : which == CTX_OTHER ? d->other
+						       : d->vcpu + d->other;
+
+		v[i] = runs[i].ctx_ios ? (double)c / (double)runs[i].ctx_ios : -1;
+	}
+	return median(v, n);
 }
 
 static void print_round(unsigned r, const struct run *rem, const struct run *loc,
@@ -252,35 +308,87 @@ static void print_round(unsigned r, const struct run *rem, const struct run *loc
 static void print_iops(const struct run *rem, const struct run *loc, const struct run *q,
 		       unsigned n)
 {
-	printf("%-16s %12s %12s %12s %14s %12s\n", "4 KiB, medians", "(a) remote", "(b) in-VMM",
-	       "(c) QEMU 7.2", "remote/in-VMM", "remote/QEMU");
+	printf("%-16s %10s %10s %16s %12s %14s\n", "4 KiB, medians", "remote", "in-VMM",
+	       "(a) remote/in-VMM", "QEMU 7.2", "(b) remote/QEMU");
 	for (int s = 0; s < NR_SEG; s++) {
-		double a = median_seg(rem, n, s), b = median_seg(loc, n, s);
-		double c = q ? median_seg(q, n, s) : 0;
+		double a = median_iops(rem, n, s), b = median_iops(loc, n, s);
+		double c = q ? median_iops(q, n, s) : 0;
 
-		printf("%-16s %12.0f %12.0f %12.0f %14.2f %12.2f\n", seg_name[s], a, b, c,
-		       b > 0 ? a / b : 0, c > 0 ? a / c : 0);
+		printf("%-16s %10.0f %10.0f %16.2f %12.0f %14.2f\n", seg_name[s], a, b,
+		       b > 0 ? a / b : 0, c, c > 0 ? a / c : 0);
 	}
-	printf("ratio remote/in-VMM: target >= 0.9 (IOPS from host timestamps of the BENCH "
-	       "lines)\n");
+	printf("(a) remote vs in-VMM IOPS ratio: target >= 0.9; (b) QEMU 7.2's virtio-blk-pci, "
+	       "same guest ELF%s (IOPS from host timestamps of the BENCH lines)\n",
+	       q ? "" : ": qemu-system-x86_64 not found, not measured");
 }
 
-static void print_wakeups(const char *what, long exits_n, long exits_2n, unsigned long ios)
+/* split: the VMM names its vCPU threads "vcpu<i>" (mpvmm does; QEMU does not). */
+static void print_ctx_one(const char *what, const struct run *runs, unsigned n, bool split)
 {
-	if (exits_n < 0 || exits_2n < 0) {
-		printf("(d) %-8s no MPVMM_EXIT_STATS line; not measured\n", what);
+	double all = median_ctx(runs, n, CTX_ALL);
+	unsigned gone = 0;
+
+	for (unsigned i = 0; i < n; i++)
+		gone += runs[i].ctx.gone;
+
+	if (all < 0) {
+		printf("(c) %-8s no BENCH window sampled; not measured\n", what);
 		return;
 	}
-	printf("(d) %-8s exits bench=N %ld, bench=2N %ld: %.3f VMM wake-ups per guest I/O%s\n",
-	       what, exits_n, exits_2n, (double)(exits_2n - exits_n) / (double)ios,
-	       strcmp(what, "remote") == 0 ? " (target 0)" : "");
+	printf("(c) %-8s %.3f wake-ups per guest I/O", what, all);
+	if (split)
+		printf(" (vCPU threads %.3f, other threads %.3f)", median_ctx(runs, n, CTX_VCPU),
+		       median_ctx(runs, n, CTX_OTHER));
+	printf("%s\n", gone ? " [threads that exited inside a window are not counted]" : "");
 }
 
-static void print_rss(const char *what, const struct rss *m)
+/* (c) for one table: the VMM's context switches in the BENCH windows. */
+static void print_ctx(const struct run *rem, const struct run *loc, const struct run *q, unsigned n)
 {
-	printf("(e) %-14s private RSS %6.2f MiB (smaps_rollup), %6.2f MiB without the "
-	       "guest-RAM memfd (target <= 4 MiB)\n",
-	       what, m->rollup_kb / 1024.0, m->no_memfd_kb / 1024.0);
+	printf("(c) VMM userspace wake-ups per guest I/O in steady state (target 0): context "
+	       "switches of every thread of the VMM process over the BENCH windows / I/Os\n");
+	print_ctx_one("remote", rem, n, true);
+	print_ctx_one("in-VMM", loc, n, true);
+	if (q)
+		print_ctx_one("QEMU", q, n, false); /* for comparison: all of QEMU's threads */
+}
+
+/* (c), second column: exits to userspace per guest I/O, all vCPUs, 2N minus N. */
+static void print_exits(const char *what, const struct run *n1, const struct run *n2,
+			unsigned long ios)
+{
+	if (!n1->exits.vcpus || !n2->exits.vcpus) {
+		printf("(c) %-8s no MPVMM_EXIT_STATS line; exits not measured\n", what);
+		return;
+	}
+	printf("(c) %-8s exits to userspace (all %u vCPUs) bench=N %lu, bench=2N %lu: %.3f "
+	       "exits per guest I/O (io %.3f, mmio %.3f)\n",
+	       what, n2->exits.vcpus, n1->exits.total, n2->exits.total,
+	       ((double)n2->exits.total - (double)n1->exits.total) / (double)ios,
+	       ((double)n2->exits.io - (double)n1->exits.io) / (double)ios,
+	       ((double)n2->exits.mmio - (double)n1->exits.mmio) / (double)ios);
+}
+
+static void print_rss_one(const char *what, const char *role, const struct rss *m)
+{
+	if (m->rollup_kb < 0 || m->no_ram_kb < 0) {
+		printf("(d) %-14s %-8s pid %d: smaps not readable; not measured\n", what, role,
+		       m->pid);
+		return;
+	}
+	printf("(d) %-14s %-8s pid %d: private RSS %6.2f MiB without the guest-RAM memfd "
+	       "(target <= 4 MiB), %6.2f MiB with it\n",
+	       what, role, m->pid, m->no_ram_kb / 1024.0, m->rollup_kb / 1024.0);
+}
+
+static void print_rss(const char *what, const struct rss_pair *m)
+{
+	if (m->server.pid == m->reaper.pid) {
+		print_rss_one(what, "(unconfined: one process)", &m->server);
+		return;
+	}
+	print_rss_one(what, "server", &m->server);
+	print_rss_one(what, "reaper", &m->reaper);
 }
 
 /* ---- main ------------------------------------------------------------------- */
@@ -323,16 +431,19 @@ static void cfg_init(struct cfg *c, int argc, char **argv)
 
 static void bench_rss(const struct cfg *c)
 {
-	char *storage[] = {(char *)tu_bin("MPVMM_STORAGE"), "-blockdev", c->blockdev, "-device",
-			   "virtio-blk,id=vd0,drive=d0,socket=3", NULL};
-	char *blk_vmm[] = {VMM_ARGS(c->elf, c->append), "-device",
-			   "pci-proxy-dev,id=vd0,socket=3", NULL};
+	char *storage[] = {
+		(char *)tu_bin("MPVMM_STORAGE"),       "-blockdev", c->blockdev, "-device",
+		"virtio-blk,id=vd0,drive=d0,socket=3", NULL};
+	char *blk_vmm[] = {VMM_ARGS(c->elf, c->append), "-device", "pci-proxy-dev,id=vd0,socket=3",
+			   NULL};
 	char *misc[] = {(char *)tu_bin("MPVMM_MISC"), "-device", "virtio-rng,id=r0,socket=3", NULL};
 	g_autofree char *rng_elf = tu_guest("virtio-rng");
 	char *rng_vmm[] = {VMM_ARGS(rng_elf, "rounds=40"), "-device",
 			   "pci-proxy-dev,id=r0,socket=3", NULL};
-	struct rss ms, mm;
+	struct rss_pair ms, mm;
 
+	printf("(d) private RSS of each remote process (Private_Clean + Private_Dirty), sampled "
+	       "while a guest drives it\n");
 	rss_remote(storage, blk_vmm, "BENCH start rw=randwrite qd=32", &ms);
 	print_rss("mpvmm-storage", &ms);
 	rss_remote(misc, rng_vmm, "ok 3 ", &mm);
@@ -349,8 +460,9 @@ static void cfg_set_opts(struct cfg *c, const char *opts)
 
 static void run_remote(const struct cfg *c, bool twice, struct run *r)
 {
-	char *storage[] = {(char *)tu_bin("MPVMM_STORAGE"), "-blockdev", c->blockdev, "-device",
-			   "virtio-blk,id=vd0,drive=d0,socket=3", NULL};
+	char *storage[] = {
+		(char *)tu_bin("MPVMM_STORAGE"),       "-blockdev", c->blockdev, "-device",
+		"virtio-blk,id=vd0,drive=d0,socket=3", NULL};
 	char *vmm[] = {VMM_ARGS(c->elf, twice ? c->append2 : c->append), "-device",
 		       "pci-proxy-dev,id=vd0,socket=3", NULL};
 
@@ -359,19 +471,43 @@ static void run_remote(const struct cfg *c, bool twice, struct run *r)
 
 static void run_local(const struct cfg *c, bool twice, struct run *r)
 {
-	char *vmm[] = {VMM_ARGS(c->elf, twice ? c->append2 : c->append), "-blockdev", c->blockdev,
-		       "-device", "virtio-blk,id=vd0,drive=d0", NULL};
+	char *vmm[] = {VMM_ARGS(c->elf, twice ? c->append2 : c->append),
+		       "-blockdev",
+		       c->blockdev,
+		       "-device",
+		       "virtio-blk,id=vd0,drive=d0",
+		       NULL};
 
 	bench_run(vmm, NULL, 0, NULL, r);
 }
 
 static void run_qemu(const struct cfg *c, char *qemu_bin, struct run *r)
 {
-	char *qemu[] = {qemu_bin, "-accel", "kvm", "-M", "pc", "-m", "128", "-kernel", c->elf,
-			"-append", c->append, "-drive", c->qdrive, "-device",
-			"virtio-blk-pci,drive=d0,disable-legacy=on", "-device",
-			"isa-debug-exit,iobase=0xf4,iosize=4", "-display", "none", "-serial",
-			"none", "-debugcon", "stdio", "-no-reboot", NULL};
+	char *qemu[] = {qemu_bin,
+			"-accel",
+			"kvm",
+			"-M",
+			"pc",
+			"-m",
+			"128",
+			"-kernel",
+			c->elf,
+			"-append",
+			c->append,
+			"-drive",
+			c->qdrive,
+			"-device",
+			"virtio-blk-pci,drive=d0,disable-legacy=on",
+			"-device",
+			"isa-debug-exit,iobase=0xf4,iosize=4",
+			"-display",
+			"none",
+			"-serial",
+			"none",
+			"-debugcon",
+			"stdio",
+			"-no-reboot",
+			NULL};
 
 	bench_run(qemu, NULL, 0, NULL, r);
 }
@@ -392,11 +528,31 @@ static void bench_iops(struct cfg *c, const char *opts, char *qemu_bin, struct r
 		print_round(r, &rem[r], &loc[r], qemu_bin ? &q[r] : NULL);
 	}
 	print_iops(rem, loc, qemu_bin ? q : NULL, c->rounds);
+	print_ctx(rem, loc, qemu_bin ? q : NULL, c->rounds);
+}
+
+/* The median exit counts of the rounds' bench=N runs. */
+static struct run median_exits(const struct run *runs, unsigned n)
+{
+	double t[MAX_ROUNDS], io[MAX_ROUNDS], mmio[MAX_ROUNDS];
+	struct run m = {.exits.vcpus = runs[0].exits.vcpus};
+
+	for (unsigned i = 0; i < n; i++) {
+		t[i] = (double)runs[i].exits.total;
+		io[i] = (double)runs[i].exits.io;
+		mmio[i] = (double)runs[i].exits.mmio;
+		if (!runs[i].exits.vcpus)
+			m.exits.vcpus = 0;
+	}
+	m.exits.total = (unsigned long)median(t, n);
+	m.exits.io = (unsigned long)median(io, n);
+	m.exits.mmio = (unsigned long)median(mmio, n);
+	return m;
 }
 
 int main(int argc, char **argv)
 {
-	struct run rem[MAX_ROUNDS], loc[MAX_ROUNDS], rem2, loc2;
+	struct run rem[MAX_ROUNDS], loc[MAX_ROUNDS], rem2, loc2, rem1, loc1;
 	const char *opts = argc > 3 ? argv[3] : "wait=spin";
 	char *qemu_bin;
 	struct cfg c;
@@ -418,8 +574,11 @@ int main(int argc, char **argv)
 	printf("\n");
 	run_remote(&c, true, &rem2);
 	run_local(&c, true, &loc2);
-	print_wakeups("remote", (long)median_seg(rem, c.rounds, -1), rem2.exits, 4 * c.n);
-	print_wakeups("in-VMM", (long)median_seg(loc, c.rounds, -1), loc2.exits, 4 * c.n);
+	rem1 = median_exits(rem, c.rounds);
+	loc1 = median_exits(loc, c.rounds);
+	print_exits("remote", &rem1, &rem2, 4 * c.n);
+	print_exits("in-VMM", &loc1, &loc2, 4 * c.n);
+	printf("\n");
 	bench_rss(&c);
 	unlink(c.img);
 	return 0;
