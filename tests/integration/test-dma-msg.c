@@ -245,7 +245,10 @@ static void test_blk_fd_control(void)
 	run_clear(&r);
 }
 
-/* Polling mode with INTx: no MSI-X, the rings read back by message as the guest spins. */
+/*
+ * Polling mode without MSI-X (the guest asks for no interrupt at all), the rings read
+ * back by message as the guest spins.
+ */
 static void test_blk_poll(void)
 {
 	struct run r;
@@ -276,7 +279,7 @@ int main(int argc, char **argv)
 	g_test_init(&argc, &argv, NULL);
 	g_test_add_func("/dma-msg/virtio-blk/message", test_blk);
 	g_test_add_func("/dma-msg/virtio-blk/fd-control", test_blk_fd_control);
-	g_test_add_func("/dma-msg/virtio-blk/poll-intx", test_blk_poll);
+	g_test_add_func("/dma-msg/virtio-blk/poll-no-msix", test_blk_poll);
 	g_test_add_func("/dma-msg/virtio-rng/message", test_rng);
 	return g_test_run();
 }
