@@ -190,6 +190,10 @@ int demo_finish(struct demo *d, int status)
 	       DEMO_ID, d->remote_path, d->remote_pid,
 	       WIFEXITED(rstatus) ? "status" : "signal",
 	       WIFEXITED(rstatus) ? WEXITSTATUS(rstatus) : WTERMSIG(rstatus));
+	/* Say plainly why, where the guest could never have run. */
+	if (status != 1 && access("/dev/kvm", R_OK | W_OK) < 0)
+		printf("mpvmm demo: the guest never ran: /dev/kvm cannot be opened here (%s), "
+		       "and mpvmm needs KVM.\n", g_strerror(errno));
 	if (d->guest_fd >= 0)
 		close(d->guest_fd);
 	g_free(d->remote_path);
