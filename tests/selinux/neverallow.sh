@@ -51,7 +51,8 @@ variant exec "corecmd_exec_bin(mpvmm_storage_t)" "mpvmm_storage_t bin_t:file"
 variant execmem "allow mpvmm_misc_t self:process execmem;" "mpvmm_misc_t mpvmm_misc_t:process"
 variant capability "allow mpvmm_misc_t self:capability setuid;" \
 	"mpvmm_misc_t mpvmm_misc_t:capability"
-variant cap_userns "allow mpvmm_storage_t self:cap_userns sys_admin;" \
+# in its own user namespace, anything beyond the namespace layer's sys_admin and setpcap
+variant cap_userns "allow mpvmm_storage_t self:cap_userns setuid;" \
 	"mpvmm_storage_t mpvmm_storage_t:cap_userns"
 variant transition \
 	"domain_auto_transition_pattern(mpvmm_storage_t, mpvmm_misc_exec_t, mpvmm_misc_t)" \
@@ -59,6 +60,7 @@ variant transition \
 variant net-image "allow mpvmm_net_t mpvmm_image_t:file read;" "mpvmm_net_t mpvmm_image_t:file"
 variant storage-tun "corenet_rw_tun_tap_dev(mpvmm_storage_t)" \
 	"mpvmm_storage_t tun_tap_device_t:chr_file"
+variant kernel-write "allow mpvmm_t mpvmm_kernel_t:file write;" "mpvmm_t mpvmm_kernel_t:file"
 
 # All of them, with neverallow checking off: the rule checks must catch them.
 mkdir -p "$work/all/src"

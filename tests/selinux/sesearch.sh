@@ -26,6 +26,8 @@ sesearch -T -s mpvmm_domain "$policy" >"$tmp/type_trans"
 names() { seinfo -t "$1" -x "$policy" | sed -n 's/^ *type //p' | tr -d ',;' | tr ' ' '\n'; }
 names mpvmm_image_t >"$tmp/image_names"
 names tun_tap_device_t >"$tmp/tun_names"
+names mpvmm_sandbox_root_t >"$tmp/sandbox_root_names"
+names mpvmm_kernel_t >"$tmp/kernel_names"
 for c in misc storage net; do names mpvmm_${c}_t; done | sort -u >"$tmp/class_names"
 
 # rules DOMAIN CLASSES [PERMS] [TARGET-NAMES-FILE]: the rules of DOMAIN on any of CLASSES
@@ -76,6 +78,12 @@ some()
 classes="mpvmm_misc_t mpvmm_storage_t mpvmm_net_t"
 inet="tcp_socket|udp_socket|rawip_socket|icmp_socket|sctp_socket|packet_socket"
 caps="capability|capability2|cap_userns|cap2_userns"
+# cap_userns permissions other than the namespace layer's sys_admin and setpcap
+other_userns="chown|dac_override|dac_read_search|fowner|fsetid|kill|setgid|setuid"
+other_userns="$other_userns|linux_immutable|net_bind_service|net_broadcast|net_admin|net_raw"
+other_userns="$other_userns|ipc_lock|ipc_owner|sys_module|sys_rawio|sys_chroot|sys_ptrace"
+other_userns="$other_userns|sys_pacct|sys_boot|sys_nice|sys_resource|sys_time|sys_tty_config"
+other_userns="$other_userns|mknod|lease|audit_write|audit_control|setfcap"
 
 # Denials.  Debian's base lets every domain's sockets receive packets from labeled peers
 # (recvfrom on another domain); a class process has no inet socket of its own.
@@ -84,7 +92,15 @@ none "class domains: no inet permission but recvfrom" "$classes" "$inet" \
 none "class domains: create no socket file" "$classes" sock_file create
 none "mpvmm_t: connects to no class process's socket" mpvmm_t unix_stream_socket connectto \
 	"$tmp/class_names"
-none "class domains: no capability in any namespace" "$classes" "$caps"
+none "class domains: no capability in the initial user namespace" "$classes" \
+	"capability|capability2"
+none "class domains: no cap2_userns" "$classes" cap2_userns
+none "class domains: in their own user namespace nothing but sys_admin and setpcap" \
+	"$classes" cap_userns "$other_userns"
+none "class domains: no filesystem relabel or quota change" "$classes" filesystem \
+	"relabelfrom|relabelto|quotamod"
+none "class domains: write nothing in their sandbox's root" "$classes" dir \
+	"write|add_name|remove_name|create|setattr" "$tmp/sandbox_root_names"
 none "mpvmm_t: no capability either" mpvmm_t "$caps"
 none "class domains: no execute_no_trans" "$classes" file execute_no_trans
 none "class domains: no process transition" "$classes" process "transition|dyntransition"
@@ -92,6 +108,10 @@ none "class domains: no execmem, execstack, execheap" "$classes" process \
 	"execmem|execstack|execheap"
 none "class domains: no setexec, setcurrent, ptrace" "$classes" process \
 	"setexec|setcurrent|ptrace"
+none "mpvmm_t: never executes or relabels an image" mpvmm_t file \
+	"execute|execute_no_trans|entrypoint|relabelfrom|relabelto" "$tmp/image_names"
+none "mpvmm_t: kernels are read-only" mpvmm_t file "write|append|setattr|relabelfrom|relabelto" \
+	"$tmp/kernel_names"
 none "net: no access to images" mpvmm_net_t "[a-z_]+" "[a-z_0-9]+" "$tmp/image_names"
 none "misc: no access to images" mpvmm_misc_t "[a-z_]+" "[a-z_0-9]+" "$tmp/image_names"
 none "storage: no access to tun devices" mpvmm_storage_t "[a-z_]+" "[a-z_0-9]+" "$tmp/tun_names"
@@ -124,6 +144,9 @@ done
 
 # What each domain needs.
 some "storage reads and writes images" "mpvmm_image_t:file .*read.*write" mpvmm_storage_t
+some "mpvmm_t reads and writes images (a -blockdev it opens itself)" \
+	"mpvmm_image_t:file .*lock.*open.*read.*write" mpvmm_t
+some "mpvmm_t reads kernels" "mpvmm_kernel_t:file .*read" mpvmm_t
 some "classes use the VMM's sockets" "mpvmm_t:unix_stream_socket .*read.*write" mpvmm_misc_t
 some "classes map guest RAM" "mpvmm_tmpfs_t:file .*map.*read.*write" mpvmm_storage_t
 some "classes use fds from the VMM" "mpvmm_t:fd use" mpvmm_net_t
@@ -132,6 +155,20 @@ some "net reads and writes tun devices" "tun_tap_device_t:chr_file .*read.*write
 some "mpvmm_t uses /dev/kvm" "kvm_device_t:chr_file .*ioctl.*read.*write" mpvmm_t
 some "mpvmm_t's memfds are mpvmm_tmpfs_t" "type_transition mpvmm_t tmpfs_t:file mpvmm_tmpfs_t" \
 	type_trans
+# The sandbox's namespace layer, in the process's own user namespace and mount namespace.
+for c in misc storage net; do
+	d=mpvmm_${c}_t
+	some "$d: cap_userns sys_admin and setpcap on itself" \
+		"^allow $d $d:cap_userns \{ setpcap sys_admin \};" $d
+	some "$d: capset (process setcap)" "$d:process .*setcap" $d
+	some "$d: mounts a tmpfs and remounts it" "tmpfs_t:filesystem \{ mount remount \}" $d
+	some "$d: detaches the old root (filesystem unmount)" "fs_t:filesystem unmount" $d
+	some "$d: mounton / (made private)" "root_t:dir mounton" $d
+	some "$d: mounton /tmp" "tmp_t:dir mounton" $d
+	some "$d: its sandbox root is mpvmm_sandbox_root_t" \
+		"type_transition $d tmpfs_t:dir mpvmm_sandbox_root_t" type_trans
+	some "$d: searches its sandbox root" "mpvmm_sandbox_root_t:dir \{ getattr search \}" $d
+done
 some "mpvmm_t may start storage (VMM-launched)" "mpvmm_storage_t:process .*transition" mpvmm_t
 out=$(sesearch -A -s unconfined_t -t mpvmm_t -c process -p transition "$policy")
 if echo "$out" | grep -q transition; then

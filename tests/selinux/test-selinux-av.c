@@ -5,7 +5,9 @@
  * server, in this process: the same type enforcement, RBAC and MLS/MCS constraint
  * evaluation the kernel does, for a source and a target context.  It proves that MCS
  * separates VMs (s0:c1,c2 against s0:c3,c4 is denied by a constraint while the same
- * pair is allowed) and that TE separates classes.  It does not need an SELinux kernel
+ * pair is allowed), that TE separates classes, and that the sandbox's namespace layer
+ * gets what it needs in the process's own user namespace and nothing in the initial
+ * one (docs/security.md).  It does not need an SELinux kernel
  * and loads nothing into one.  The policy's path comes from $MPVMM_SELINUX_POLICY.
  */
 #include <errno.h>
@@ -89,15 +91,24 @@ static void test_mcs_image(void)
 	assert_mcs("mpvmm_storage_t", "mpvmm_image_t", "file", "read");
 	assert_mcs("mpvmm_storage_t", "mpvmm_image_t", "file", "write");
 	assert_mcs("mpvmm_storage_t", "mpvmm_image_t", "file", "open");
+	/* mpvmm opens a VMM-launched or in-process device's -blockdev O_RDWR itself */
+	assert_mcs("mpvmm_t", "mpvmm_image_t", "file", "open");
+	assert_mcs("mpvmm_t", "mpvmm_image_t", "file", "read");
+	assert_mcs("mpvmm_t", "mpvmm_image_t", "file", "write");
+	assert_mcs("mpvmm_t", "mpvmm_image_t", "file", "lock");
+	/* MCS does not constrain getattr (a stat by path); open, read and write it does */
+	g_assert_true(check("mpvmm_t", VM1, "mpvmm_image_t", VM1, "file", "getattr").allowed);
 }
 
-/* A kernel labeled mpvmm_image_t:s0 (no categories) is readable by every VM's mpvmm. */
+/* A kernel labeled mpvmm_kernel_t:s0 (no categories) is readable by every VM's mpvmm. */
 static void test_mcs_shared_kernel(void)
 {
-	g_assert_true(check("mpvmm_t", VM1, "mpvmm_image_t", "s0", "file", "read").allowed);
-	g_assert_true(check("mpvmm_t", VM2, "mpvmm_image_t", "s0", "file", "read").allowed);
+	g_assert_true(check("mpvmm_t", VM1, "mpvmm_kernel_t", "s0", "file", "read").allowed);
+	g_assert_true(check("mpvmm_t", VM2, "mpvmm_kernel_t", "s0", "file", "read").allowed);
 	/* but not writable by TE, whatever the level */
-	g_assert_false(check("mpvmm_t", VM1, "mpvmm_image_t", VM1, "file", "write").allowed);
+	g_assert_false(check("mpvmm_t", VM1, "mpvmm_kernel_t", "s0", "file", "write").allowed);
+	g_assert_false(check("mpvmm_t", VM1, "mpvmm_kernel_t", VM1, "file", "write").allowed);
+	g_assert_false(check("mpvmm_t", VM1, "mpvmm_kernel_t", VM1, "file", "append").allowed);
 }
 
 static void test_mcs_socket(void)
@@ -131,7 +142,20 @@ static void test_te_classes(void)
 		{"mpvmm_storage_t", "tun_tap_device_t", "chr_file", "read"},
 		{"mpvmm_storage_t", "mpvmm_storage_t", "tcp_socket", "create"},
 		{"mpvmm_misc_t", "mpvmm_misc_t", "capability", "setuid"},
-		{"mpvmm_storage_t", "mpvmm_storage_t", "cap_userns", "sys_admin"},
+		{"mpvmm_storage_t", "mpvmm_storage_t", "capability", "sys_admin"},
+		{"mpvmm_net_t", "mpvmm_net_t", "capability", "setpcap"},
+		{"mpvmm_misc_t", "mpvmm_misc_t", "capability2", "bpf"},
+		{"mpvmm_storage_t", "mpvmm_storage_t", "cap_userns", "setuid"},
+		{"mpvmm_net_t", "mpvmm_net_t", "cap_userns", "net_admin"},
+		{"mpvmm_misc_t", "mpvmm_misc_t", "cap_userns", "dac_override"},
+		{"mpvmm_storage_t", "mpvmm_storage_t", "cap2_userns", "bpf"},
+		{"mpvmm_storage_t", "tmpfs_t", "filesystem", "unmount"},
+		{"mpvmm_net_t", "fs_t", "filesystem", "mount"},
+		{"mpvmm_misc_t", "proc_t", "filesystem", "mount"},
+		{"mpvmm_storage_t", "mpvmm_sandbox_root_t", "dir", "write"},
+		{"mpvmm_t", "mpvmm_t", "cap_userns", "sys_admin"},
+		{"mpvmm_t", "mpvmm_image_t", "file", "execute"},
+		{"mpvmm_t", "mpvmm_image_t", "file", "relabelto"},
 		{"mpvmm_misc_t", "mpvmm_misc_t", "process", "execmem"},
 		{"mpvmm_storage_t", "mpvmm_t", "process", "transition"},
 		{"mpvmm_misc_t", "bin_t", "file", "execute_no_trans"},
@@ -155,6 +179,36 @@ static void test_te_classes(void)
 		check("mpvmm_misc_t", VM1, "urandom_device_t", "s0", "chr_file", "read").allowed);
 }
 
+/*
+ * The sandbox's namespace layer (remote/sandbox_ns.c) under the policy: capabilities in
+ * the process's own user namespace (cap_userns) and the mounts of its own empty root.
+ * Host objects (root_t, tmp_t, the superblocks) carry no categories.
+ */
+static void test_te_sandbox(void)
+{
+	const char *const classes[] = {"mpvmm_misc_t", "mpvmm_storage_t", "mpvmm_net_t"};
+	const char *const allowed[][4] = {
+		{"self", VM1, "cap_userns", "sys_admin"}, /* unshare, uid_map, mount, pivot_root */
+		{"self", VM1, "cap_userns", "setpcap"},	  /* PR_CAPBSET_DROP */
+		{"self", VM1, "process", "setcap"},	  /* capset: clearing its sets */
+		{"root_t", "s0", "dir", "mounton"},	  /* mount --make-rprivate / */
+		{"tmp_t", "s0", "dir", "mounton"},	  /* the tmpfs on /tmp */
+		{"tmpfs_t", "s0", "filesystem", "mount"},
+		{"tmpfs_t", "s0", "filesystem", "remount"},	/* read-only */
+		{"fs_t", "s0", "filesystem", "unmount"},	/* detach the old root */
+		{"mpvmm_sandbox_root_t", VM1, "dir", "search"}, /* chdir, pivot_root */
+	};
+
+	for (size_t c = 0; c < G_N_ELEMENTS(classes); c++) {
+		for (size_t i = 0; i < G_N_ELEMENTS(allowed); i++) {
+			const char *const *a = allowed[i];
+			const char *t = strcmp(a[0], "self") ? a[0] : classes[c];
+
+			g_assert_true(check(classes[c], VM1, t, a[1], a[2], a[3]).allowed);
+		}
+	}
+}
+
 int main(int argc, char **argv)
 {
 	const char *path = getenv("MPVMM_SELINUX_POLICY");
@@ -176,5 +230,6 @@ int main(int argc, char **argv)
 	g_test_add_func("/selinux/mcs/tmpfs", test_mcs_tmpfs);
 	g_test_add_func("/selinux/mcs/process", test_mcs_process);
 	g_test_add_func("/selinux/te/classes", test_te_classes);
+	g_test_add_func("/selinux/te/sandbox", test_te_sandbox);
 	return g_test_run();
 }
