@@ -33,6 +33,7 @@ struct hotplug_port {
 	struct rootport *rp;
 	GSource *timeout; /* device_del waiting for the guest, else NULL */
 	char *rid;	  /* the class process that made the plugged device, or NULL */
+	uint64_t bar_size[PCIFN_NUM_BARS]; /* the plugged device's, for query-pci */
 };
 
 struct hotplug {
@@ -264,12 +265,31 @@ int hotplug_add(struct hotplug *hp, const char *bus, const char *id, const char 
 	ret = hotplug_connect(p, id, sock, &fn, err);
 	if (ret < 0)
 		return ret;
-	ret = rootport_plug(p->rp, fn); /* the port is empty: checked on this thread */
+	qmp_pci_size_fn(fn, p->bar_size); /* now, while the guest cannot see it */
+	ret = rootport_plug(p->rp, fn);	  /* the port is empty: checked on this thread */
 	if (ret < 0)
 		return qmp_error_set(err, ret, QMP_ERROR_GENERIC, "device_add id=%s: %s", id,
 				     g_strerror(-ret));
 	p->rid = g_strdup(rid);
 	return 0;
+}
+
+const char *hotplug_child_info(struct hotplug *hp, struct rootport *rp,
+			       uint64_t size[PCIFN_NUM_BARS])
+{
+	for (unsigned i = 0; i < hp->m->nr_rp; i++) {
+		const char *id;
+
+		if (hp->port[i].rp != rp)
+			continue;
+		id = rootport_child(rp, NULL);
+		if (id) {
+			memcpy(size, hp->port[i].bar_size, sizeof(hp->port[i].bar_size));
+			return id;
+		}
+	}
+	memset(size, 0, PCIFN_NUM_BARS * sizeof(size[0]));
+	return NULL;
 }
 
 /* A connected socket to a listening remote at path. */

@@ -4,17 +4,20 @@
  * functions with their IDs, class, interrupt pin and line, BARs (type, address, size,
  * prefetch, 64-bit), qdev_id, and for a PCI-to-PCI bridge its bus numbers, windows and
  * the functions behind it.  Everything is read through config cycles (pcihost), the
- * way a guest sees it.  BAR sizes cannot be read without writing the BARs, which a
- * running guest must not see, so qmp_pci_probe() sizes bus 0's BARs once, as firmware
- * does, before the vCPUs first run; functions behind bridges (hot-plugged later) are
- * listed without regions.  Not a PCI model: pcihost.c and proxy/ are.
+ * way a guest sees it, except BAR sizes: sizing a BAR means writing it, which a running
+ * guest must not see.  So qmp_pci_probe() sizes bus 0's BARs once, as firmware does,
+ * before the vCPUs first run, and qmp_pci_size_fn() sizes a hot-plugged function's
+ * before it is plugged (hotplug.c keeps them with its root port).  The ids are the
+ * -device ids of bus-0 functions and root ports, and the device_add id of the device
+ * in a root port's slot.  Not a PCI model: pcihost.c and proxy/ are.
  */
 #include <errno.h>
+#include <string.h>
 
 #include "vmm/vmm.h"
 
 #define QMP_PCI_FNS 8
-#define QMP_PCI_BARS 6
+#define QMP_PCI_BARS PCIFN_NUM_BARS
 
 struct qmp_pci {
 	uint64_t size[PCIHOST_SLOTS][QMP_PCI_FNS][QMP_PCI_BARS]; /* 0: none */
@@ -37,9 +40,10 @@ static unsigned qmp_pci_nr_fns(struct machine *m, unsigned bus, unsigned dev)
 	return (qmp_cfg(m, bus, dev, 0, 0x0e, 1) & 0x80) ? QMP_PCI_FNS : 1;
 }
 
-static unsigned qmp_pci_nr_bars(struct machine *m, unsigned bus, unsigned dev, unsigned fn)
+/* BARs of a header type (PCI 3.0 6.1: type 0 has 6, a PCI-to-PCI bridge 2). */
+static unsigned qmp_pci_hdr_bars(uint32_t hdr_type)
 {
-	switch (qmp_cfg(m, bus, dev, fn, 0x0e, 1) & 0x7f) {
+	switch (hdr_type & 0x7f) {
 	case 0:
 		return 6;
 	case 1:
@@ -49,23 +53,52 @@ static unsigned qmp_pci_nr_bars(struct machine *m, unsigned bus, unsigned dev, u
 	}
 }
 
-/* PCI 3.0 6.2.5.1: write all-ones, read the mask back, restore; decode off meanwhile. */
-static uint64_t qmp_pci_size_bar(struct machine *m, unsigned dev, unsigned fn, unsigned i,
-				 bool *wide)
+static unsigned qmp_pci_nr_bars(struct machine *m, unsigned bus, unsigned dev, unsigned fn)
 {
-	uint32_t reg = 0x10 + 4 * i, orig = qmp_cfg(m, 0, dev, fn, reg, 4), lo, hi = ~0u;
+	return qmp_pci_hdr_bars(qmp_cfg(m, bus, dev, fn, 0x0e, 1));
+}
+
+/* One function's config space for sizing: bus 0's through pcihost, or a pcifn. */
+struct qmp_sizing {
+	struct machine *m;
+	unsigned dev, fn;
+	struct pcifn *pf; /* not NULL: this function, not plugged (no guest sees it) */
+};
+
+static uint32_t qmp_sz_rd(const struct qmp_sizing *z, uint32_t reg, unsigned size)
+{
+	uint32_t v = ~0u;
+
+	if (!z->pf)
+		return qmp_cfg(z->m, 0, z->dev, z->fn, reg, size);
+	pcifn_cfg_read(z->pf, reg, size, &v); /* all-ones on error */
+	return v;
+}
+
+static void qmp_sz_wr(const struct qmp_sizing *z, uint32_t reg, unsigned size, uint32_t val)
+{
+	if (z->pf)
+		pcifn_cfg_write(z->pf, reg, size, val);
+	else
+		pcihost_cfg_write(z->m->pci, 0, z->dev, z->fn, reg, size, val);
+}
+
+/* PCI 3.0 6.2.5.1: write all-ones, read the mask back, restore; decode off meanwhile. */
+static uint64_t qmp_pci_size_bar(const struct qmp_sizing *z, unsigned i, bool *wide)
+{
+	uint32_t reg = 0x10 + 4 * i, orig = qmp_sz_rd(z, reg, 4), lo, hi = ~0u;
 	uint64_t mask;
 
-	pcihost_cfg_write(m->pci, 0, dev, fn, reg, 4, ~0u);
-	lo = qmp_cfg(m, 0, dev, fn, reg, 4);
-	pcihost_cfg_write(m->pci, 0, dev, fn, reg, 4, orig);
+	qmp_sz_wr(z, reg, 4, ~0u);
+	lo = qmp_sz_rd(z, reg, 4);
+	qmp_sz_wr(z, reg, 4, orig);
 	*wide = !(orig & 1) && (orig & 6) == 4;
 	if (*wide) {
-		uint32_t orig_hi = qmp_cfg(m, 0, dev, fn, reg + 4, 4);
+		uint32_t orig_hi = qmp_sz_rd(z, reg + 4, 4);
 
-		pcihost_cfg_write(m->pci, 0, dev, fn, reg + 4, 4, ~0u);
-		hi = qmp_cfg(m, 0, dev, fn, reg + 4, 4);
-		pcihost_cfg_write(m->pci, 0, dev, fn, reg + 4, 4, orig_hi);
+		qmp_sz_wr(z, reg + 4, 4, ~0u);
+		hi = qmp_sz_rd(z, reg + 4, 4);
+		qmp_sz_wr(z, reg + 4, 4, orig_hi);
 	}
 	if (lo == 0 || lo == ~0u)
 		return 0;
@@ -76,30 +109,47 @@ static uint64_t qmp_pci_size_bar(struct machine *m, unsigned dev, unsigned fn, u
 	return ~mask + 1;
 }
 
+/* Every BAR of one function into size[] (0: none), its decode off while sizing. */
+static void qmp_pci_size_all(const struct qmp_sizing *z, uint64_t size[QMP_PCI_BARS])
+{
+	uint32_t cmd = qmp_sz_rd(z, 0x04, 2);
+	unsigned nr = qmp_pci_hdr_bars(qmp_sz_rd(z, 0x0e, 1));
+
+	memset(size, 0, QMP_PCI_BARS * sizeof(size[0]));
+	if (cmd & 3u)
+		qmp_sz_wr(z, 0x04, 2, cmd & ~3u);
+	for (unsigned i = 0; i < nr; i++) {
+		bool wide;
+
+		size[i] = qmp_pci_size_bar(z, i, &wide);
+		i += wide;
+	}
+	if (cmd & 3u)
+		qmp_sz_wr(z, 0x04, 2, cmd);
+}
+
 int qmp_pci_probe(struct machine *m)
 {
 	struct qmp_pci *p = g_new0(struct qmp_pci, 1);
 
 	for (unsigned dev = 0; dev < PCIHOST_SLOTS; dev++) {
 		for (unsigned fn = 0; fn < qmp_pci_nr_fns(m, 0, dev); fn++) {
-			uint32_t cmd;
+			struct qmp_sizing z = {.m = m, .dev = dev, .fn = fn};
 
-			if (!qmp_pci_present(m, 0, dev, fn))
-				continue;
-			cmd = qmp_cfg(m, 0, dev, fn, 0x04, 2);
-			pcihost_cfg_write(m->pci, 0, dev, fn, 0x04, 2, cmd & ~3u);
-			for (unsigned i = 0; i < qmp_pci_nr_bars(m, 0, dev, fn); i++) {
-				bool wide;
-
-				p->size[dev][fn][i] = qmp_pci_size_bar(m, dev, fn, i, &wide);
-				i += wide;
-			}
-			pcihost_cfg_write(m->pci, 0, dev, fn, 0x04, 2, cmd);
+			if (qmp_pci_present(m, 0, dev, fn))
+				qmp_pci_size_all(&z, p->size[dev][fn]);
 		}
 	}
 	g_free(m->qmp_pci);
 	m->qmp_pci = p;
 	return 0;
+}
+
+void qmp_pci_size_fn(struct pcifn *fn, uint64_t size[PCIFN_NUM_BARS])
+{
+	struct qmp_sizing z = {.pf = fn};
+
+	qmp_pci_size_all(&z, size);
 }
 
 /* ---- the reply ---- */
@@ -131,18 +181,18 @@ static const char *qmp_pci_class_desc(uint16_t cls)
 }
 
 /* One BAR's PciMemoryRegion; address -1 when its decode is off (QEMU: unmapped). */
-static json_object *qmp_pci_region(struct machine *m, unsigned dev, unsigned fn, unsigned i,
-				   uint64_t size, bool *wide)
+static json_object *qmp_pci_region(struct machine *m, unsigned bus, unsigned dev, unsigned fn,
+				   unsigned i, uint64_t size, bool *wide)
 {
-	uint32_t lo = qmp_cfg(m, 0, dev, fn, 0x10 + 4 * i, 4);
-	uint16_t cmd = qmp_cfg(m, 0, dev, fn, 0x04, 2);
+	uint32_t lo = qmp_cfg(m, bus, dev, fn, 0x10 + 4 * i, 4);
+	uint16_t cmd = qmp_cfg(m, bus, dev, fn, 0x04, 2);
 	bool io = lo & 1;
 	uint64_t addr = io ? (lo & ~3u) : (lo & ~0xfu);
 	json_object *r = json_object_new_object();
 
 	*wide = !io && (lo & 6) == 4;
 	if (*wide)
-		addr |= (uint64_t)qmp_cfg(m, 0, dev, fn, 0x14 + 4 * i, 4) << 32;
+		addr |= (uint64_t)qmp_cfg(m, bus, dev, fn, 0x14 + 4 * i, 4) << 32;
 	qmp_add_int(r, "bar", i);
 	json_object_object_add(r, "type", json_object_new_string(io ? "io" : "memory"));
 	qmp_add_int(r, "address", (cmd & (io ? 1 : 2)) ? (int64_t)addr : -1);
@@ -154,33 +204,71 @@ static json_object *qmp_pci_region(struct machine *m, unsigned dev, unsigned fn,
 	return r;
 }
 
-static json_object *qmp_pci_regions(struct machine *m, unsigned bus, unsigned dev, unsigned fn)
+/* The BARs whose size[] is known (NULL: none known). */
+static json_object *qmp_pci_regions(struct machine *m, unsigned bus, unsigned dev, unsigned fn,
+				    const uint64_t *size)
 {
 	json_object *list = json_object_new_array();
 
-	if (bus != 0 || !m->qmp_pci)
-		return list; /* sizes are known for bus 0 only (see the file comment) */
-	for (unsigned i = 0; i < qmp_pci_nr_bars(m, 0, dev, fn); i++) {
-		uint64_t size = m->qmp_pci->size[dev][fn][i];
+	for (unsigned i = 0; size && i < qmp_pci_nr_bars(m, bus, dev, fn); i++) {
 		bool wide = false;
 
-		if (size)
-			json_object_array_add(list, qmp_pci_region(m, dev, fn, i, size, &wide));
+		if (size[i])
+			json_object_array_add(list,
+					      qmp_pci_region(m, bus, dev, fn, i, size[i], &wide));
 		i += wide;
 	}
 	return list;
 }
 
-/* The qdev_id of bus 0's pcifn in slot dev ("" for the host bridge and unknowns). */
-static const char *qmp_pci_qdev_id(struct machine *m, unsigned bus, unsigned dev)
+/* Where a function sits: on bus 0, or in the slot of root port rp (device 0). */
+struct qmp_pci_where {
+	unsigned bus, dev, fn;
+	struct rootport *rp; /* the port whose secondary bus this is, or NULL */
+};
+
+/* The root port in bus-0 slot dev, or NULL. */
+static struct rootport *qmp_pci_rootport(struct machine *m, unsigned dev)
 {
-	for (unsigned i = 0; bus == 0 && i < m->nr_fn; i++)
-		if (m->fn_slot[i] == dev)
-			return pcifn_id(m->fn[i]);
-	return "";
+	for (unsigned i = 0; i < m->nr_rp; i++)
+		if (rootport_slot(m->rp[i]) == dev)
+			return m->rp[i];
+	return NULL;
 }
 
-static json_object *qmp_pci_devices(struct machine *m, unsigned bus, unsigned depth);
+/*
+ * qdev_id and BAR sizes: a bus-0 function's -device id and probed sizes, a root port's
+ * id, the device_add id and sizes of the device in a root port's slot; else "".
+ */
+static const char *qmp_pci_ident(struct machine *m, const struct qmp_pci_where *w,
+				 uint64_t size[QMP_PCI_BARS], bool *sized)
+{
+	struct rootport *rp;
+
+	*sized = false;
+	if (w->rp) {
+		const char *id = m->hotplug && w->dev == 0 && w->fn == 0
+					 ? hotplug_child_info(m->hotplug, w->rp, size)
+					 : NULL;
+
+		*sized = id != NULL;
+		return id ? id : "";
+	}
+	if (w->bus != 0)
+		return "";
+	if (m->qmp_pci) {
+		memcpy(size, m->qmp_pci->size[w->dev][w->fn], QMP_PCI_BARS * sizeof(size[0]));
+		*sized = true;
+	}
+	for (unsigned i = 0; i < m->nr_fn; i++)
+		if (m->fn_slot[i] == w->dev)
+			return pcifn_id(m->fn[i]);
+	rp = qmp_pci_rootport(m, w->dev);
+	return rp ? rootport_id(rp) : "";
+}
+
+static json_object *qmp_pci_devices(struct machine *m, unsigned bus, unsigned depth,
+				    struct rootport *rp);
 
 static json_object *qmp_pci_range(uint64_t base, uint64_t limit)
 {
@@ -217,20 +305,24 @@ static json_object *qmp_pci_bridge(struct machine *m, unsigned bus, unsigned dev
 	json_object_object_add(b, "bus", info);
 	/* a bus number not above ours would loop: the guest has not numbered it yet */
 	if (sec > bus && depth < 8)
-		json_object_object_add(b, "devices", qmp_pci_devices(m, sec, depth + 1));
+		json_object_object_add(b, "devices",
+				       qmp_pci_devices(m, sec, depth + 1,
+						       bus == 0 ? qmp_pci_rootport(m, dev) : NULL));
 	return b;
 }
 
 /* PciDeviceInfo. */
-static json_object *qmp_pci_device(struct machine *m, unsigned bus, unsigned dev, unsigned fn,
-				   unsigned depth)
+static json_object *qmp_pci_device(struct machine *m, const struct qmp_pci_where *w, unsigned depth)
 {
+	unsigned bus = w->bus, dev = w->dev, fn = w->fn;
 	json_object *d = json_object_new_object(), *ci = json_object_new_object();
 	json_object *id = json_object_new_object();
 	uint16_t cls = qmp_cfg(m, bus, dev, fn, 0x0a, 2);
 	unsigned type = qmp_cfg(m, bus, dev, fn, 0x0e, 1) & 0x7f;
 	unsigned pin = qmp_cfg(m, bus, dev, fn, 0x3d, 1);
-	const char *desc = qmp_pci_class_desc(cls);
+	const char *desc = qmp_pci_class_desc(cls), *qdev_id;
+	uint64_t size[QMP_PCI_BARS];
+	bool sized;
 
 	qmp_add_int(d, "bus", bus);
 	qmp_add_int(d, "slot", dev);
@@ -249,21 +341,27 @@ static json_object *qmp_pci_device(struct machine *m, unsigned bus, unsigned dev
 	qmp_add_int(d, "irq_pin", pin);
 	if (pin)
 		qmp_add_int(d, "irq", qmp_cfg(m, bus, dev, fn, 0x3c, 1));
-	json_object_object_add(d, "regions", qmp_pci_regions(m, bus, dev, fn));
-	json_object_object_add(d, "qdev_id", json_object_new_string(qmp_pci_qdev_id(m, bus, dev)));
+	qdev_id = qmp_pci_ident(m, w, size, &sized);
+	json_object_object_add(d, "regions", qmp_pci_regions(m, bus, dev, fn, sized ? size : NULL));
+	json_object_object_add(d, "qdev_id", json_object_new_string(qdev_id));
 	if (type == 1)
 		json_object_object_add(d, "pci_bridge", qmp_pci_bridge(m, bus, dev, fn, depth));
 	return d;
 }
 
-static json_object *qmp_pci_devices(struct machine *m, unsigned bus, unsigned depth)
+static json_object *qmp_pci_devices(struct machine *m, unsigned bus, unsigned depth,
+				    struct rootport *rp)
 {
 	json_object *list = json_object_new_array();
 
-	for (unsigned dev = 0; dev < PCIHOST_SLOTS; dev++)
-		for (unsigned fn = 0; fn < qmp_pci_nr_fns(m, bus, dev); fn++)
+	for (unsigned dev = 0; dev < PCIHOST_SLOTS; dev++) {
+		for (unsigned fn = 0; fn < qmp_pci_nr_fns(m, bus, dev); fn++) {
+			struct qmp_pci_where w = {.bus = bus, .dev = dev, .fn = fn, .rp = rp};
+
 			if (qmp_pci_present(m, bus, dev, fn))
-				json_object_array_add(list, qmp_pci_device(m, bus, dev, fn, depth));
+				json_object_array_add(list, qmp_pci_device(m, &w, depth));
+		}
+	}
 	return list;
 }
 
@@ -274,7 +372,7 @@ int qmp_query_pci(void *opaque, struct qmp_session *s, json_object *args, json_o
 	json_object *bus0 = json_object_new_object();
 
 	qmp_add_int(bus0, "bus", 0);
-	json_object_object_add(bus0, "devices", qmp_pci_devices(m, 0, 0));
+	json_object_object_add(bus0, "devices", qmp_pci_devices(m, 0, 0, NULL));
 	*ret = json_object_new_array();
 	json_object_array_add(*ret, bus0);
 	return 0;

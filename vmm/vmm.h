@@ -313,6 +313,13 @@ int hotplug_check(struct hotplug *hp, const char *bus, const char *id, GError **
 int hotplug_del(struct hotplug *hp, const char *id, GError **err);
 /* A socket connected to a remote listening at path.  QMP_ERROR GenericError. */
 int hotplug_dial(const char *path, int *sock, GError **err);
+/*
+ * For query-pci: the id of the device in root port rp's slot, or NULL (empty), and its
+ * BAR sizes (size[i] 0: none; all 0 when empty), sized by qmp_pci_size_fn() before it
+ * was plugged.  The id lives until the next device_add or removal: monitor thread only.
+ */
+const char *hotplug_child_info(struct hotplug *hp, struct rootport *rp,
+			       uint64_t size[PCIFN_NUM_BARS]);
 
 /* ---- ioeventfd.c: doorbells as KVM ioeventfds ---- */
 
@@ -686,6 +693,11 @@ void monitor_quit(struct machine *m);
  */
 struct qmp_pci;
 int qmp_pci_probe(struct machine *m);
+/*
+ * Size the BARs of fn (size[i] 0: none) through its config space: only while no guest
+ * can reach it (a hot-added function before rootport_plug()).
+ */
+void qmp_pci_size_fn(struct pcifn *fn, uint64_t size[PCIFN_NUM_BARS]);
 int qmp_query_pci(void *opaque, struct qmp_session *s, json_object *args, json_object **ret,
 		  GError **err);
 /* Reset the machine (system_reset): qmp_reset.c.  Monitor thread.  *err for QMP. */

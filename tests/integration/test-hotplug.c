@@ -21,10 +21,68 @@
 
 #include "tests/integration/test-hotplug.h"
 
+static json_object *hp_pci_find(json_object *devs, const char *qdev_id)
+{
+	for (size_t i = 0; i < json_object_array_length(devs); i++) {
+		json_object *d = json_object_array_get_idx(devs, i);
+
+		if (!g_strcmp0(json_object_get_string(json_object_object_get(d, "qdev_id")),
+			       qdev_id))
+			return d;
+	}
+	return NULL;
+}
+
+static int64_t hp_int(json_object *o, const char *key)
+{
+	json_object *v;
+
+	g_assert_true(json_object_object_get_ex(o, key, &v));
+	return json_object_get_int64(v);
+}
+
+/*
+ * query-pci with pci-testdev `id` in port `port` (the guest has it working): the port
+ * and the device carry their ids, and the device, on the port's secondary bus, its
+ * BARs as QEMU lists them: 4 KiB of memory, decoded inside the port's memory window,
+ * and 256 bytes of I/O (devices/pci_testdev.c).
+ */
+static void hp_check_query_pci(struct hp_vm *vm, const char *port, const char *id)
+{
+	json_object *r = hp_qmp(vm, "{\"execute\": \"query-pci\"}"), *ret, *rp, *br, *d, *regs;
+	json_object *mem, *io, *win;
+
+	g_assert_true(json_object_object_get_ex(r, "return", &ret));
+	rp = hp_pci_find(json_object_object_get(json_object_array_get_idx(ret, 0), "devices"),
+			 port);
+	g_assert_nonnull(rp);
+	g_assert_true(json_object_object_get_ex(rp, "pci_bridge", &br));
+	d = hp_pci_find(json_object_object_get(br, "devices"), id);
+	g_assert_nonnull(d);
+	g_assert_cmpint(hp_int(d, "bus"), ==,
+			hp_int(json_object_object_get(br, "bus"), "secondary"));
+	g_assert_cmpint(hp_int(d, "slot"), ==, 0);
+	g_assert_true(json_object_object_get_ex(d, "regions", &regs));
+	g_assert_cmpuint(json_object_array_length(regs), ==, 2);
+	mem = json_object_array_get_idx(regs, 0);
+	io = json_object_array_get_idx(regs, 1);
+	g_assert_cmpint(hp_int(mem, "bar"), ==, 0);
+	g_assert_cmpstr(json_object_get_string(json_object_object_get(mem, "type")), ==, "memory");
+	g_assert_cmpint(hp_int(mem, "size"), ==, 4096);
+	win = json_object_object_get(json_object_object_get(br, "bus"), "memory_range");
+	g_assert_cmpint(hp_int(mem, "address"), >=, hp_int(win, "base"));
+	g_assert_cmpint(hp_int(mem, "address") + 4095, <=, hp_int(win, "limit"));
+	g_assert_cmpint(hp_int(io, "bar"), ==, 1);
+	g_assert_cmpstr(json_object_get_string(json_object_object_get(io, "type")), ==, "io");
+	g_assert_cmpint(hp_int(io, "size"), ==, 256);
+	json_object_put(r);
+}
+
 /*
  * Plug by path into a named port, by getfd into the first free one (the remote holds
  * only that connection and must exit once mpvmm closes it: the device was torn down),
- * and by path into the second port; the guest drives each through MSI.
+ * and by path into the second port; the guest drives each through MSI.  query-pci
+ * shows the first one, with its id and BARs, behind rp0.
  */
 static void test_path_and_getfd(void)
 {
@@ -40,8 +98,15 @@ static void test_path_and_getfd(void)
 					  "pcie-root-port,id=rp1,slot=9", NULL});
 	sock = g_build_filename(vm.dir, "hp.sock", NULL);
 	hp_remote("hp", sock, &remote);
-	args = g_strdup_printf(", \"bus\": \"rp0\", \"socket\": \"%s\"", sock);
-	hp_cycle(&vm, 1, "hp", args);
+	args = g_strdup_printf(ADD("\"driver\": \"pci-proxy-dev\", \"id\": \"hp\", "
+				   "\"bus\": \"rp0\", \"socket\": \"%s\""),
+			       sock);
+	hp_ok(&vm, args); /* hp_cycle(1), with query-pci while the guest uses the device */
+	hp_wait_out(&vm, "# HOTPLUG ready cycle=1 ");
+	hp_check_query_pci(&vm, "rp0", "hp");
+	hp_ok(&vm, DEL("hp"));
+	hp_wait_deleted(&vm, "hp");
+	hp_wait_out(&vm, "# HOTPLUG removed cycle=1 ");
 	g_assert_nonnull(strstr(vm.out->str, "presence detected in slot 1"));
 
 	tu_socketpair(sv);
