@@ -10,19 +10,28 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/ptrace.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 
 #include <glib-unix.h>
 
 #include "remote/remote.h"
 
-static const char *const hook_actions[] = {"open",	"socket",	 "execve", "ptrace",
-					   "mmap-exec", "mprotect-exec", "fork",   "ioctl"};
+/*
+ * Every action but "raw-clock" is forbidden.  raw-clock is the control: the clock
+ * calls glibc makes as real system calls where the host's clocksource has no vDSO
+ * support (hpet, acpi_pm), which every class must survive.
+ */
+static const char *const hook_actions[] = {"open",   "socket",	  "execve",
+					   "ptrace", "mmap-exec", "mprotect-exec",
+					   "fork",   "ioctl",	  "raw-clock"};
 
 int sandbox_hook_parse(struct sandbox_opts *o, const char *arg, GError **err)
 {
@@ -40,7 +49,7 @@ int sandbox_hook_parse(struct sandbox_opts *o, const char *arg, GError **err)
 	}
 	g_set_error(err, REMOTE_ERROR, 0,
 		    "--x-test-forbidden=%s: unknown action; use open, socket, execve, "
-		    "ptrace, mmap-exec, mprotect-exec, fork or ioctl",
+		    "ptrace, mmap-exec, mprotect-exec, fork, ioctl or raw-clock",
 		    val);
 	return -EINVAL;
 }
@@ -59,6 +68,18 @@ static long hook_mprotect_exec(void)
 	r = mprotect(p, 4096, PROT_READ | PROT_EXEC);
 	munmap(p, 4096); /* reached only when the sandbox let it live */
 	return r;
+}
+
+/* raw-clock: the vDSO's three clock calls, made as real system calls. */
+static long hook_raw_clock(void)
+{
+	struct timespec ts;
+	struct timeval tv;
+
+	if (syscall(SYS_clock_gettime, CLOCK_MONOTONIC, &ts) < 0 ||
+	    syscall(SYS_gettimeofday, &tv, NULL) < 0 || syscall(SYS_time, NULL) < 0)
+		return -1;
+	return 0;
 }
 
 /* The attempt itself; returns what the call returned when the sandbox let it live. */
@@ -85,6 +106,8 @@ static long hook_attempt(const char *action)
 		r = fork();
 	else if (!strcmp(action, "ioctl")) /* harmless, but no class needs it: only TCGETS is */
 		r = ioctl(STDERR_FILENO, FIONREAD, &n);
+	else if (!strcmp(action, "raw-clock"))
+		r = hook_raw_clock();
 	if (r == 0 && !strcmp(action, "fork"))
 		_exit(0); /* the child of an allowed fork (sandbox off) */
 	return r;

@@ -55,6 +55,8 @@ static const int seccomp_common[] = {
 	SCMP_SYS(sigaltstack),	   /* thread exit */
 	SCMP_SYS(restart_syscall), /* a poll interrupted by a signal */
 	SCMP_SYS(clock_gettime),   /* g_get_monotonic_time without the vDSO */
+	SCMP_SYS(gettimeofday),	   /* g_get_real_time (log timestamps) without the vDSO */
+	SCMP_SYS(time),		   /* time() without the vDSO */
 	SCMP_SYS(clock_nanosleep), /* g_usleep */
 	SCMP_SYS(nanosleep),	   /* g_usleep (older glibc) */
 	SCMP_SYS(sched_yield),	   /* GLib lock back-off */

@@ -181,6 +181,34 @@ static void test_forbidden_net(gconstpointer data)
 	g_assert_null(strstr(rerr, "was not killed"));
 }
 
+/*
+ * The control: a class process serving only its control channel makes the clock calls
+ * glibc issues as real system calls where the host's clocksource has no vDSO support
+ * (hpet, acpi_pm), and must live on (it once died by SIGSYS there, on gettimeofday).
+ */
+static void test_raw_clock(gconstpointer data)
+{
+	const char *env = data;
+	g_autofree char *rout = NULL;
+	const char *argv[] = {tu_bin(env), "--x-test-forbidden=raw-clock", "--control=3", NULL};
+	struct tu_proc p;
+	int sv[2], status;
+
+	tu_socketpair(sv);
+	start_confined(argv, &sv[1], 1, &p);
+	close(sv[1]);
+	g_assert_cmpint(kill(tu_server_pid(p.pid), SIGUSR1), ==, 0);
+	tu_wait_line(p.err_fd, "x-test-forbidden: raw-clock was not killed: returned 0", 20);
+	close(sv[0]); /* the control channel closes: the process exits by itself */
+	status = tu_wait(&p, 20);
+	rout = tu_slurp(p.out_fd);
+	close(p.out_fd);
+	close(p.err_fd);
+	g_assert_nonnull(strstr(rout, "x-test-forbidden: attempting raw-clock"));
+	g_assert_true(WIFEXITED(status));
+	g_assert_cmpint(WEXITSTATUS(status), ==, 0);
+}
+
 void sandbox_forbidden_add_tests(void)
 {
 	static const char *const actions[] = {"open",	   "socket",	    "execve", "ptrace",
@@ -194,6 +222,9 @@ void sandbox_forbidden_add_tests(void)
 		{"/sandbox/forbidden-net", test_forbidden_net},
 	};
 
+	g_test_add_data_func("/sandbox/allowed/raw-clock/misc", "MPVMM_MISC", test_raw_clock);
+	g_test_add_data_func("/sandbox/allowed/raw-clock/storage", "MPVMM_STORAGE", test_raw_clock);
+	g_test_add_data_func("/sandbox/allowed/raw-clock/net", "MPVMM_NET", test_raw_clock);
 	for (unsigned c = 0; c < G_N_ELEMENTS(classes); c++) {
 		for (unsigned i = 0; i < G_N_ELEMENTS(actions); i++) {
 			g_autofree char *path =
