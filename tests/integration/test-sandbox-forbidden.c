@@ -24,12 +24,35 @@
  * must run on, see the device gone (all-ones) and exit normally, and mpvmm must say
  * the device failed.
  */
+/*
+ * Make the serving process of class process rp attempt its armed action and check it
+ * died at the attempt by SIGSYS: not before (the hook logs first) nor after (it would
+ * warn "was not killed").  rp's output fds are consumed.
+ */
+static void expect_killed_at_attempt(struct tu_proc *rp, const char *who, const char *action)
+{
+	g_autofree char *rerr = NULL, *rout = NULL;
+	int status;
+
+	g_assert_cmpint(kill(tu_server_pid(rp->pid), SIGUSR1), ==, 0);
+	status = tu_wait(rp, 20);
+	rerr = tu_slurp(rp->err_fd);
+	rout = tu_slurp(rp->out_fd);
+	close(rp->out_fd);
+	close(rp->err_fd);
+	g_assert_nonnull(strstr(rout, "x-test-forbidden: attempting"));
+	if (!WIFSIGNALED(status) || WTERMSIG(status) != SIGSYS)
+		g_error("%s attempting %s: status 0x%x, not death by SIGSYS:\n%s", who, action,
+			status, rerr);
+	g_assert_null(strstr(rerr, "was not killed"));
+}
+
 static void test_forbidden(gconstpointer data)
 {
 	const char *action = data;
 	g_autofree char *elf = tu_guest("pci-testdev");
 	g_autofree char *hook = g_strdup_printf("--x-test-forbidden=%s", action);
-	g_autofree char *out = NULL, *err = NULL, *rerr = NULL, *rout = NULL;
+	g_autofree char *out = NULL, *err = NULL;
 	const char *rargv[] = {tu_bin("MPVMM_MISC"), hook, "-device", "pci-testdev,id=t0,socket=3",
 			       NULL};
 	const char *vargv[] = {tu_bin("MPVMM"),
@@ -57,18 +80,7 @@ static void test_forbidden(gconstpointer data)
 	tu_spawn((char **)vargv, &sv[0], 1, true, &vp);
 	close(sv[0]);
 	tu_wait_line(vp.out_fd, "waiting for the device to go away", 60);
-	g_assert_cmpint(kill(tu_server_pid(rp.pid), SIGUSR1), ==, 0);
-	status = tu_wait(&rp, 20);
-	rerr = tu_slurp(rp.err_fd);
-	rout = tu_slurp(rp.out_fd);
-	close(rp.out_fd);
-	close(rp.err_fd);
-	/* It died at the attempt, not before (the hook logs first) nor after (it would warn). */
-	g_assert_nonnull(strstr(rout, "x-test-forbidden: attempting"));
-	if (!WIFSIGNALED(status) || WTERMSIG(status) != SIGSYS)
-		g_error("mpvmm-misc attempting %s: status 0x%x, not death by SIGSYS:\n%s", action,
-			status, rerr);
-	g_assert_null(strstr(rerr, "was not killed"));
+	expect_killed_at_attempt(&rp, "mpvmm-misc", action);
 	out = tu_slurp(vp.out_fd);
 	err = tu_slurp(vp.err_fd);
 	status = end_proc(&vp, 120);
@@ -90,8 +102,7 @@ static void test_forbidden_storage(gconstpointer data)
 	const char *action = data;
 	g_autofree char *elf = tu_guest("virtio-blk");
 	g_autofree char *hook = g_strdup_printf("--x-test-forbidden=%s", action);
-	g_autofree char *img = NULL, *bd = NULL, *out = NULL, *err = NULL, *rerr = NULL;
-	g_autofree char *rout = NULL;
+	g_autofree char *img = NULL, *bd = NULL, *out = NULL, *err = NULL;
 	const char *rargv[] = {tu_bin("MPVMM_STORAGE"),
 			       hook,
 			       "-blockdev",
@@ -130,16 +141,7 @@ static void test_forbidden_storage(gconstpointer data)
 	tu_spawn((char **)vargv, &sv[0], 1, true, &vp);
 	close(sv[0]);
 	tu_wait_line(vp.out_fd, "# I/O running", 60);
-	g_assert_cmpint(kill(tu_server_pid(rp.pid), SIGUSR1), ==, 0);
-	status = tu_wait(&rp, 20);
-	rerr = tu_slurp(rp.err_fd);
-	rout = tu_slurp(rp.out_fd);
-	close(rp.out_fd);
-	close(rp.err_fd);
-	g_assert_nonnull(strstr(rout, "x-test-forbidden: attempting"));
-	if (!WIFSIGNALED(status) || WTERMSIG(status) != SIGSYS)
-		g_error("mpvmm-storage attempting %s: status 0x%x, not death by SIGSYS:\n%s",
-			action, status, rerr);
+	expect_killed_at_attempt(&rp, "mpvmm-storage", action);
 	out = tu_slurp(vp.out_fd);
 	err = tu_slurp(vp.err_fd);
 	status = end_proc(&vp, 120);
@@ -159,26 +161,15 @@ static void test_forbidden_net(gconstpointer data)
 {
 	const char *action = data;
 	g_autofree char *hook = g_strdup_printf("--x-test-forbidden=%s", action);
-	g_autofree char *rerr = NULL, *rout = NULL;
 	const char *argv[] = {tu_bin("MPVMM_NET"), hook, "--control=3", NULL};
 	struct tu_proc p;
-	int sv[2], status;
+	int sv[2];
 
 	tu_socketpair(sv);
 	start_confined(argv, &sv[1], 1, &p);
 	close(sv[1]);
-	g_assert_cmpint(kill(tu_server_pid(p.pid), SIGUSR1), ==, 0);
-	status = tu_wait(&p, 20);
-	rerr = tu_slurp(p.err_fd);
-	rout = tu_slurp(p.out_fd);
-	close(p.out_fd);
-	close(p.err_fd);
+	expect_killed_at_attempt(&p, "mpvmm-net", action);
 	close(sv[0]);
-	g_assert_nonnull(strstr(rout, "x-test-forbidden: attempting"));
-	if (!WIFSIGNALED(status) || WTERMSIG(status) != SIGSYS)
-		g_error("mpvmm-net attempting %s: status 0x%x, not death by SIGSYS:\n%s", action,
-			status, rerr);
-	g_assert_null(strstr(rerr, "was not killed"));
 }
 
 /*
