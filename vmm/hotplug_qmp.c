@@ -94,7 +94,7 @@ static int hp_rid(struct machine *m, struct qmp_session *s, json_object *args, c
 		return qmp_error_set(err, ret, QMP_ERROR_DEVICE_NOT_FOUND, "%s",
 				     why ? why->message : "no such remote-process");
 	if (ret < 0)
-		return qmp_error_set(err, ret, QMP_ERROR_GENERIC, "device_add id=%s: %s", id,
+		return qmp_error_set(err, ret, QMP_ERROR_GENERIC, "%s",
 				     why ? why->message : g_strerror(-ret));
 	return 0;
 }

@@ -53,25 +53,23 @@ static int rproc_drive(json_object *props, struct qmp_session *fdsrc, const char
 
 		if (!name)
 			return qmp_error_set(err, -EINVAL, QMP_ERROR_GENERIC,
-					     "%s: virtio-blk needs "
-					     "drive=FDNAME, an open image passed first with getfd",
-					     id);
+					     "virtio-blk needs drive=FDNAME, an open image "
+					     "passed first with getfd");
 		b->fd = qmp_session_take_fd(fdsrc, name);
 		b->owned = true;
 		if (b->fd < 0)
 			return qmp_error_set(err, -EBADF, QMP_ERROR_GENERIC,
-					     "%s: drive: file "
-					     "descriptor named '%s' not found; pass it with getfd",
-					     id, name);
+					     "drive: file descriptor named '%s' not found; "
+					     "pass it with getfd",
+					     name);
 		return 0;
 	}
 	/* The command line: localdev_backends() turned drive=NODE into the node's fd. */
 	if (!json_object_object_get_ex(props, "fd", &v) ||
 	    !g_ascii_string_to_unsigned(json_object_get_string(v), 10, 0, G_MAXINT, &n, NULL)) {
 		g_set_error(err, VMM_ERROR, EINVAL,
-			    "-device pci-proxy-dev,id=%s: virtio-blk needs "
-			    "drive=NODE and a -blockdev driver=file,node-name=NODE,filename=PATH",
-			    id);
+			    "virtio-blk needs drive=NODE and a -blockdev "
+			    "driver=file,node-name=NODE,filename=PATH");
 		return -EINVAL;
 	}
 	b->fd = (int)n;
@@ -86,9 +84,9 @@ static int rproc_backend(const char *driver, json_object *props, struct qmp_sess
 		return rproc_drive(props, fdsrc, id, b, err);
 	if (json_object_object_get_ex(props, "fd", NULL)) {
 		g_set_error(err, VMM_ERROR, EINVAL,
-			    "%s: fd= is not a property of %s; mpvmm passes "
+			    "fd= is not a property of %s; mpvmm passes "
 			    "a device's backend itself",
-			    id, driver);
+			    driver);
 		return -EINVAL;
 	}
 	if (strcmp(driver, "virtio-rng") != 0)
@@ -99,8 +97,7 @@ static int rproc_backend(const char *driver, json_object *props, struct qmp_sess
 	if (b->fd < 0) {
 		int e = errno;
 
-		g_set_error(err, VMM_ERROR, e, "%s: cannot open %s: %s", id, RPROC_ENTROPY,
-			    g_strerror(e));
+		g_set_error(err, VMM_ERROR, e, "cannot open %s: %s", RPROC_ENTROPY, g_strerror(e));
 		return -e;
 	}
 	return 0;
@@ -198,9 +195,9 @@ static int rproc_add_locked(struct rproc *p, const char *id, json_object *props,
 
 	if (!driver) {
 		g_set_error(err, VMM_ERROR, EINVAL,
-			    "%s: missing remote-driver; add "
+			    "missing remote-driver; add "
 			    "remote-driver=TYPE, the device type in remote-process %s",
-			    id, p->id);
+			    p->id);
 		return -EINVAL;
 	}
 	ret = rproc_backend(driver, props, fdsrc, id, &b, err);
@@ -208,7 +205,7 @@ static int rproc_add_locked(struct rproc *p, const char *id, json_object *props,
 		return ret;
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
 		ret = -errno;
-		g_set_error(err, VMM_ERROR, -ret, "%s: socketpair: %s", id, g_strerror(-ret));
+		g_set_error(err, VMM_ERROR, -ret, "socketpair: %s", g_strerror(-ret));
 	} else {
 		ret = rproc_send_device(p, driver, id, props, &b, sv[1], err);
 		close(sv[1]);
