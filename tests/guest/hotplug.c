@@ -296,11 +296,21 @@ static struct port *wait_event(uint16_t want, uint16_t *seen)
 	for (;;) {
 		__asm__ volatile("cli");
 		for (unsigned i = 0; i < nr_ports; i++) {
-			uint16_t sta = sltsta(&ports[i]);
-			uint16_t ev = sta & (SLT_ABP | SLT_PDC | SLT_DLLSC);
+			uint16_t sta = sltsta(&ports[i]), events = 0, ev;
 
-			if (ev)
+			/*
+			 * PCIe 3.0, 6.7.3.4: with MSI the port sends a new message only when
+			 * its event bits go from all clear to one set, so an event that
+			 * arrives between this read and the write-1-to-clear would never
+			 * interrupt us.  Read again until none is left, as Linux's pciehp
+			 * does; every event seen on the way counts.
+			 */
+			while ((ev = sta & (SLT_ABP | SLT_PDC | SLT_DLLSC))) {
 				pci_cfg_writew(ports[i].br.bdf, ports[i].exp + EXP_SLTSTA, ev);
+				events |= ev;
+				sta = sltsta(&ports[i]);
+			}
+			sta |= events;
 			if (sta & want) {
 				__asm__ volatile("sti");
 				*seen = sta;
