@@ -13,12 +13,16 @@
  * the button and waits to see the device taken away regardless), and prints
  * "# HOTPLUG removed cycle=K".  Every step is a TAP check.  traffic=1 drives a bus-0
  * pci-testdev while it waits, so another device does I/O during the hot-plugs.
+ * blk=SECTORS: the hot-added devices are virtio-blk disks (1af4:1042) of that capacity
+ * instead; each cycle K writes sector K with the pattern hp_blk_byte(K, i), reads it
+ * back by polling (virtio 1.1, 5.2.6), and resets the device before giving it back.
  *
  * It is not a hot-plug controller model and has no timer: the host drives the pace.
  */
 #include "guest.h"
 #include "msix.h"
 #include "testdev.h"
+#include "virtio.h"
 
 #define PCI_COMMAND 0x04
 #define PCI_CAP_ID_EXP 0x10
@@ -48,6 +52,11 @@
 #define IOAPIC_BASE 0xfec00000u /* 82093AA: IOREGSEL, then IOWIN at +0x10 */
 #define IOAPIC_REDIR 0x10
 #define IOAPIC_LEVEL 0x8000
+#define BLK_DEVICE (VIRTIO_MODERN_ID_BASE + VIRTIO_ID_BLOCK)
+#define BLK_SECTOR 512u
+#define BLK_T_IN 0 /* virtio 1.1, 5.2.6 */
+#define BLK_T_OUT 1
+#define BLK_TIMEOUT_GCYCLES 100
 
 struct port {
 	struct pci_bridge br;
@@ -62,6 +71,7 @@ static bool use_msi, use_intx; /* else poll Slot Status */
 static volatile unsigned intx_irqs;
 static const struct pci_fn *traffic_dev;
 static unsigned long traffic_rounds, traffic_bad;
+static unsigned long blk_sectors; /* blk=: hot-added devices are virtio-blk, 0: pci-testdev */
 
 static uint16_t sltsta(const struct port *p)
 {
@@ -345,6 +355,78 @@ static void drive(const struct pci_fn *fn, unsigned cycle, bool walk)
 	report(tdev_read(&b, HDR_COUNT, 4) == 1, "cycle %u: the device counts a write", cycle);
 }
 
+/* Byte i of the sector hot-plug cycle K writes (test-hotplug.c checks the image). */
+static uint8_t hp_blk_byte(unsigned cycle, unsigned i)
+{
+	return (uint8_t)(cycle * 31u + i * 7u + (i >> 8));
+}
+
+/* One request on queue 0, by polling (interrupts suppressed); its status, or -errno. */
+static int blk_request(struct virtio_dev *vd, struct virtq *vq, uint32_t type, uint64_t sector,
+		       uint8_t *buf)
+{
+	static struct {
+		uint32_t type, reserved;
+		uint64_t sector;
+	} hdr;
+	static volatile uint8_t status;
+	const struct virtq_buf b[3] = {
+		{(uintptr_t)&hdr, sizeof(hdr), false},
+		{(uintptr_t)buf, BLK_SECTOR, type == BLK_T_IN},
+		{(uintptr_t)&status, 1, true},
+	};
+	void *token;
+	uint32_t len;
+
+	hdr.type = type;
+	hdr.reserved = 0;
+	hdr.sector = sector;
+	status = 0xff;
+	if (virtq_add(vq, b, 3, (void *)b) < 0)
+		return -EIO;
+	virtq_kick(vd, vq);
+	if (virtio_wait(vd, false, 0, BLK_TIMEOUT_GCYCLES) < 0)
+		return -ETIMEDOUT;
+	if (virtq_get(vq, &token, &len) != 1 || token != b)
+		return -EIO;
+	return status;
+}
+
+/* blk=: the hot-added virtio-blk: capacity, a sector written and read back, reset. */
+static void drive_blk(const struct pci_fn *fn, unsigned cycle)
+{
+	static struct virtio_dev vd;
+	static struct virtq vq;
+	static uint8_t buf[BLK_SECTOR];
+	uint64_t sector = cycle % blk_sectors, cap;
+	unsigned bad = 0;
+	int r;
+
+	r = virtio_attach(&vd, fn);
+	if (!report(r == 0, "cycle %u: virtio capabilities found in the placed BARs", cycle) ||
+	    !report(virtio_negotiate(&vd, 0) == 0, "cycle %u: features negotiated", cycle))
+		return;
+	cap = virtio_cfg_read(&vd, 0, 8);
+	report(cap == blk_sectors, "cycle %u: capacity %lu sectors (want %lu)", cycle, cap,
+	       blk_sectors);
+	r = virtio_queue_setup(&vd, &vq, 0, 8, VIRTIO_MSI_NO_VECTOR);
+	virtq_suppress_irq(&vq, true);
+	if (!report(r == 0 && (virtio_driver_ok(&vd) & VIRTIO_S_DRIVER_OK),
+		    "cycle %u: queue 0 set up, DRIVER_OK", cycle))
+		return;
+	for (unsigned i = 0; i < BLK_SECTOR; i++)
+		buf[i] = hp_blk_byte(cycle, i);
+	r = blk_request(&vd, &vq, BLK_T_OUT, sector, buf);
+	report(r == 0, "cycle %u: sector %lu written (status %d)", cycle, sector, r);
+	memset(buf, 0, sizeof(buf));
+	r = blk_request(&vd, &vq, BLK_T_IN, sector, buf);
+	for (unsigned i = 0; i < BLK_SECTOR; i++)
+		bad += buf[i] != hp_blk_byte(cycle, i);
+	report(r == 0 && bad == 0, "cycle %u: sector %lu read back (status %d, %u bytes differ)",
+	       cycle, sector, r, bad);
+	report(virtio_reset_wait(&vd, 1000000), "cycle %u: device reset before its removal", cycle);
+}
+
 /* Presence came: power on, link up, identify, place the BARs in the windows, drive. */
 static struct port *cycle_add(unsigned cycle, bool walk)
 {
@@ -353,7 +435,7 @@ static struct port *cycle_add(unsigned cycle, bool walk)
 	struct pci_fn fn;
 	uint16_t bdf;
 	uint64_t mem, io;
-	bool alone;
+	bool alone, placed;
 	int r;
 
 	do
@@ -370,16 +452,23 @@ static struct port *cycle_add(unsigned cycle, bool walk)
 	alone = pci_probe(bdf | 1, &fn) == -ENODEV &&
 		pci_probe((uint16_t)(bdf | 8), &fn) == -ENODEV;
 	r = pci_probe(bdf, &fn);
-	if (!report(r == 0 && fn.vendor == TESTDEV_VENDOR && fn.device == TESTDEV_DEVICE,
-		    "cycle %u: %02x:00.0 is a pci-testdev (%04x:%04x)", cycle, p->br.secondary,
-		    r ? 0xffff : fn.vendor, r ? 0xffff : fn.device))
+	if (!report(r == 0 && fn.vendor == (blk_sectors ? VIRTIO_VENDOR : TESTDEV_VENDOR) &&
+			    fn.device == (blk_sectors ? BLK_DEVICE : TESTDEV_DEVICE),
+		    "cycle %u: %02x:00.0 is a %s (%04x:%04x)", cycle, p->br.secondary,
+		    blk_sectors ? "virtio-blk" : "pci-testdev", r ? 0xffff : fn.vendor,
+		    r ? 0xffff : fn.device))
 		return p;
 	report(alone, "cycle %u: nothing else answers on bus %u", cycle, p->br.secondary);
 	mem = p->br.mem_base;
 	io = p->br.io_base;
 	r = pci_place(&fn, &mem, p->br.mem_limit + 1, &io, p->br.io_limit + 1);
-	if (report(r == 0, "cycle %u: BARs placed in the port's windows (BAR0 0x%lx, BAR1 0x%lx)",
-		   cycle, fn.bar[0].addr, fn.bar[1].addr))
+	placed = report(r == 0,
+			"cycle %u: BARs placed in the port's windows (BAR0 0x%lx, "
+			"BAR1 0x%lx)",
+			cycle, fn.bar[0].addr, fn.bar[1].addr);
+	if (placed && blk_sectors)
+		drive_blk(&fn, cycle);
+	else if (placed)
 		drive(&fn, cycle, walk);
 	printf("# HOTPLUG ready cycle=%u slot=%u\n", cycle, p->psn);
 	return p;
@@ -418,6 +507,8 @@ int main(void)
 	bool release = guest_opt_ulong("release", 1, 1);
 	bool walk = guest_opt_ulong("walk", 0, 1);
 	bool traffic = guest_opt_ulong("traffic", 0, 1);
+
+	blk_sectors = guest_opt_ulong("blk", 0, 1ul << 40);
 
 	use_intx = guest_opt_ulong("intx", 0, 1);
 	use_msi = !guest_opt_ulong("poll", 0, 1) && !use_intx;

@@ -113,21 +113,30 @@ static void virtio_cap_one(struct virtio_dev *vd, unsigned pos)
 	}
 }
 
-int virtio_find(struct virtio_dev *vd, uint16_t modern_id, uint16_t transitional_id, unsigned index)
+int virtio_attach(struct virtio_dev *vd, const struct pci_fn *fn)
 {
 	int pos = 0;
 
-	*vd = (struct virtio_dev){.fn = pci_find(VIRTIO_VENDOR, modern_id, index)};
-	if (!vd->fn && transitional_id)
-		vd->fn = pci_find(VIRTIO_VENDOR, transitional_id, index);
-	if (!vd->fn)
-		return -ENODEV;
-	pci_set_master(vd->fn->bdf, false);
-	while ((pos = pci_cap_find(vd->fn->bdf, PCI_CAP_ID_VNDR, (unsigned)pos)) > 0)
+	*vd = (struct virtio_dev){.fn = fn};
+	pci_set_master(fn->bdf, false);
+	while ((pos = pci_cap_find(fn->bdf, PCI_CAP_ID_VNDR, (unsigned)pos)) > 0)
 		virtio_cap_one(vd, (unsigned)pos);
 	if (pos == -EINVAL || !vd->common || !vd->notify_base || !vd->isr)
 		return -EINVAL;
 	return 0;
+}
+
+int virtio_find(struct virtio_dev *vd, uint16_t modern_id, uint16_t transitional_id, unsigned index)
+{
+	const struct pci_fn *fn = pci_find(VIRTIO_VENDOR, modern_id, index);
+
+	if (!fn && transitional_id)
+		fn = pci_find(VIRTIO_VENDOR, transitional_id, index);
+	if (!fn) {
+		*vd = (struct virtio_dev){0};
+		return -ENODEV;
+	}
+	return virtio_attach(vd, fn);
 }
 
 static void virtio_set_status(struct virtio_dev *vd, uint8_t s)

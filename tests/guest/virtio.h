@@ -124,6 +124,11 @@ struct virtq_buf {
 int virtio_find(struct virtio_dev *vd, uint16_t modern_id, uint16_t transitional_id,
 		unsigned index);
 /*
+ * The same for @fn, a function the caller found and placed itself (a hot-added device
+ * pci_init() never saw).  -EINVAL as above.
+ */
+int virtio_attach(struct virtio_dev *vd, const struct pci_fn *fn);
+/*
  * Reset, ACKNOWLEDGE, DRIVER, then accept offered & (@wanted | VERSION_1) and check
  * FEATURES_OK (3.1.1).  -ENODEV: VERSION_1 not offered; -EINVAL: FEATURES_OK refused.
  */
