@@ -80,6 +80,16 @@ static void hp_check_query_pci(struct hp_vm *vm, const char *port, const char *i
 	json_object_put(r);
 }
 
+/* Is QEMU installed?  (Skips the test when it is not.) */
+static bool hp_have_qemu(void)
+{
+	g_autofree char *qemu = g_find_program_in_path("qemu-system-x86_64");
+
+	if (!qemu)
+		g_test_skip("qemu-system-x86_64 is not installed");
+	return qemu != NULL;
+}
+
 /*
  * Plug by path into a named port, by getfd into the first free one (the remote holds
  * only that connection and must exit once mpvmm closes it: the device was torn down),
@@ -506,10 +516,8 @@ static void test_virtio_blk_qemu(void)
 
 	if (kvm >= 0)
 		close(kvm);
-	if (!g_find_program_in_path("qemu-system-x86_64")) {
-		g_test_skip("qemu-system-x86_64 is not installed");
+	if (!hp_have_qemu())
 		return;
-	}
 	fd = open(img, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	g_assert_cmpint(fd, >=, 0);
 	g_assert_cmpint(ftruncate(fd, HP_BLK_SECTORS * 512), ==, 0);
@@ -600,10 +608,8 @@ static void test_qemu(void)
 
 	if (tu_skip_without_kvm())
 		return;
-	if (!g_find_program_in_path("qemu-system-x86_64")) {
-		g_test_skip("qemu-system-x86_64 is not installed");
+	if (!hp_have_qemu())
 		return;
-	}
 	hp_vm_start(&vm, "cycles=2 poll=1",
 		    (const char *const[]){"-accel", "kvm", "-M", "q35", "-display", "none",
 					  "-no-reboot", "-global",
