@@ -90,6 +90,59 @@ static bool hp_have_qemu(void)
 	return qemu != NULL;
 }
 
+/* Does mpvmm (pid) run a thread named comm? */
+static bool hp_has_thread(pid_t pid, const char *comm)
+{
+	g_autofree char *dir = g_strdup_printf("/proc/%d/task", (int)pid);
+	g_autoptr(GDir) d = g_dir_open(dir, 0, NULL);
+	const char *t;
+
+	while (d && (t = g_dir_read_name(d))) {
+		g_autofree char *path = g_build_filename(dir, t, "comm", NULL);
+		g_autofree char *name = NULL;
+
+		if (g_file_get_contents(path, &name, NULL, NULL) && g_str_has_prefix(name, comm))
+			return true;
+	}
+	return false;
+}
+
+/*
+ * A real mpvmm-misc dying mid-handshake: stopped while it listens, so mpvmm's connect
+ * succeeds (the kernel queues it) but VERSION gets no answer; killed once mpvmm's
+ * hotplug-connect thread is waiting for that answer (the thread exists only after the
+ * connect).  device_add fails at once on the dead channel, not by the 5 s timeout.
+ */
+static void hp_real_remote_dies(struct hp_vm *vm)
+{
+	g_autofree char *sock = g_build_filename(vm->dir, "dies.sock", NULL);
+	g_autofree char *cmd = g_strdup_printf(
+		ADD("\"driver\": \"pci-proxy-dev\", \"id\": \"hp\", \"socket\": \"%s\""), sock);
+	struct tu_proc dying;
+	json_object *r, *e, *v;
+	const char *desc;
+	int status;
+
+	hp_remote("hp", sock, &dying);
+	g_assert_cmpint(kill(dying.pid, SIGSTOP), ==, 0);
+	g_assert_cmpint(write(vm->qmp, cmd, strlen(cmd)), ==, (ssize_t)strlen(cmd));
+	for (int i = 0; i < 1000 && !hp_has_thread(vm->p.pid, "hotplug-connec"); i++)
+		g_usleep(5000);
+	g_assert_true(hp_has_thread(vm->p.pid, "hotplug-connec"));
+	g_assert_cmpint(kill(dying.pid, SIGKILL), ==, 0);
+	while (r = hp_qmp_read(vm), json_object_object_get_ex(r, "event", NULL))
+		g_ptr_array_add(vm->events, r);
+	g_assert_true(json_object_object_get_ex(r, "error", &e));
+	g_assert_true(json_object_object_get_ex(e, "desc", &v));
+	desc = json_object_get_string(v);
+	if (!g_str_has_prefix(desc, "device_add id=hp: the device did not connect: ") ||
+	    strstr(desc, "within"))
+		g_error("device_add to a process killed mid-handshake: %s", desc);
+	json_object_put(r);
+	status = tu_wait(&dying, 10);
+	g_assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+}
+
 /*
  * Plug by path into a named port, by getfd into the first free one (the remote holds
  * only that connection and must exit once mpvmm closes it: the device was torn down),
@@ -281,9 +334,10 @@ static void test_timeout(void)
 }
 
 /*
- * A device process that dies after reading the first handshake message, and one that
- * never answers (the 5 s handshake bound): device_add fails cleanly each time, the
- * slot stays empty (a real device then goes into it) and the VM runs on.
+ * A device process that dies after reading the first handshake message, one that
+ * never answers (the 5 s handshake bound), and a real mpvmm-misc killed while mpvmm
+ * waits for its answer: device_add fails cleanly each time, the slot stays empty (a
+ * real device then goes into it) and the VM runs on.
  */
 static void test_handshake_fails(void)
 {
@@ -327,6 +381,8 @@ static void test_handshake_fails(void)
 		 "GenericError", "device_add id=hp: the device did not connect");
 	close(sv[1]);
 	hp_ok(&vm, "{\"execute\": \"query-status\"}");
+
+	hp_real_remote_dies(&vm);
 
 	sock = g_build_filename(vm.dir, "hp.sock", NULL);
 	hp_remote("hp", sock, &remote);
