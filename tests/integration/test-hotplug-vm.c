@@ -166,19 +166,30 @@ void hp_wait_deleted(struct hp_vm *vm, const char *id)
 	}
 }
 
-static int hp_connect(const char *path)
+/*
+ * Connect to the VMM's QMP socket once it listens: within HP_TIMEOUT_S (QEMU can take
+ * seconds to start under emulation), failing with the VMM's log if it exits first.
+ */
+static int hp_connect(struct hp_vm *vm)
 {
 	struct sockaddr_un sun = {.sun_family = AF_UNIX};
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	gint64 end = g_get_monotonic_time() + HP_TIMEOUT_S * G_USEC_PER_SEC;
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0), status;
 
 	g_assert_cmpint(fd, >=, 0);
-	g_strlcpy(sun.sun_path, path, sizeof(sun.sun_path));
-	for (int i = 0; i < 500; i++) {
-		if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == 0)
-			return fd;
-		g_usleep(10000);
+	g_strlcpy(sun.sun_path, vm->qmp_path, sizeof(sun.sun_path));
+	while (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
+		if (waitpid(vm->p.pid, &status, WNOHANG) == vm->p.pid) {
+			hp_pump(vm, 100);
+			g_error("%s exited (status 0x%x) before its QMP socket listened:\n%s",
+				vm->qemu ? "QEMU" : "mpvmm", status, vm->err->str);
+		}
+		if (g_get_monotonic_time() > end)
+			g_error("cannot connect to %s within %d s: %s", vm->qmp_path, HP_TIMEOUT_S,
+				g_strerror(errno));
+		hp_pump(vm, 10);
 	}
-	g_error("cannot connect to %s: %s", path, g_strerror(errno));
+	return fd;
 }
 
 static void hp_json_free(gpointer p)
@@ -214,7 +225,7 @@ void hp_vm_start(struct hp_vm *vm, const char *append, const char *const *extra)
 	vm->err = g_string_new(NULL);
 	vm->qbuf = g_string_new(NULL);
 	vm->events = g_ptr_array_new_with_free_func(hp_json_free);
-	vm->qmp = hp_connect(vm->qmp_path);
+	vm->qmp = hp_connect(vm);
 	greeting = hp_qmp_read(vm);
 	json_object_put(greeting);
 	hp_ok(vm, "{\"execute\": \"qmp_capabilities\"}");
