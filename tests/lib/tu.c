@@ -9,6 +9,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -47,6 +48,17 @@ void tu_socketpair(int sv[2])
 	g_assert_cmpint(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), ==, 0);
 }
 
+/*
+ * In the child: die with the test process, so a test that fails (g_error aborts it)
+ * leaves no VMM or QEMU behind spinning on a guest that waits forever.
+ */
+static void tu_child_setup(gpointer parent)
+{
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (getppid() != (pid_t)GPOINTER_TO_INT(parent)) /* it died before the prctl */
+		_exit(127);
+}
+
 void tu_spawn(char **argv, const int *fds, unsigned nr, bool capture, struct tu_proc *p)
 {
 	g_autoptr(GError) err = NULL;
@@ -56,11 +68,10 @@ void tu_spawn(char **argv, const int *fds, unsigned nr, bool capture, struct tu_
 	for (unsigned i = 0; i < nr; i++)
 		targets[i] = 3 + (int)i;
 	p->out_fd = p->err_fd = -1;
-	if (!g_spawn_async_with_pipes_and_fds(NULL, (const char *const *)argv, NULL,
-					      G_SPAWN_DO_NOT_REAP_CHILD, NULL, NULL, -1,
-					      -1, -1, fds, targets, nr, &p->pid, NULL,
-					      capture ? &p->out_fd : NULL,
-					      capture ? &p->err_fd : NULL, &err))
+	if (!g_spawn_async_with_pipes_and_fds(
+		    NULL, (const char *const *)argv, NULL, G_SPAWN_DO_NOT_REAP_CHILD,
+		    tu_child_setup, GINT_TO_POINTER((int)getpid()), -1, -1, -1, fds, targets, nr,
+		    &p->pid, NULL, capture ? &p->out_fd : NULL, capture ? &p->err_fd : NULL, &err))
 		g_error("spawn %s: %s", argv[0], err->message);
 }
 

@@ -30,7 +30,9 @@ struct tu_proc {
 
 /*
  * Spawn argv with fds[i] (i < nr) made available as fd 3 + i in the child; capture
- * stdout/stderr when asked.  The caller's copies of fds are NOT closed.
+ * stdout/stderr when asked.  The caller's copies of fds are NOT closed.  The child
+ * gets SIGKILL when the test process dies (PR_SET_PDEATHSIG), so a failed test leaves
+ * no VMM behind.
  */
 void tu_spawn(char **argv, const int *fds, unsigned nr, bool capture, struct tu_proc *p);
 
