@@ -114,6 +114,12 @@ const char *pcifn_id(const struct pcifn *fn)
 	return fn->id;
 }
 
+void pcifn_bar_sizes(const struct pcifn *fn, uint64_t size[PCIFN_NUM_BARS])
+{
+	for (unsigned i = 0; i < PCIFN_NUM_BARS; i++)
+		size[i] = fn->bar[i].size; /* fixed at pcifn_create: no lock */
+}
+
 bool pcifn_dead(const struct pcifn *fn)
 {
 	return __atomic_load_n(&fn->dead, __ATOMIC_ACQUIRE);

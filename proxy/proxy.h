@@ -64,6 +64,8 @@ int pcifn_create(const char *id, const struct pcifn_backend_ops *ops, void *be,
 void pcifn_destroy(struct pcifn *fn);
 const char *pcifn_id(const struct pcifn *fn);
 bool pcifn_dead(const struct pcifn *fn);
+/* Each BAR's size as the device declared it (0: none, or a 64-bit BAR's upper half). */
+void pcifn_bar_sizes(const struct pcifn *fn, uint64_t size[PCIFN_NUM_BARS]);
 
 /* Config access, off < 4096, size 1/2/4 naturally aligned, else -EINVAL + all-ones. */
 int pcifn_cfg_read(struct pcifn *fn, uint32_t off, unsigned size, uint32_t *val);

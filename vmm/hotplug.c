@@ -265,8 +265,8 @@ int hotplug_add(struct hotplug *hp, const char *bus, const char *id, const char 
 	ret = hotplug_connect(p, id, sock, &fn, err);
 	if (ret < 0)
 		return ret;
-	qmp_pci_size_fn(fn, p->bar_size); /* now, while the guest cannot see it */
-	ret = rootport_plug(p->rp, fn);	  /* the port is empty: checked on this thread */
+	pcifn_bar_sizes(fn, p->bar_size);
+	ret = rootport_plug(p->rp, fn); /* the port is empty: checked on this thread */
 	if (ret < 0)
 		return qmp_error_set(err, ret, QMP_ERROR_GENERIC, "device_add id=%s: %s", id,
 				     g_strerror(-ret));

@@ -6,8 +6,8 @@
  * the functions behind it.  Everything is read through config cycles (pcihost), the
  * way a guest sees it, except BAR sizes: sizing a BAR means writing it, which a running
  * guest must not see.  So qmp_pci_probe() sizes bus 0's BARs once, as firmware does,
- * before the vCPUs first run, and qmp_pci_size_fn() sizes a hot-plugged function's
- * before it is plugged (hotplug.c keeps them with its root port).  The ids are the
+ * before the vCPUs first run; a hot-plugged function's sizes are the ones it declared
+ * (pcifn_bar_sizes(), kept by hotplug.c with its root port).  The ids are the
  * -device ids of bus-0 functions and root ports, and the device_add id of the device
  * in a root port's slot.  Not a PCI model: pcihost.c and proxy/ are.
  */
@@ -40,10 +40,10 @@ static unsigned qmp_pci_nr_fns(struct machine *m, unsigned bus, unsigned dev)
 	return (qmp_cfg(m, bus, dev, 0, 0x0e, 1) & 0x80) ? QMP_PCI_FNS : 1;
 }
 
-/* BARs of a header type (PCI 3.0 6.1: type 0 has 6, a PCI-to-PCI bridge 2). */
-static unsigned qmp_pci_hdr_bars(uint32_t hdr_type)
+/* BARs of the function's header type (PCI 3.0 6.1: type 0 has 6, a PCI-to-PCI bridge 2). */
+static unsigned qmp_pci_nr_bars(struct machine *m, unsigned bus, unsigned dev, unsigned fn)
 {
-	switch (hdr_type & 0x7f) {
+	switch (qmp_cfg(m, bus, dev, fn, 0x0e, 1) & 0x7f) {
 	case 0:
 		return 6;
 	case 1:
@@ -53,52 +53,23 @@ static unsigned qmp_pci_hdr_bars(uint32_t hdr_type)
 	}
 }
 
-static unsigned qmp_pci_nr_bars(struct machine *m, unsigned bus, unsigned dev, unsigned fn)
-{
-	return qmp_pci_hdr_bars(qmp_cfg(m, bus, dev, fn, 0x0e, 1));
-}
-
-/* One function's config space for sizing: bus 0's through pcihost, or a pcifn. */
-struct qmp_sizing {
-	struct machine *m;
-	unsigned dev, fn;
-	struct pcifn *pf; /* not NULL: this function, not plugged (no guest sees it) */
-};
-
-static uint32_t qmp_sz_rd(const struct qmp_sizing *z, uint32_t reg, unsigned size)
-{
-	uint32_t v = ~0u;
-
-	if (!z->pf)
-		return qmp_cfg(z->m, 0, z->dev, z->fn, reg, size);
-	pcifn_cfg_read(z->pf, reg, size, &v); /* all-ones on error */
-	return v;
-}
-
-static void qmp_sz_wr(const struct qmp_sizing *z, uint32_t reg, unsigned size, uint32_t val)
-{
-	if (z->pf)
-		pcifn_cfg_write(z->pf, reg, size, val);
-	else
-		pcihost_cfg_write(z->m->pci, 0, z->dev, z->fn, reg, size, val);
-}
-
 /* PCI 3.0 6.2.5.1: write all-ones, read the mask back, restore; decode off meanwhile. */
-static uint64_t qmp_pci_size_bar(const struct qmp_sizing *z, unsigned i, bool *wide)
+static uint64_t qmp_pci_size_bar(struct machine *m, unsigned dev, unsigned fn, unsigned i,
+				 bool *wide)
 {
-	uint32_t reg = 0x10 + 4 * i, orig = qmp_sz_rd(z, reg, 4), lo, hi = ~0u;
+	uint32_t reg = 0x10 + 4 * i, orig = qmp_cfg(m, 0, dev, fn, reg, 4), lo, hi = ~0u;
 	uint64_t mask;
 
-	qmp_sz_wr(z, reg, 4, ~0u);
-	lo = qmp_sz_rd(z, reg, 4);
-	qmp_sz_wr(z, reg, 4, orig);
+	pcihost_cfg_write(m->pci, 0, dev, fn, reg, 4, ~0u);
+	lo = qmp_cfg(m, 0, dev, fn, reg, 4);
+	pcihost_cfg_write(m->pci, 0, dev, fn, reg, 4, orig);
 	*wide = !(orig & 1) && (orig & 6) == 4;
 	if (*wide) {
-		uint32_t orig_hi = qmp_sz_rd(z, reg + 4, 4);
+		uint32_t orig_hi = qmp_cfg(m, 0, dev, fn, reg + 4, 4);
 
-		qmp_sz_wr(z, reg + 4, 4, ~0u);
-		hi = qmp_sz_rd(z, reg + 4, 4);
-		qmp_sz_wr(z, reg + 4, 4, orig_hi);
+		pcihost_cfg_write(m->pci, 0, dev, fn, reg + 4, 4, ~0u);
+		hi = qmp_cfg(m, 0, dev, fn, reg + 4, 4);
+		pcihost_cfg_write(m->pci, 0, dev, fn, reg + 4, 4, orig_hi);
 	}
 	if (lo == 0 || lo == ~0u)
 		return 0;
@@ -109,23 +80,22 @@ static uint64_t qmp_pci_size_bar(const struct qmp_sizing *z, unsigned i, bool *w
 	return ~mask + 1;
 }
 
-/* Every BAR of one function into size[] (0: none), its decode off while sizing. */
-static void qmp_pci_size_all(const struct qmp_sizing *z, uint64_t size[QMP_PCI_BARS])
+/* Every BAR of bus-0 function dev.fn into size[] (0: none), its decode off meanwhile. */
+static void qmp_pci_size_all(struct machine *m, unsigned dev, unsigned fn,
+			     uint64_t size[QMP_PCI_BARS])
 {
-	uint32_t cmd = qmp_sz_rd(z, 0x04, 2);
-	unsigned nr = qmp_pci_hdr_bars(qmp_sz_rd(z, 0x0e, 1));
+	uint32_t cmd = qmp_cfg(m, 0, dev, fn, 0x04, 2);
 
-	memset(size, 0, QMP_PCI_BARS * sizeof(size[0]));
 	if (cmd & 3u)
-		qmp_sz_wr(z, 0x04, 2, cmd & ~3u);
-	for (unsigned i = 0; i < nr; i++) {
+		pcihost_cfg_write(m->pci, 0, dev, fn, 0x04, 2, cmd & ~3u);
+	for (unsigned i = 0; i < qmp_pci_nr_bars(m, 0, dev, fn); i++) {
 		bool wide;
 
-		size[i] = qmp_pci_size_bar(z, i, &wide);
+		size[i] = qmp_pci_size_bar(m, dev, fn, i, &wide);
 		i += wide;
 	}
 	if (cmd & 3u)
-		qmp_sz_wr(z, 0x04, 2, cmd);
+		pcihost_cfg_write(m->pci, 0, dev, fn, 0x04, 2, cmd);
 }
 
 int qmp_pci_probe(struct machine *m)
@@ -134,22 +104,13 @@ int qmp_pci_probe(struct machine *m)
 
 	for (unsigned dev = 0; dev < PCIHOST_SLOTS; dev++) {
 		for (unsigned fn = 0; fn < qmp_pci_nr_fns(m, 0, dev); fn++) {
-			struct qmp_sizing z = {.m = m, .dev = dev, .fn = fn};
-
 			if (qmp_pci_present(m, 0, dev, fn))
-				qmp_pci_size_all(&z, p->size[dev][fn]);
+				qmp_pci_size_all(m, dev, fn, p->size[dev][fn]);
 		}
 	}
 	g_free(m->qmp_pci);
 	m->qmp_pci = p;
 	return 0;
-}
-
-void qmp_pci_size_fn(struct pcifn *fn, uint64_t size[PCIFN_NUM_BARS])
-{
-	struct qmp_sizing z = {.pf = fn};
-
-	qmp_pci_size_all(&z, size);
 }
 
 /* ---- the reply ---- */

@@ -315,7 +315,7 @@ int hotplug_del(struct hotplug *hp, const char *id, GError **err);
 int hotplug_dial(const char *path, int *sock, GError **err);
 /*
  * For query-pci: the id of the device in root port rp's slot, or NULL (empty), and its
- * BAR sizes (size[i] 0: none; all 0 when empty), sized by qmp_pci_size_fn() before it
+ * BAR sizes (size[i] 0: none; all 0 when empty), as pcifn_bar_sizes() gave them when it
  * was plugged.  The id lives until the next device_add or removal: monitor thread only.
  */
 const char *hotplug_child_info(struct hotplug *hp, struct rootport *rp,
@@ -693,11 +693,6 @@ void monitor_quit(struct machine *m);
  */
 struct qmp_pci;
 int qmp_pci_probe(struct machine *m);
-/*
- * Size the BARs of fn (size[i] 0: none) through its config space: only while no guest
- * can reach it (a hot-added function before rootport_plug()).
- */
-void qmp_pci_size_fn(struct pcifn *fn, uint64_t size[PCIFN_NUM_BARS]);
 int qmp_query_pci(void *opaque, struct qmp_session *s, json_object *args, json_object **ret,
 		  GError **err);
 /* Reset the machine (system_reset): qmp_reset.c.  Monitor thread.  *err for QMP. */

@@ -5,9 +5,9 @@
  * powered as a guest would, a function in that slot.  Checks the ids (the -device ids
  * of the function and the root port, the id of the device in the slot), the BARs (sizes
  * from qmp_pci_probe(), addresses read live, -1 while decode is off), and
- * qmp_pci_size_fn(), which sizes a function before it is plugged and leaves its
- * registers as they were.  The same reply with a device plugged by device_add (its
- * sizes taken by hotplug.c) is checked on KVM in /hotplug/path-and-getfd.
+ * pcifn_bar_sizes(), the sizes hotplug.c keeps for a device it plugs, which touches no
+ * register.  The same reply with a device plugged by device_add is checked on KVM in
+ * /hotplug/path-and-getfd.
  */
 #include <string.h>
 
@@ -84,7 +84,7 @@ static uint32_t fn_rd(struct pcifn *fn, uint32_t reg, unsigned size)
 	return v;
 }
 
-/* Sizing an unplugged function: the sizes, and every register as it was. */
+/* A hot-plugged function's sizes, as declared: the sizes, and every register as it was. */
 static void test_size_fn(void)
 {
 	struct pcifn *fn = fake_fn("t");
@@ -95,10 +95,10 @@ static void test_size_fn(void)
 	pcifn_cfg_write(fn, 0x14, 4, 0xc100);
 	pcifn_cfg_write(fn, 0x18, 4, 0x00100000u);
 	pcifn_cfg_write(fn, 0x1c, 4, 0x1);
-	pcifn_cfg_write(fn, 0x04, 2, 0x7); /* decode on: sizing turns it off meanwhile */
+	pcifn_cfg_write(fn, 0x04, 2, 0x7); /* decode on */
 	for (unsigned i = 0; i < PCIFN_NUM_BARS; i++)
 		before[i] = fn_rd(fn, 0x10 + 4 * i, 4);
-	qmp_pci_size_fn(fn, size);
+	pcifn_bar_sizes(fn, size);
 	g_assert_cmpuint(size[0], ==, 4096);
 	g_assert_cmpuint(size[1], ==, 256);
 	g_assert_cmpuint(size[2], ==, 1u << 20);
