@@ -26,7 +26,7 @@ const struct dev_ops *dev_find(const char *type)
 	return NULL;
 }
 
-static char *dev_valid_types(void)
+char *dev_valid_types(void)
 {
 	GString *s = g_string_new(NULL);
 

@@ -190,6 +190,8 @@ extern const struct dev_ops virtio_rng_ops;
  */
 extern const struct dev_ops *const dev_table[];
 const struct dev_ops *dev_find(const char *type);
+/* dev_table's types, comma-separated ("" when it has none): g_free it. */
+char *dev_valid_types(void);
 
 /*
  * Create a device of `type`.  Errors (-ENOENT unknown type, -EINVAL bad property) are

@@ -125,14 +125,12 @@ static bool control_id_valid(const char *id)
 static int control_check_device(const char *driver, const char *id, GError **err)
 {
 	if (!dev_find(driver)) {
-		g_autoptr(GString) types = g_string_new(NULL);
+		g_autofree char *types = dev_valid_types();
 
-		for (unsigned i = 0; dev_table[i]; i++)
-			g_string_append_printf(types, "%s%s", i ? ", " : "", dev_table[i]->type);
 		return qmp_error_set(err, -ENOENT, QMP_ERROR_GENERIC,
 				     "'%s' is not a valid device "
 				     "model name; this process hosts: %s",
-				     driver, types->len ? types->str : "no device type yet");
+				     driver, *types ? types : "no device type yet");
 	}
 	if (!control_id_valid(id))
 		return qmp_error_set(err, -EINVAL, QMP_ERROR_GENERIC,

@@ -136,20 +136,18 @@ static int check_devopt(struct remote_devopt *o, GError **err)
 /* -device TYPE with a TYPE this class does not host: say which it does, if any. */
 static int unknown_type(const char *type, GError **err)
 {
-	g_autoptr(GString) types = g_string_new(NULL);
+	g_autofree char *types = dev_valid_types();
 
-	if (!dev_table[0]) {
+	if (!*types) {
 		g_set_error(err, REMOTE_ERROR, 0,
 			    "-device: unknown device type '%s'; mpvmm-%s hosts no device "
 			    "types yet",
 			    type, remote_class.name);
 		return -ENOENT;
 	}
-	for (unsigned i = 0; dev_table[i]; i++)
-		g_string_append_printf(types, "%s%s", i ? ", " : "", dev_table[i]->type);
 	g_set_error(err, REMOTE_ERROR, 0,
-		    "-device: unknown device type '%s'; valid types: %s (see -device help)",
-		    type, types->str);
+		    "-device: unknown device type '%s'; valid types: %s (see -device help)", type,
+		    types);
 	return -ENOENT;
 }
 
