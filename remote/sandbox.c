@@ -8,7 +8,6 @@
  * (seccomp.c) nor run the pid-namespace reaper (sandbox_ns.c).
  */
 #include <errno.h>
-#include <pwd.h>
 #include <grp.h>
 #include <limits.h>
 #include <string.h>
@@ -21,21 +20,14 @@
 
 #include <cap-ng.h>
 
+#include "remote/class_ids.h"
 #include "remote/remote.h"
 
-/*
- * The default uid and gid of a class without --uid/--gid: those of the system user
- * "mpvmm-CLASS" when the host has one (useradd --system mpvmm-storage), else
- * SANDBOX_ID_BASE + the class's index: 65100 misc, 65101 storage, 65102 net, in
- * Debian's reserved 65000-65533 block that neither adduser nor packages hand out.
- */
-#define SANDBOX_ID_BASE 65100
 /* Descriptors a class process may hold: devices' sockets, eventfds, DMA_MAP memfds. */
 #define SANDBOX_NOFILE 1024
 /* Tasks per uid in the process's own user namespace: its threads and the reaper. */
 #define SANDBOX_NPROC 16
 
-static const char *const sandbox_classes[] = {"misc", "storage", "net"};
 static const char *const sandbox_modes[] = {"on", "log", "off"};
 
 static int sandbox_parse_id(const char *name, const char *val, long long *out, GError **err)
@@ -81,33 +73,12 @@ void sandbox_opts_clear(struct sandbox_opts *o)
 	g_clear_pointer(&o->forbidden, g_free);
 }
 
-static unsigned sandbox_default_id(const char *class)
-{
-	g_autofree char *user = g_strdup_printf("mpvmm-%s", class);
-	struct passwd *pw = getpwnam(user);
-	unsigned i;
-
-	if (pw)
-		return pw->pw_uid;
-	for (i = 0; i < G_N_ELEMENTS(sandbox_classes); i++)
-		if (!strcmp(class, sandbox_classes[i]))
-			break;
-	return SANDBOX_ID_BASE + i;
-}
-
-static unsigned sandbox_default_gid(const char *class)
-{
-	g_autofree char *name = g_strdup_printf("mpvmm-%s", class);
-	struct group *gr = getgrnam(name);
-
-	return gr ? gr->gr_gid : sandbox_default_id(class);
-}
-
 /* Layer 1: the class's own uid and gid, no supplementary groups; skipped when not root. */
 static int sandbox_ids(const struct sandbox_opts *o, struct sandbox *sb, GError **err)
 {
-	uid_t uid = o->uid >= 0 ? (uid_t)o->uid : sandbox_default_id(sb->class);
-	gid_t gid = o->gid >= 0 ? (gid_t)o->gid : sandbox_default_gid(sb->class);
+	/* Without --uid/--gid: the class's own (class_ids.h). */
+	uid_t uid = o->uid >= 0 ? (uid_t)o->uid : class_default_uid(sb->class);
+	gid_t gid = o->gid >= 0 ? (gid_t)o->gid : class_default_gid(sb->class);
 
 	if (geteuid() != 0) {
 		if ((o->uid >= 0 && (uid_t)o->uid != geteuid()) ||

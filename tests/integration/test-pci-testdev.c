@@ -242,7 +242,7 @@ static void test_remote_killed(void)
 	g_assert_cmpuint(tu_count(err, "t0: device backend failed"), ==, 1);
 }
 
-/* The uid mpvmm-misc runs as (remote/sandbox.c): its system user's, else 65100; as is. */
+/* The uid mpvmm-misc runs as (remote/class_ids.h): its system user's, else 65100; as is. */
 static unsigned misc_uid(void)
 {
 	struct passwd *pw = getpwnam("mpvmm-misc");

@@ -109,7 +109,7 @@ char *launch_argv_string(const GPtrArray *argv);
 
 /* spawn.c: sockets and processes.  Run as root, the launcher starts each class process
  * under its uid and gid (the description's, else the class's default: those of the user
- * and group mpvmm-CLASS, else 65100 + the class's index, as remote/sandbox.c), switched in
+ * and group mpvmm-CLASS, else 65100 + the class's index: remote/class_ids.h), switched in
  * the child before execve, so it never runs as root; otherwise under the launcher's own. */
 int launch_start(struct launch_vm *vm, GError **err);
 /* The uid and gid a launcher run as root gives class process @p. */

@@ -15,19 +15,17 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <poll.h>
-#include <pwd.h>
 #include <string.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "remote/class_ids.h"
 #include "tools/launch/launch.h"
 
 #define LAUNCH_GRACE_MS 3000 /* for class processes to leave after mpvmm */
 #define LAUNCH_TERM_MS 2000  /* after SIGTERM, before SIGKILL */
-/* A class's default ids without a user mpvmm-CLASS: 65100 + its index (remote/sandbox.c). */
-#define LAUNCH_ID_BASE 65100
 
 /* What a child reports up its pipe when it cannot exec: the step and -errno. */
 enum child_step { CHILD_SETUP, CHILD_IDS, CHILD_EXEC };
@@ -42,16 +40,13 @@ struct child_ids {
 	gid_t gid;
 };
 
-/* As remote/sandbox.c chooses them, so a class process finds itself under the same ids. */
+/* The description's ids, else the class's own, as the class binary picks them. */
 void launch_proc_ids(const struct launch_proc *p, uid_t *uid, gid_t *gid)
 {
-	g_autofree char *name = g_strdup_printf("mpvmm-%s", launch_class_name(p->cls));
-	struct passwd *pw = getpwnam(name);
-	struct group *gr = getgrnam(name);
-	uid_t dflt = pw ? pw->pw_uid : LAUNCH_ID_BASE + (uid_t)p->cls;
+	const char *cls = launch_class_name(p->cls);
 
-	*uid = p->uid >= 0 ? (uid_t)p->uid : dflt;
-	*gid = p->gid >= 0 ? (gid_t)p->gid : gr ? gr->gr_gid : (gid_t)dflt;
+	*uid = p->uid >= 0 ? (uid_t)p->uid : class_default_uid(cls);
+	*gid = p->gid >= 0 ? (gid_t)p->gid : class_default_gid(cls);
 }
 
 /*
