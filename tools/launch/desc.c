@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "devices/virtio.h"
 #include "tools/launch/jfield.h"
 
 G_DEFINE_QUARK(mpvmm - launch - error - quark, launch_error)
@@ -127,8 +128,9 @@ static int device_props(struct launch_proc *p, struct launch_device *d, json_obj
 				   drive);
 	b->used = true;
 	g_ptr_array_add(d->props, g_strdup_printf("drive=%s", drive));
-	/* 8: VIRTIO_BLK_MAX_QUEUES (devices/virtio.h), one doorbell eventfd per queue */
-	if (jfield_int(o, "num-queues", 1, 8, what, path, &n, &present, err) < 0)
+	/* at most one doorbell eventfd per queue in one vfio-user reply (devices/virtio.h) */
+	if (jfield_int(o, "num-queues", 1, VIRTIO_BLK_MAX_QUEUES, what, path, &n, &present, err) <
+	    0)
 		return -EINVAL;
 	if (present)
 		g_ptr_array_add(d->props, g_strdup_printf("num-queues=%" G_GINT64_FORMAT, n));
