@@ -17,14 +17,6 @@
 #include "tests/integration/test-sandbox.h"
 
 /*
- * pci-testdev.elf in mpvmm with its device in a sandboxed mpvmm-misc armed with
- * --x-test-forbidden=action: once the guest has passed its checks and polls the
- * device, the serving process attempts the action (SIGUSR1).  It must die by SIGSYS
- * (and so must the process the test started, which ends as its child did); the VM
- * must run on, see the device gone (all-ones) and exit normally, and mpvmm must say
- * the device failed.
- */
-/*
  * Make the serving process of class process rp attempt its armed action and check it
  * died at the attempt by SIGSYS: not before (the hook logs first) nor after (it would
  * warn "was not killed").  rp's output fds are consumed.
@@ -47,6 +39,38 @@ static void expect_killed_at_attempt(struct tu_proc *rp, const char *who, const 
 	g_assert_null(strstr(rerr, "was not killed"));
 }
 
+/*
+ * mpvmm running vargv with the device of class process rargv (fd 3 of each, one
+ * socketpair): once the guest prints `ready`, the serving process attempts its armed
+ * action and must die by SIGSYS at the attempt.  Returns mpvmm's status, its stdout
+ * and stderr in *out and *err.
+ */
+static int run_killing_device(const char *const *rargv, const char *const *vargv, const char *ready,
+			      const char *who, const char *action, char **out, char **err)
+{
+	struct tu_proc rp, vp;
+	int sv[2];
+
+	tu_socketpair(sv);
+	start_confined(rargv, &sv[1], 1, &rp);
+	close(sv[1]);
+	tu_spawn((char **)vargv, &sv[0], 1, true, &vp);
+	close(sv[0]);
+	tu_wait_line(vp.out_fd, ready, 60);
+	expect_killed_at_attempt(&rp, who, action);
+	*out = tu_slurp(vp.out_fd);
+	*err = tu_slurp(vp.err_fd);
+	return end_proc(&vp, 120);
+}
+
+/*
+ * pci-testdev.elf in mpvmm with its device in a sandboxed mpvmm-misc armed with
+ * --x-test-forbidden=action: once the guest has passed its checks and polls the
+ * device, the serving process attempts the action (SIGUSR1).  It must die by SIGSYS
+ * (and so must the process the test started, which ends as its child did); the VM
+ * must run on, see the device gone (all-ones) and exit normally, and mpvmm must say
+ * the device failed.
+ */
 static void test_forbidden(gconstpointer data)
 {
 	const char *action = data;
@@ -69,21 +93,12 @@ static void test_forbidden(gconstpointer data)
 			       "-append",
 			       "wait-gone=1",
 			       NULL};
-	struct tu_proc rp, vp;
-	int sv[2], status;
+	int status;
 
 	if (tu_skip_without_kvm())
 		return;
-	tu_socketpair(sv);
-	start_confined(rargv, &sv[1], 1, &rp);
-	close(sv[1]);
-	tu_spawn((char **)vargv, &sv[0], 1, true, &vp);
-	close(sv[0]);
-	tu_wait_line(vp.out_fd, "waiting for the device to go away", 60);
-	expect_killed_at_attempt(&rp, "mpvmm-misc", action);
-	out = tu_slurp(vp.out_fd);
-	err = tu_slurp(vp.err_fd);
-	status = end_proc(&vp, 120);
+	status = run_killing_device(rargv, vargv, "waiting for the device to go away", "mpvmm-misc",
+				    action, &out, &err);
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 1 || strstr(out, "not ok"))
 		g_error("the VM did not survive the device's death (status 0x%x):\n%s\n%s", status,
 			out, err);
@@ -124,8 +139,7 @@ static void test_forbidden_storage(gconstpointer data)
 			       "-append",
 			       "mode=irq qd=32 lost=1 timeout=2",
 			       NULL};
-	struct tu_proc rp, vp;
-	int sv[2], status, fd;
+	int status, fd;
 
 	if (tu_skip_without_kvm())
 		return;
@@ -135,16 +149,8 @@ static void test_forbidden_storage(gconstpointer data)
 	close(fd);
 	bd = g_strdup_printf("driver=file,node-name=d0,filename=%s", img);
 	rargv[3] = bd;
-	tu_socketpair(sv);
-	start_confined(rargv, &sv[1], 1, &rp);
-	close(sv[1]);
-	tu_spawn((char **)vargv, &sv[0], 1, true, &vp);
-	close(sv[0]);
-	tu_wait_line(vp.out_fd, "# I/O running", 60);
-	expect_killed_at_attempt(&rp, "mpvmm-storage", action);
-	out = tu_slurp(vp.out_fd);
-	err = tu_slurp(vp.err_fd);
-	status = end_proc(&vp, 120);
+	status = run_killing_device(rargv, vargv, "# I/O running", "mpvmm-storage", action, &out,
+				    &err);
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 249 || strstr(out, "not ok"))
 		g_error("the VM did not survive its disk's death (status 0x%x):\n%s\n%s", status,
 			out, err);
