@@ -303,3 +303,64 @@ void hp_cycle(struct hp_vm *vm, unsigned cycle, const char *id, const char *args
 	hp_wait_deleted(vm, id);
 	hp_wait_out(vm, removed);
 }
+
+static json_object *hp_pci_find(json_object *devs, const char *qdev_id)
+{
+	for (size_t i = 0; i < json_object_array_length(devs); i++) {
+		json_object *d = json_object_array_get_idx(devs, i);
+
+		if (!g_strcmp0(json_object_get_string(json_object_object_get(d, "qdev_id")),
+			       qdev_id))
+			return d;
+	}
+	return NULL;
+}
+
+int64_t hp_int(json_object *o, const char *key)
+{
+	json_object *v;
+
+	g_assert_true(json_object_object_get_ex(o, key, &v));
+	return json_object_get_int64(v);
+}
+
+json_object *hp_query_pci_slot(struct hp_vm *vm, const char *port, const char *id,
+			       json_object **dev, json_object **bridge)
+{
+	json_object *r = hp_qmp(vm, "{\"execute\": \"query-pci\"}"), *ret, *rp;
+
+	g_assert_true(json_object_object_get_ex(r, "return", &ret));
+	rp = hp_pci_find(json_object_object_get(json_object_array_get_idx(ret, 0), "devices"),
+			 port);
+	g_assert_nonnull(rp);
+	g_assert_true(json_object_object_get_ex(rp, "pci_bridge", bridge));
+	*dev = hp_pci_find(json_object_object_get(*bridge, "devices"), id);
+	g_assert_nonnull(*dev);
+	g_assert_cmpint(hp_int(*dev, "bus"), ==,
+			hp_int(json_object_object_get(*bridge, "bus"), "secondary"));
+	g_assert_cmpint(hp_int(*dev, "slot"), ==, 0);
+	return r;
+}
+
+size_t hp_rproc_devices(struct hp_vm *vm)
+{
+	json_object *r = hp_qmp(vm, "{\"execute\": \"query-remote-processes\"}"), *list, *devs;
+	size_t n;
+
+	g_assert_true(json_object_object_get_ex(r, "return", &list));
+	g_assert_cmpuint(json_object_array_length(list), ==, 1);
+	g_assert_true(
+		json_object_object_get_ex(json_object_array_get_idx(list, 0), "devices", &devs));
+	n = json_object_array_length(devs);
+	json_object_put(r);
+	return n;
+}
+
+bool hp_have_qemu(void)
+{
+	g_autofree char *qemu = g_find_program_in_path("qemu-system-x86_64");
+
+	if (!qemu)
+		g_test_skip("qemu-system-x86_64 is not installed");
+	return qemu != NULL;
+}

@@ -8,10 +8,9 @@
  * a guest that never releases its device (the unplug timeout), a device process that
  * dies or goes silent during the handshake (the VM runs on), and 100 plug/unplug
  * cycles while another device does I/O, with mpvmm's and mpvmm-misc's open fds and RSS
- * compared before and after; a virtio-blk hot-added into an mpvmm-storage process with
- * its image passed by getfd, and the image checked byte for byte afterwards; and the
- * same guest under QEMU 7.2.  The harness (VMM
- * process, QMP client) is test-hotplug-vm.c.
+ * compared before and after; and the same guest under QEMU 7.2.  The virtio-blk
+ * hot-plug tests are in test-hotplug-blk.c, the harness (VMM process, QMP client) in
+ * test-hotplug-vm.c.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -23,26 +22,6 @@
 
 #include "tests/integration/test-hotplug.h"
 
-static json_object *hp_pci_find(json_object *devs, const char *qdev_id)
-{
-	for (size_t i = 0; i < json_object_array_length(devs); i++) {
-		json_object *d = json_object_array_get_idx(devs, i);
-
-		if (!g_strcmp0(json_object_get_string(json_object_object_get(d, "qdev_id")),
-			       qdev_id))
-			return d;
-	}
-	return NULL;
-}
-
-static int64_t hp_int(json_object *o, const char *key)
-{
-	json_object *v;
-
-	g_assert_true(json_object_object_get_ex(o, key, &v));
-	return json_object_get_int64(v);
-}
-
 /*
  * query-pci with pci-testdev `id` in port `port` (the guest has it working): the port
  * and the device carry their ids, and the device, on the port's secondary bus, its
@@ -51,19 +30,9 @@ static int64_t hp_int(json_object *o, const char *key)
  */
 static void hp_check_query_pci(struct hp_vm *vm, const char *port, const char *id)
 {
-	json_object *r = hp_qmp(vm, "{\"execute\": \"query-pci\"}"), *ret, *rp, *br, *d, *regs;
+	json_object *br, *d, *r = hp_query_pci_slot(vm, port, id, &d, &br), *regs;
 	json_object *mem, *io, *win;
 
-	g_assert_true(json_object_object_get_ex(r, "return", &ret));
-	rp = hp_pci_find(json_object_object_get(json_object_array_get_idx(ret, 0), "devices"),
-			 port);
-	g_assert_nonnull(rp);
-	g_assert_true(json_object_object_get_ex(rp, "pci_bridge", &br));
-	d = hp_pci_find(json_object_object_get(br, "devices"), id);
-	g_assert_nonnull(d);
-	g_assert_cmpint(hp_int(d, "bus"), ==,
-			hp_int(json_object_object_get(br, "bus"), "secondary"));
-	g_assert_cmpint(hp_int(d, "slot"), ==, 0);
 	g_assert_true(json_object_object_get_ex(d, "regions", &regs));
 	g_assert_cmpuint(json_object_array_length(regs), ==, 2);
 	mem = json_object_array_get_idx(regs, 0);
@@ -78,16 +47,6 @@ static void hp_check_query_pci(struct hp_vm *vm, const char *port, const char *i
 	g_assert_cmpstr(json_object_get_string(json_object_object_get(io, "type")), ==, "io");
 	g_assert_cmpint(hp_int(io, "size"), ==, 256);
 	json_object_put(r);
-}
-
-/* Is QEMU installed?  (Skips the test when it is not.) */
-static bool hp_have_qemu(void)
-{
-	g_autofree char *qemu = g_find_program_in_path("qemu-system-x86_64");
-
-	if (!qemu)
-		g_test_skip("qemu-system-x86_64 is not installed");
-	return qemu != NULL;
 }
 
 /* Does mpvmm (pid) run a thread named comm? */
@@ -403,7 +362,6 @@ static void test_rid(void)
 	struct hp_vm vm = {0};
 	g_autofree char *obj =
 		g_strdup_printf("remote-process,id=p0,class=misc,binary=%s", tu_bin("MPVMM_MISC"));
-	json_object *r, *list, *devs;
 
 	if (tu_skip_without_kvm())
 		return;
@@ -417,184 +375,12 @@ static void test_rid(void)
 	hp_ok(&vm, ADD("\"driver\": \"pci-proxy-dev\", \"id\": \"hp\", \"bus\": \"rp0\", "
 		       "\"rid\": \"p0\", \"remote-driver\": \"pci-testdev\""));
 	hp_wait_out(&vm, "# HOTPLUG ready cycle=1 ");
-	for (unsigned want = 1;; want--) {
-		r = hp_qmp(&vm, "{\"execute\": \"query-remote-processes\"}");
-		g_assert_true(json_object_object_get_ex(r, "return", &list));
-		g_assert_cmpuint(json_object_array_length(list), ==, 1);
-		g_assert_true(json_object_object_get_ex(json_object_array_get_idx(list, 0),
-							"devices", &devs));
-		g_assert_cmpuint(json_object_array_length(devs), ==, want);
-		json_object_put(r);
-		if (!want)
-			break;
-		hp_ok(&vm, DEL("hp"));
-		hp_wait_deleted(&vm, "hp");
-		hp_wait_out(&vm, "# HOTPLUG removed cycle=1 ");
-	}
-	hp_vm_end(&vm);
-	hp_vm_free(&vm);
-}
-
-#define HP_BLK_SECTORS 2048u
-#define HP_BLK_CYCLES 2u
-
-/* Byte i of the sector cycle K writes: hp_blk_byte() of tests/guest/hotplug.c. */
-static uint8_t hp_blk_byte(unsigned cycle, unsigned i)
-{
-	return (uint8_t)(cycle * 31u + i * 7u + (i >> 8));
-}
-
-/* query-pci: id sits on rp0's secondary bus as vendor:device. */
-static void hp_check_pci_id(struct hp_vm *vm, const char *id, int vendor, int device)
-{
-	json_object *r = hp_qmp(vm, "{\"execute\": \"query-pci\"}"), *ret, *rp, *br, *d, *ids;
-
-	g_assert_true(json_object_object_get_ex(r, "return", &ret));
-	rp = hp_pci_find(json_object_object_get(json_object_array_get_idx(ret, 0), "devices"),
-			 "rp0");
-	g_assert_nonnull(rp);
-	g_assert_true(json_object_object_get_ex(rp, "pci_bridge", &br));
-	d = hp_pci_find(json_object_object_get(br, "devices"), id);
-	g_assert_nonnull(d);
-	g_assert_true(json_object_object_get_ex(d, "id", &ids));
-	g_assert_cmpint(hp_int(ids, "vendor"), ==, vendor);
-	g_assert_cmpint(hp_int(ids, "device"), ==, device);
-	json_object_put(r);
-}
-
-/* How many devices remote-process rid hosts (query-remote-processes). */
-static size_t hp_rproc_devices(struct hp_vm *vm)
-{
-	json_object *r = hp_qmp(vm, "{\"execute\": \"query-remote-processes\"}"), *list, *devs;
-	size_t n;
-
-	g_assert_true(json_object_object_get_ex(r, "return", &list));
-	g_assert_cmpuint(json_object_array_length(list), ==, 1);
-	g_assert_true(
-		json_object_object_get_ex(json_object_array_get_idx(list, 0), "devices", &devs));
-	n = json_object_array_length(devs);
-	json_object_put(r);
-	return n;
-}
-
-/* The image after the guest's cycles: its sectors 1..HP_BLK_CYCLES, zeroes elsewhere. */
-static void hp_blk_check_image(const char *img)
-{
-	g_autofree uint8_t *data = NULL;
-	gsize len;
-
-	g_assert_true(g_file_get_contents(img, (char **)&data, &len, NULL));
-	g_assert_cmpuint(len, ==, HP_BLK_SECTORS * 512);
-	for (gsize i = 0; i < len; i++) {
-		unsigned sector = (unsigned)(i / 512);
-		uint8_t want = sector >= 1 && sector <= HP_BLK_CYCLES
-				       ? hp_blk_byte(sector, (unsigned)(i % 512))
-				       : 0;
-
-		if (data[i] != want)
-			g_error("%s: byte %zu (sector %u) is 0x%02x, want 0x%02x", img, i, sector,
-				data[i], want);
-	}
-}
-
-/*
- * device_add rid= of a virtio-blk into an mpvmm-storage process, as a management stack
- * does it: the image is opened here and passed by getfd, and drive= names it (the
- * sandboxed process never sees a path).  In each cycle K the guest reads the disk's
- * capacity, writes sector K and reads it back; query-pci shows 1af4:1042 behind rp0;
- * device_del releases it and the process drops it.  A drive= naming no passed fd is
- * refused first.  Afterwards the image holds the guest's sectors and zeroes elsewhere.
- */
-static void test_virtio_blk(void)
-{
-	struct hp_vm vm = {0};
-	g_autofree char *obj = g_strdup_printf("remote-process,id=s0,class=storage,binary=%s",
-					       tu_bin("MPVMM_STORAGE"));
-	g_autofree char *img = NULL;
-	int fd;
-
-	if (tu_skip_without_kvm())
-		return;
-	hp_vm_start(
-		&vm, "cycles=2 blk=2048",
-		(const char *const[]){"-object", obj, "-device", "pcie-root-port,id=rp0", NULL});
-	img = g_build_filename(vm.dir, "disk.img", NULL);
-	fd = open(img, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	g_assert_cmpint(fd, >=, 0);
-	g_assert_cmpint(ftruncate(fd, HP_BLK_SECTORS * 512), ==, 0);
-	hp_fails(&vm,
-		 ADD("\"driver\": \"pci-proxy-dev\", \"id\": \"vd\", \"bus\": \"rp0\", "
-		     "\"rid\": \"s0\", \"remote-driver\": \"virtio-blk\", \"drive\": \"nope\""),
-		 "GenericError",
-		 "remote-process s0: device_add vd: drive: file descriptor named 'nope' "
-		 "not found; pass it with getfd");
+	g_assert_cmpuint(hp_rproc_devices(&vm), ==, 1);
+	hp_ok(&vm, DEL("hp"));
+	hp_wait_deleted(&vm, "hp");
+	hp_wait_out(&vm, "# HOTPLUG removed cycle=1 ");
 	g_assert_cmpuint(hp_rproc_devices(&vm), ==, 0);
-	for (unsigned c = 1; c <= HP_BLK_CYCLES; c++) {
-		g_autofree char *ready = g_strdup_printf("# HOTPLUG ready cycle=%u ", c);
-		g_autofree char *removed = g_strdup_printf("# HOTPLUG removed cycle=%u ", c);
-		json_object *r = hp_qmp_fd(&vm,
-					   "{\"execute\": \"getfd\", \"arguments\": "
-					   "{\"fdname\": \"disk\"}}",
-					   fd);
-
-		g_assert_true(json_object_object_get_ex(r, "return", NULL));
-		json_object_put(r);
-		hp_ok(&vm, ADD("\"driver\": \"pci-proxy-dev\", \"id\": \"vd\", "
-			       "\"bus\": \"rp0\", \"rid\": \"s0\", "
-			       "\"remote-driver\": \"virtio-blk\", \"drive\": \"disk\""));
-		hp_wait_out(&vm, ready);
-		hp_check_pci_id(&vm, "vd", 0x1af4, 0x1042);
-		g_assert_cmpuint(hp_rproc_devices(&vm), ==, 1);
-		hp_ok(&vm, DEL("vd"));
-		hp_wait_deleted(&vm, "vd");
-		hp_wait_out(&vm, removed);
-		g_assert_cmpuint(hp_rproc_devices(&vm), ==, 0);
-	}
 	hp_vm_end(&vm);
-	close(fd);
-	hp_blk_check_image(img);
-	unlink(img);
-	hp_vm_free(&vm);
-}
-
-/*
- * The same guest and image check under QEMU 7.2 with its own virtio-blk-pci hot-added
- * into a q35 root port: with KVM where there is one, else under TCG, so the guest's
- * virtio-blk hot-plug path is checked against QEMU's device even without /dev/kvm.
- */
-static void test_virtio_blk_qemu(void)
-{
-	struct hp_vm vm = {.qemu = true, .driver = "virtio-blk-pci"};
-	g_autofree char *dir = g_dir_make_tmp("hotplug-blk-XXXXXX", NULL);
-	g_autofree char *img = g_build_filename(dir, "disk.img", NULL);
-	g_autofree char *bd = g_strdup_printf("driver=file,node-name=d0,filename=%s", img);
-	int fd, kvm = open("/dev/kvm", O_RDWR | O_CLOEXEC);
-
-	if (kvm >= 0)
-		close(kvm);
-	if (!hp_have_qemu())
-		return;
-	fd = open(img, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	g_assert_cmpint(fd, >=, 0);
-	g_assert_cmpint(ftruncate(fd, HP_BLK_SECTORS * 512), ==, 0);
-	close(fd);
-	hp_vm_start(&vm, "cycles=2 blk=2048 poll=1",
-		    (const char *const[]){
-			    "-accel", kvm >= 0 ? "kvm" : "tcg", "-M", "q35", "-display", "none",
-			    "-no-reboot", "-global",
-			    "ICH9-LPC.acpi-pci-hotplug-with-bridge-support=off", "-device",
-			    "pcie-root-port,id=rp0,chassis=1,slot=3,io-reserve=4K", "-blockdev", bd,
-			    "-device", "isa-debug-exit,iobase=0xf4,iosize=4", NULL});
-	hp_cycle(&vm, 1, "vd1", ", \"bus\": \"rp0\", \"drive\": \"d0\"");
-	/* As in test_qemu: the last one without waiting for DEVICE_DELETED. */
-	hp_ok(&vm, ADD("\"driver\": \"virtio-blk-pci\", \"id\": \"vd2\", \"bus\": \"rp0\", "
-		       "\"drive\": \"d0\""));
-	hp_wait_out(&vm, "# HOTPLUG ready cycle=2 ");
-	hp_ok(&vm, DEL("vd2"));
-	hp_vm_end(&vm);
-	hp_blk_check_image(img);
-	unlink(img);
-	rmdir(dir);
 	hp_vm_free(&vm);
 }
 
@@ -792,8 +578,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/hotplug/timeout", test_timeout);
 	g_test_add_func("/hotplug/handshake-fails", test_handshake_fails);
 	g_test_add_func("/hotplug/rid", test_rid);
-	g_test_add_func("/hotplug/virtio-blk", test_virtio_blk);
-	g_test_add_func("/hotplug/virtio-blk-qemu", test_virtio_blk_qemu);
+	hp_blk_add_tests(); /* test-hotplug-blk.c */
 	g_test_add_func("/hotplug/intx", test_intx);
 	g_test_add_func("/hotplug/bad-options", test_bad_options);
 	g_test_add_func("/hotplug/qemu", test_qemu);

@@ -56,5 +56,20 @@ void hp_remote(const char *id, const char *path, struct tu_proc *p);
 void hp_stop(struct tu_proc *p);
 /* device_add id (args: more members), the guest's ready line, device_del, the event. */
 void hp_cycle(struct hp_vm *vm, unsigned cycle, const char *id, const char *args);
+/* Member key of o, which must be there, as an integer. */
+int64_t hp_int(json_object *o, const char *key);
+/*
+ * query-pci: device id in the slot of root port `port`, on its secondary bus, slot 0
+ * (asserted).  Returns the reply (json_object_put it); *dev the device, *bridge the
+ * port's pci_bridge, both inside the reply.
+ */
+json_object *hp_query_pci_slot(struct hp_vm *vm, const char *port, const char *id,
+			       json_object **dev, json_object **bridge);
+/* query-remote-processes: exactly one process; how many devices it hosts. */
+size_t hp_rproc_devices(struct hp_vm *vm);
+/* Is QEMU installed?  (Skips the test when it is not.) */
+bool hp_have_qemu(void);
+/* test-hotplug-blk.c: register its tests. */
+void hp_blk_add_tests(void);
 
 #endif
