@@ -57,8 +57,9 @@ static void hp_blk_check_image(const char *img)
  * does it: the image is opened here and passed by getfd, and drive= names it (the
  * sandboxed process never sees a path).  In each cycle K the guest reads the disk's
  * capacity, writes sector K and reads it back; query-pci shows 1af4:1042 behind rp0;
- * device_del releases it and the process drops it.  A drive= naming no passed fd is
- * refused first.  Afterwards the image holds the guest's sectors and zeroes elsewhere.
+ * device_del releases it and the process drops it.  A drive= naming no passed fd, a
+ * missing drive and one that is not a name are refused first.  Afterwards the image
+ * holds the guest's sectors and zeroes elsewhere.
  */
 static void test_virtio_blk(void)
 {
@@ -83,6 +84,17 @@ static void test_virtio_blk(void)
 		 "GenericError",
 		 "remote-process s0: device_add vd: drive: file descriptor named 'nope' "
 		 "not found; pass it with getfd");
+	/* No drive, and a drive that is not a name: refused before the process sees them. */
+	hp_fails(&vm,
+		 ADD("\"driver\": \"pci-proxy-dev\", \"id\": \"vd\", \"bus\": \"rp0\", "
+		     "\"rid\": \"s0\", \"remote-driver\": \"virtio-blk\""),
+		 "GenericError",
+		 "remote-process s0: device_add vd: virtio-blk needs drive=FDNAME, an open "
+		 "image passed first with getfd");
+	hp_fails(&vm,
+		 ADD("\"driver\": \"pci-proxy-dev\", \"id\": \"vd\", \"bus\": \"rp0\", "
+		     "\"rid\": \"s0\", \"remote-driver\": \"virtio-blk\", \"drive\": 3"),
+		 "GenericError", "virtio-blk needs drive=FDNAME");
 	g_assert_cmpuint(hp_rproc_devices(&vm), ==, 0);
 	for (unsigned c = 1; c <= HP_BLK_CYCLES; c++) {
 		g_autofree char *ready = g_strdup_printf("# HOTPLUG ready cycle=%u ", c);

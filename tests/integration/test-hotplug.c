@@ -372,6 +372,13 @@ static void test_rid(void)
 		 ADD("\"driver\": \"pci-proxy-dev\", \"id\": \"hp\", \"rid\": \"p0\", "
 		     "\"remote-driver\": \"no-such-device\""),
 		 "GenericError", "no-such-device");
+	/* fd= would name one of the process's own fds: mpvmm passes backends itself. */
+	hp_fails(&vm,
+		 ADD("\"driver\": \"pci-proxy-dev\", \"id\": \"hp\", \"rid\": \"p0\", "
+		     "\"remote-driver\": \"pci-testdev\", \"fd\": \"3\""),
+		 "GenericError",
+		 "remote-process p0: device_add hp: fd= is not a property of pci-testdev; "
+		 "mpvmm passes a device's backend itself");
 	hp_ok(&vm, ADD("\"driver\": \"pci-proxy-dev\", \"id\": \"hp\", \"bus\": \"rp0\", "
 		       "\"rid\": \"p0\", \"remote-driver\": \"pci-testdev\""));
 	hp_wait_out(&vm, "# HOTPLUG ready cycle=1 ");
